@@ -1,0 +1,31 @@
+"""The root ``framescout`` command; each sub-command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from framescout import __version__
+from framescout.cli import rules
+
+app = typer.Typer(
+    name="framescout",
+    help="Self-hosted active learning for computer vision: collect the frames your model needs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(rules.app, name="rules")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(f"framescout {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

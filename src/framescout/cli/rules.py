@@ -1,0 +1,114 @@
+"""``framescout rules``: validate a sampling configuration and replay it over predictions."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from framescout.cli._output import console, fail
+from framescout.predictions import Predictions, PredictionsError
+from framescout.sampling import ConfigError, ManualClock, load_config
+from framescout.sampling.config import SamplingConfig
+
+app = typer.Typer(help="Check sampling rules and see what they would keep.", no_args_is_help=True)
+
+
+def _load(path: Path) -> SamplingConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@app.command("check")
+def check(config: Path = typer.Argument(..., help="Rules file (YAML or JSON).")) -> None:
+    """Validate a rules file; exit 1 with the offending keys if it is not valid."""
+    cfg = _load(config)
+    console.print(f"[green]ok[/] {escape(str(config))}: {len(cfg.rules)} rule(s)")
+    for i, rule in enumerate(cfg.rules):
+        limits = f"  limits {rule.limits.spec()}" if rule.limits else ""
+        console.print(f"  {i + 1}. {rule.name or rule.type} ({rule.type}){escape(limits)}")
+    if cfg.limits:
+        console.print(f"  global limits {escape(str(cfg.limits.spec()))}")
+    for note in cfg.notes():
+        console.print(f"[yellow]note[/] {escape(note)}")
+
+
+def read_frames(path: Path) -> list[dict[str, Any]]:
+    """Read a predictions file: a JSON list of frames (each a Roboflow response, optionally with
+    ``image``/``timestamp``/``model_version``), or JSON Lines with one frame per line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    try:
+        if path.suffix.lower() == ".jsonl":
+            data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}")
+    if isinstance(data, dict) and isinstance(data.get("frames"), list):
+        data = data["frames"]
+    if not isinstance(data, list) or not all(isinstance(f, dict) for f in data):
+        fail(f"{path}: expected a list of frames, each an object with a 'predictions' list")
+    return data
+
+
+@app.command("explain")
+def explain(
+    config: Path = typer.Argument(..., help="Rules file (YAML or JSON)."),
+    predictions: Path = typer.Argument(..., help="Predictions file: JSON list or JSON Lines of frames."),
+    fps: float = typer.Option(
+        1.0, help="Frames per second assumed for frames without a 'timestamp' (drives quotas and limits)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON decision per frame instead of a table."),
+    only_kept: bool = typer.Option(False, "--kept", help="Show only the frames that would be kept."),
+) -> None:
+    """Replay the rules over recorded predictions and say, for each frame, kept or not and why."""
+    if fps <= 0:
+        fail("--fps must be positive")
+    cfg = _load(config)
+    frames = read_frames(predictions)
+    clock = ManualClock(0.0)
+    sampler = cfg.build(clock)
+    table = Table("frame", "kept", "rule", "reason", show_lines=False, expand=False)
+    kept_by: Counter[str] = Counter()
+    limited_by: Counter[str] = Counter()
+    for index, frame in enumerate(frames):
+        label = str(frame.get("image") or frame.get("name") or f"#{index}")
+        try:
+            preds = Predictions.from_roboflow(frame)
+        except PredictionsError as exc:
+            fail(f"{predictions}: frame {index} ({label}): {exc}")
+        stamp = frame.get("timestamp")
+        clock.set(max(clock.now, float(stamp)) if isinstance(stamp, int | float) else index / fps)
+        version = frame.get("model_version")
+        decision = sampler.decide(preds, model_version=None if version is None else str(version))
+        limited_by.update(decision.limited)
+        if decision.keep and decision.rule:
+            kept_by[decision.rule] += 1
+        if only_kept and not decision.keep:
+            continue
+        if as_json:
+            console.print_json(json.dumps({"frame": label, **decision.to_dict()}), indent=None)
+        else:
+            table.add_row(
+                escape(label),
+                "[green]yes[/]" if decision.keep else "[dim]no[/]",
+                escape(decision.rule or "-"),
+                escape(decision.reason),
+            )
+    if as_json:
+        return
+    console.print(table)
+    summary = ", ".join(f"{rule} {n}" for rule, n in kept_by.most_common()) or "none"
+    console.print(f"kept {sum(kept_by.values())} of {len(frames)} frame(s): {summary}")
+    if limited_by:
+        console.print("held back by limits: " + ", ".join(f"{r} {n}" for r, n in limited_by.most_common()))

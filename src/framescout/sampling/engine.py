@@ -1,0 +1,99 @@
+"""The `Sampler`: runs the rule stack on a frame and decides whether to keep it.
+
+Rules are tried in order; the frame is kept by the first rule that wants it *and* still has
+credit under its own limits and the sampler's global limits. A rule that matched but had no credit
+is recorded in ``Decision.limited`` and the next rule is tried.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from limits.storage import Storage
+
+from framescout.predictions import Predictions
+from framescout.sampling.clock import Clock, system_clock
+from framescout.sampling.decision import Decision
+from framescout.sampling.frame import Frame
+from framescout.sampling.limiter import LimitGroup, Limiter, LimitSpec, parse_limits
+from framescout.sampling.rules.base import Rule
+
+GLOBAL_KEY = "framescout:global"
+
+
+class Sampler:
+    """Decides, frame by frame, whether a frame is worth labelling. Deterministic under ``seed``
+    and ``clock``; safe to call from several threads (decisions are serialised)."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        *,
+        limits: LimitSpec = None,
+        seed: int | None = None,
+        clock: Clock = system_clock,
+        storage: Storage | str | None = None,
+    ) -> None:
+        names = [r.name for r in rules]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(duplicates)}")
+        self.rules = tuple(rules)
+        self.seed = seed
+        self.clock = clock
+        self._limiter = Limiter(storage, clock)
+        self._global = LimitGroup(GLOBAL_KEY, parse_limits(limits))
+        self._groups = {r.name: LimitGroup(f"framescout:rule:{r.name}", r.limits) for r in self.rules}
+        self._watchers = tuple((i, r) for i, r in enumerate(self.rules) if r.sees_every_frame)
+        self._lock = threading.Lock()
+        for rule in self.rules:
+            rule.reset(seed)
+
+    def decide(
+        self,
+        predictions: Predictions,
+        *,
+        model_version: str | None = None,
+        timestamp: float | None = None,
+    ) -> Decision:
+        """Decide for one frame. ``timestamp`` defaults to the sampler's clock."""
+        now = self.clock() if timestamp is None else timestamp
+        frame = Frame(predictions, now, model_version)
+        limited: list[str] = []
+        with self._lock:
+            for index, rule in enumerate(self.rules):
+                reason = rule.check(frame)
+                if reason is None:
+                    continue
+                exhausted = self._limiter.acquire((self._groups[rule.name], self._global))
+                if exhausted is not None:
+                    limited.append(rule.name)
+                    continue
+                rule.on_kept(frame)
+                self._let_watchers_see(frame, after=index)
+                return Decision(True, rule.name, rule.tags, reason, now, tuple(limited))
+        if limited:
+            return Decision(False, None, (), f"matched {', '.join(limited)} but over the limit", now, tuple(limited))
+        return Decision(False, None, (), "no rule matched", now)
+
+    def _let_watchers_see(self, frame: Frame, after: int) -> None:
+        """Rules that count across frames must see this frame even though an earlier rule kept it."""
+        for index, rule in self._watchers:
+            if index > after:
+                rule.check(frame)
+
+    def remaining(self) -> dict[str, dict[str, int]]:
+        """Credit left per rule and globally (``{"global": {...}, rule_name: {...}}``)."""
+        out = {"global": self._limiter.remaining(self._global)}
+        for name, group in self._groups.items():
+            if group.items:
+                out[name] = self._limiter.remaining(group)
+        return out
+
+    def reset(self) -> None:
+        """Forget all rule state and limit credit, as if just created."""
+        with self._lock:
+            self._limiter.storage.reset()
+            for rule in self.rules:
+                rule.reset(self.seed)

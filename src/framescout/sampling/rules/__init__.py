@@ -1,0 +1,32 @@
+"""Sampling rules: small units with one calling convention, ``rule.check(frame) -> reason | None``."""
+
+from framescout.sampling.rules.base import Rule
+from framescout.sampling.rules.conditionals import RoboflowConditionals
+from framescout.sampling.rules.confidence import (
+    ConfidenceBelow,
+    ConfidenceBetween,
+    ConfidenceNear,
+    NothingDetected,
+    PerClassBelow,
+    ThresholdSchedule,
+)
+from framescout.sampling.rules.counts import ClassesPresent, DetectionCount, EveryNth
+from framescout.sampling.rules.random import RandomSample, TimeQuota
+from framescout.sampling.rules.uncertainty import UncertaintyAbove
+
+__all__ = [
+    "ClassesPresent",
+    "ConfidenceBelow",
+    "ConfidenceBetween",
+    "ConfidenceNear",
+    "DetectionCount",
+    "EveryNth",
+    "NothingDetected",
+    "PerClassBelow",
+    "RandomSample",
+    "RoboflowConditionals",
+    "Rule",
+    "ThresholdSchedule",
+    "TimeQuota",
+    "UncertaintyAbove",
+]

@@ -1,0 +1,89 @@
+"""Uncertainty scores for ranking frames: least confidence, margin and entropy.
+
+Every scorer has one calling convention, ``score(predictions, aggregate="max", empty=0.0) -> float``,
+and returns a value in [0, 1] where higher means the model is less sure. Per-box scores use the
+full class distribution when the model exposes ``class_probs``, otherwise the box confidence read
+as a two-way (object / not object) distribution. ``aggregate`` combines boxes with ``max`` (the
+most doubtful box decides) or ``mean``; a frame with no boxes scores ``empty``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from framescout.predictions import Predictions
+
+Aggregate = Literal["max", "mean"]
+Scorer = Callable[..., float]
+_EPS = 1e-12
+
+
+def _class_distribution(p: Predictions) -> NDArray[np.float64] | None:
+    """Per-box class distributions normalised to sum to 1 (sigmoid heads do not sum to 1 by themselves)."""
+    if p.class_probs is None or p.class_probs.shape[1] < 2:
+        return None
+    probs = np.clip(p.class_probs.astype(np.float64), 0.0, None)
+    totals = probs.sum(axis=1, keepdims=True)
+    return np.divide(probs, totals, out=np.full_like(probs, 1.0 / probs.shape[1]), where=totals > _EPS)
+
+
+def least_confidence_per_box(p: Predictions) -> NDArray[np.float64]:
+    """1 - the probability of the predicted class."""
+    dist = _class_distribution(p)
+    top = p.confidence if dist is None else dist.max(axis=1)
+    return np.asarray(1.0 - top, dtype=np.float64)
+
+
+def margin_per_box(p: Predictions) -> NDArray[np.float64]:
+    """1 - (best - second best) probability: near 1 when two answers are nearly tied."""
+    dist = _class_distribution(p)
+    if dist is None:
+        return np.asarray(1.0 - np.abs(2.0 * p.confidence - 1.0), dtype=np.float64)
+    top2 = -np.partition(-dist, 1, axis=1)[:, :2]
+    return np.asarray(1.0 - (top2[:, 0] - top2[:, 1]), dtype=np.float64)
+
+
+def entropy_per_box(p: Predictions) -> NDArray[np.float64]:
+    """Shannon entropy of the class distribution, divided by its maximum (log of the class count)."""
+    dist = _class_distribution(p)
+    if dist is None:
+        c = np.clip(p.confidence, _EPS, 1 - _EPS)
+        return np.asarray(-(c * np.log(c) + (1 - c) * np.log(1 - c)) / np.log(2.0), dtype=np.float64)
+    h = -(dist * np.log(np.clip(dist, _EPS, 1.0))).sum(axis=1)
+    return np.asarray(h / np.log(dist.shape[1]), dtype=np.float64)
+
+
+def _aggregate(values: NDArray[np.float64], aggregate: Aggregate, empty: float) -> float:
+    if values.size == 0:
+        return float(empty)
+    if aggregate == "max":
+        return float(values.max())
+    if aggregate == "mean":
+        return float(values.mean())
+    raise ValueError(f"aggregate must be 'max' or 'mean'; got {aggregate!r}")
+
+
+def least_confidence(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
+    """Frame score from :func:`least_confidence_per_box`."""
+    return _aggregate(least_confidence_per_box(p), aggregate, empty)
+
+
+def margin(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
+    """Frame score from :func:`margin_per_box`."""
+    return _aggregate(margin_per_box(p), aggregate, empty)
+
+
+def entropy(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
+    """Frame score from :func:`entropy_per_box`."""
+    return _aggregate(entropy_per_box(p), aggregate, empty)
+
+
+SCORERS: dict[str, Scorer] = {
+    "least_confidence": least_confidence,
+    "margin": margin,
+    "entropy": entropy,
+}
