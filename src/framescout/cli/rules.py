@@ -68,7 +68,9 @@ def explain(
     fps: float = typer.Option(
         1.0, help="Frames per second assumed for frames without a 'timestamp' (drives quotas and limits)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON decision per frame instead of a table."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON decision per frame instead of a table."
+    ),
     only_kept: bool = typer.Option(False, "--kept", help="Show only the frames that would be kept."),
 ) -> None:
     """Replay the rules over recorded predictions and say, for each frame, kept or not and why."""

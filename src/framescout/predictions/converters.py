@@ -47,9 +47,7 @@ def from_roboflow(payload: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> P
         boxes[i] = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
         ids[i] = int(item.get("class_id", -1))
         names.append(name)
-    return Predictions.from_arrays(
-        boxes, conf, ids, class_name=names, image_width=width, image_height=height
-    )
+    return Predictions.from_arrays(boxes, conf, ids, class_name=names, image_width=width, image_height=height)
 
 
 def to_roboflow(predictions: Predictions) -> dict[str, Any]:

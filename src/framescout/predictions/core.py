@@ -90,8 +90,12 @@ class Predictions:
     def empty(cls, image_width: int | None = None, image_height: int | None = None) -> Predictions:
         """A frame on which the model detected nothing."""
         return cls.from_arrays(
-            np.zeros((0, 4)), np.zeros(0), np.zeros(0), class_name=(),
-            image_width=image_width, image_height=image_height,
+            np.zeros((0, 4)),
+            np.zeros(0),
+            np.zeros(0),
+            class_name=(),
+            image_width=image_width,
+            image_height=image_height,
         )
 
     @classmethod

@@ -1,9 +1,9 @@
 """The sampling engine: decide, frame by frame, whether a frame is worth labelling, and why.
 
-    from framescout.sampling import load_config
-    sampler = load_config("rules.yaml").build()
-    decision = sampler.decide(predictions, model_version="3")
-    if decision.keep: ...
+from framescout.sampling import load_config
+sampler = load_config("rules.yaml").build()
+decision = sampler.decide(predictions, model_version="3")
+if decision.keep: ...
 """
 
 from framescout.sampling.clock import Clock, ManualClock, system_clock

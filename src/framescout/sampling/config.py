@@ -51,8 +51,18 @@ class ConfigError(ValueError):
 
 # ----------------------------------------------------------------------------- value parsers
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d|day)?s?\s*$")
-_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0,
-          "hr": 3600.0, "d": 86400.0, "day": 86400.0}
+_UNITS = {
+    None: 1.0,
+    "ms": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+}
 
 
 def _duration(value: Any) -> Any:
@@ -104,7 +114,9 @@ def _limits_field(value: Any) -> Any:
     for item in parse_limits(value):
         period = item.GRANULARITY.name
         if item.multiples != 1 or period not in ("second", "minute", "hour", "day"):
-            raise ValueError(f"{value!r}: use whole periods (second, minute, hour, day), e.g. '10/minute; 200/hour'")
+            raise ValueError(
+                f"{value!r}: use whole periods (second, minute, hour, day), e.g. '10/minute; 200/hour'"
+            )
         out[f"per_{period}"] = item.amount
     return out
 
@@ -137,7 +149,7 @@ class RandomConfig(_RuleConfig):
 
 
 class QuotaConfig(_RuleConfig):
-    """"N frames every T", spread over the window."""
+    """ "N frames every T", spread over the window."""
 
     type: Literal["quota"]
     count: Annotated[int, Field(ge=1)]
@@ -183,7 +195,9 @@ class ConfidenceConfig(_RuleConfig):
         if self.between is not None:
             return ConfidenceBetween(*self.between, min_count=self.min_count, classes=self.classes, **common)
         if self.near is not None and self.epsilon is not None:
-            return ConfidenceNear(self.near, self.epsilon, min_count=self.min_count, classes=self.classes, **common)
+            return ConfidenceNear(
+                self.near, self.epsilon, min_count=self.min_count, classes=self.classes, **common
+            )
         assert self.per_class is not None
         return PerClassBelow(self.per_class, default=self.default, **common)
 
@@ -221,7 +235,9 @@ class Conditionals(_Strict):
     target_classes: list[str] = []
     minimum_size_requirement: float = float("-inf")
     maximum_size_requirement: float = float("inf")
-    confidence_interval: tuple[Annotated[float, Field(ge=0, le=100)], Annotated[float, Field(ge=0, le=100)]] = (
+    confidence_interval: tuple[
+        Annotated[float, Field(ge=0, le=100)], Annotated[float, Field(ge=0, le=100)]
+    ] = (
         30,
         99,
     )
@@ -262,8 +278,11 @@ class DetectionCountConfig(_RuleConfig):
 
     def build(self, seed: int | None) -> Rule:
         return DetectionCount(
-            more_than=self.more_than, less_than=self.less_than, classes=self.classes,
-            min_confidence=self.min_confidence, **self.common(),
+            more_than=self.more_than,
+            less_than=self.less_than,
+            classes=self.classes,
+            min_confidence=self.min_confidence,
+            **self.common(),
         )
 
 
@@ -324,8 +343,16 @@ RuleConfig = Annotated[
 RULE_TYPES: dict[str, type[_RuleConfig]] = {
     m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
     for m in (
-        RandomConfig, QuotaConfig, ConfidenceConfig, ScheduleConfig, NothingDetectedConfig,
-        ConditionalsConfig, DetectionCountConfig, ClassesPresentConfig, EveryNthConfig, UncertaintyConfig,
+        RandomConfig,
+        QuotaConfig,
+        ConfidenceConfig,
+        ScheduleConfig,
+        NothingDetectedConfig,
+        ConditionalsConfig,
+        DetectionCountConfig,
+        ClassesPresentConfig,
+        EveryNthConfig,
+        UncertaintyConfig,
     )
 }
 
@@ -364,7 +391,10 @@ class SamplingConfig(_Strict):
         """Things worth telling the user about a valid configuration."""
         out = []
         for i, rule in enumerate(self.rules):
-            if isinstance(rule, ConditionalsConfig) and rule.conditionals.similarity_confidence_threshold is not None:
+            if (
+                isinstance(rule, ConditionalsConfig)
+                and rule.conditionals.similarity_confidence_threshold is not None
+            ):
                 out.append(
                     f"rules[{i}]: similarity keys are enforced on images (novelty), "
                     "not by predictions-only replays such as 'rules explain'"
@@ -379,7 +409,9 @@ def parse_config(data: Any, source: str = "config") -> SamplingConfig:
         return SamplingConfig.model_validate(data)
     except ValidationError as exc:
         lines = [_describe(error, data) for error in exc.errors()]
-        raise ConfigError(f"{source} is not a valid sampling configuration:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError(
+            f"{source} is not a valid sampling configuration:\n  " + "\n  ".join(lines)
+        ) from None
 
 
 def load_config(path: str | Path) -> SamplingConfig:
@@ -415,7 +447,12 @@ def _describe(error: Any, data: Any) -> str:
             node = node[key] if isinstance(node, list) and key < len(node) else None
             if isinstance(node, dict) and isinstance(node.get("name"), str):
                 parts[-1] += f" ({node['name']})"
-            if i + 1 < len(loc) and loc[i + 1] in RULE_TYPES and isinstance(node, dict) and "rules" in parts[0]:
+            if (
+                i + 1 < len(loc)
+                and loc[i + 1] in RULE_TYPES
+                and isinstance(node, dict)
+                and "rules" in parts[0]
+            ):
                 i += 1  # pydantic inserts the discriminator value; users never wrote it
         else:
             parts.append(str(key))
@@ -426,14 +463,16 @@ def _describe(error: Any, data: Any) -> str:
     if kind == "extra_forbidden":
         message = f"unknown key{_did_you_mean(error, data)}"
     elif kind == "union_tag_invalid":
-        message = f"unknown rule type {error['input'].get('type')!r}; use one of {', '.join(sorted(RULE_TYPES))}"
+        message = (
+            f"unknown rule type {error['input'].get('type')!r}; use one of {', '.join(sorted(RULE_TYPES))}"
+        )
         where += ".type"
     elif kind == "union_tag_not_found":
         message = f"missing 'type'; use one of {', '.join(sorted(RULE_TYPES))}"
     elif kind == "missing":
         message = "required key is missing"
     elif message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     if kind not in ("extra_forbidden", "missing", "union_tag_invalid", "union_tag_not_found"):
         shown = error.get("input")
         if not isinstance(shown, dict | list):

@@ -16,7 +16,7 @@ from framescout.predictions import Predictions
 from framescout.sampling.clock import Clock, system_clock
 from framescout.sampling.decision import Decision
 from framescout.sampling.frame import Frame
-from framescout.sampling.limiter import LimitGroup, Limiter, LimitSpec, parse_limits
+from framescout.sampling.limiter import Limiter, LimitGroup, LimitSpec, parse_limits
 from framescout.sampling.rules.base import Rule
 
 GLOBAL_KEY = "framescout:global"
@@ -74,7 +74,9 @@ class Sampler:
                 self._let_watchers_see(frame, after=index)
                 return Decision(True, rule.name, rule.tags, reason, now, tuple(limited))
         if limited:
-            return Decision(False, None, (), f"matched {', '.join(limited)} but over the limit", now, tuple(limited))
+            return Decision(
+                False, None, (), f"matched {', '.join(limited)} but over the limit", now, tuple(limited)
+            )
         return Decision(False, None, (), "no rule matched", now)
 
     def _let_watchers_see(self, frame: Frame, after: int) -> None:

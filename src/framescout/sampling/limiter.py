@@ -23,13 +23,13 @@ from framescout.sampling.clock import Clock, system_clock
 class ClockedMemoryStorage(Storage, MovingWindowSupport):
     """A `limits` storage kept in memory whose notion of "now" is an injectable clock."""
 
-    STORAGE_SCHEME = ["framescout-memory"]
+    STORAGE_SCHEME = ["framescout-memory"]  # noqa: RUF012 - the `limits` base class declares it so
 
-    def __init__(self, uri: str | None = None, clock: Clock = system_clock, **options: str) -> None:
+    def __init__(self, uri: str | None = None, clock: Clock = system_clock) -> None:
         self._clock = clock
         self._events: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
-        super().__init__(uri, **options)
+        super().__init__(uri)
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -129,8 +129,11 @@ class Limiter:
         if storage is None:
             storage = ClockedMemoryStorage(clock=clock)
         elif isinstance(storage, str):
-            storage = storage_from_string(storage)
-        self.storage = storage
+            loaded = storage_from_string(storage)
+            if not isinstance(loaded, Storage):
+                raise ValueError(f"{storage!r} is an asynchronous storage; use a synchronous one")
+            storage = loaded
+        self.storage: Storage = storage
         self._strategy = MovingWindowRateLimiter(storage)
         self._lock = threading.Lock()
 
@@ -151,6 +154,4 @@ class Limiter:
 
     def remaining(self, group: LimitGroup) -> dict[str, int]:
         """Credit left in each of a group's limits, keyed by the limit's text (for status displays)."""
-        return {
-            str(item): self._strategy.get_window_stats(item, group.key).remaining for item in group.items
-        }
+        return {str(item): self._strategy.get_window_stats(item, group.key).remaining for item in group.items}

@@ -28,7 +28,9 @@ def _class_distribution(p: Predictions) -> NDArray[np.float64] | None:
         return None
     probs = np.clip(p.class_probs.astype(np.float64), 0.0, None)
     totals = probs.sum(axis=1, keepdims=True)
-    return np.divide(probs, totals, out=np.full_like(probs, 1.0 / probs.shape[1]), where=totals > _EPS)
+    out = np.full_like(probs, 1.0 / probs.shape[1])
+    np.divide(probs, totals, out=out, where=totals > _EPS)
+    return out
 
 
 def least_confidence_per_box(p: Predictions) -> NDArray[np.float64]:

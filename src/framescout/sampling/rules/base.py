@@ -23,7 +23,9 @@ class Rule(ABC):
     sees_every_frame: bool = False
     """True for rules whose state must see every frame (e.g. counters), even after an earlier rule kept it."""
 
-    def __init__(self, *, name: str | None = None, tags: Iterable[str] = (), limits: LimitSpec = None) -> None:
+    def __init__(
+        self, *, name: str | None = None, tags: Iterable[str] = (), limits: LimitSpec = None
+    ) -> None:
         self.name = name or self.kind
         self.tags = tuple(tags)
         self.limits = parse_limits(limits)

@@ -89,7 +89,9 @@ class PerClassBelow(Rule):
 
     kind = "confidence_per_class"
 
-    def __init__(self, thresholds: Mapping[str, float], *, default: float | None = None, **common: Any) -> None:
+    def __init__(
+        self, thresholds: Mapping[str, float], *, default: float | None = None, **common: Any
+    ) -> None:
         super().__init__(**common)
         self.thresholds = dict(thresholds)
         self.default = default
@@ -113,7 +115,7 @@ class PerClassBelow(Rule):
 
 
 class ThresholdSchedule(_ConfidenceRule):
-    """"Below threshold" where the threshold rises with the deployed model version (the guide:
+    """ "Below threshold" where the threshold rises with the deployed model version (the guide:
     40% for the first model, then 50%, later 60-80%).
 
     Frames from a version not in the schedule use ``default``, or else the last (newest) entry.

@@ -75,7 +75,9 @@ class ClassesPresent(Rule):
         p = frame.predictions
         present = p.names_present
         if self.min_confidence > 0 and len(p):
-            present = frozenset(n for n, c in zip(p.class_name, p.confidence, strict=True) if c >= self.min_confidence)
+            present = frozenset(
+                n for n, c in zip(p.class_name, p.confidence, strict=True) if c >= self.min_confidence
+            )
         if self.all_of and not self.all_of <= present:
             return None
         if self.any_of and not (self.any_of & present):
