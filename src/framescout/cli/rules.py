@@ -41,8 +41,11 @@ def check(config: Path = typer.Argument(..., help="Rules file (YAML or JSON)."))
 
 
 def read_frames(path: Path) -> list[dict[str, Any]]:
-    """Read a predictions file: a JSON list of frames (each a Roboflow response, optionally with
-    ``image``/``timestamp``/``model_version``), or JSON Lines with one frame per line."""
+    """Read a predictions file: a JSON list of frames, or JSON Lines with one frame per line.
+
+    A frame is a Roboflow detection response (``predictions`` list, optional ``image`` size object)
+    with optional ``file``, ``timestamp`` (seconds) and ``model_version`` keys. The list that
+    Roboflow's ``workspace.active_learning()`` returns (``image`` as a path) is read as well."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -59,6 +62,15 @@ def read_frames(path: Path) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(f, dict) for f in data):
         fail(f"{path}: expected a list of frames, each an object with a 'predictions' list")
     return data
+
+
+def frame_label(frame: dict[str, Any], index: int) -> str:
+    """A frame's display name: its ``file``, or ``image`` when that is a path (Roboflow's
+    ``active_learning()`` return value), or its position."""
+    for key in ("file", "image", "name"):
+        if isinstance(frame.get(key), str):
+            return str(frame[key])
+    return f"#{index}"
 
 
 @app.command("explain")
@@ -84,7 +96,7 @@ def explain(
     kept_by: Counter[str] = Counter()
     limited_by: Counter[str] = Counter()
     for index, frame in enumerate(frames):
-        label = str(frame.get("image") or frame.get("name") or f"#{index}")
+        label = frame_label(frame, index)
         try:
             preds = Predictions.from_roboflow(frame)
         except PredictionsError as exc:
