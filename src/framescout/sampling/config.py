@@ -396,8 +396,8 @@ class SamplingConfig(_Strict):
                 and rule.conditionals.similarity_confidence_threshold is not None
             ):
                 out.append(
-                    f"rules[{i}]: similarity keys are enforced on images (novelty), "
-                    "not by predictions-only replays such as 'rules explain'"
+                    f"rules[{i}]: similarity keys are accepted but compare images, not predictions; "
+                    "they take effect in the novelty stage and are ignored by prediction-only decisions"
                 )
         return out
 
@@ -473,7 +473,7 @@ def _describe(error: Any, data: Any) -> str:
         message = "required key is missing"
     elif message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    if kind not in ("extra_forbidden", "missing", "union_tag_invalid", "union_tag_not_found"):
+    if kind not in ("extra_forbidden", "missing", "union_tag_invalid", "union_tag_not_found", "value_error"):
         shown = error.get("input")
         if not isinstance(shown, dict | list):
             message += f" (got {shown!r})"

@@ -34,10 +34,10 @@ class TimeQuota(Rule):
     """Keep ``count`` frames in every window of ``every`` seconds, spread over the window.
 
     Each window (aligned to multiples of ``every`` on the frame clock) is cut into ``count`` equal
-    slots with one due time drawn at random inside each slot. A frame is kept while fewer frames have
-    been kept in the window than due times have passed, so the quota is spread out rather than spent
-    on the first frames, unused credit carries to later slots of the same window, and exactly
-    ``count`` frames are kept per window whenever frames keep arriving.
+    slots with one due time drawn at random in the first half of each slot. A frame is kept while
+    fewer frames have been kept in the window than due times have passed, so the quota is spread
+    out rather than spent on the first frames, unused credit carries to later slots of the same
+    window, and exactly ``count`` frames are kept per window whenever frames keep arriving.
     """
 
     kind = "quota"
@@ -65,7 +65,9 @@ class TimeQuota(Rule):
         rng = self.rng_for(None if self._seed is None else self._seed * 1_000_003 + window)
         start, slot = window * self.every, self.every / self.count
         self._window, self._kept = window, 0
-        self._due = [start + (i + rng.random()) * slot for i in range(self.count)]
+        # Due times fall in the first half of each slot, so the slot's second half always leaves
+        # room for a frame to arrive before the window closes.
+        self._due = [start + (i + 0.5 * rng.random()) * slot for i in range(self.count)]
 
     def check(self, frame: Frame) -> str | None:
         window = math.floor(frame.timestamp / self.every)

@@ -1,0 +1,84 @@
+"""`framescout rules check` and `framescout rules explain`, run as a user would (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
+
+
+def framescout(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "framescout", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_check_accepts_every_example() -> None:
+    for path in sorted(EXAMPLES.glob("*.*")):
+        result = framescout("rules", "check", str(path))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("ok ")
+
+
+def test_check_rejects_a_bad_file_without_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("rules:\n  - name: low\n    type: confidence\n    bellow: 0.4\n")
+    result = framescout("rules", "check", str(bad))
+    assert result.returncode == 1
+    assert "rules[0] (low).bellow: unknown key (did you mean 'below'?)" in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = framescout("rules", "check", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+def frames(tmp_path: Path) -> Path:
+    box = {"x": 50, "y": 50, "width": 20, "height": 20, "class": "person", "class_id": 0}
+    data = [
+        {
+            "file": "a.jpg",
+            "image": {"width": 640, "height": 480},
+            "predictions": [{**box, "confidence": 0.2}],
+        },
+        {"file": "b.jpg", "predictions": [{**box, "confidence": 0.95}]},
+        {"file": "c.jpg", "predictions": []},
+        {"image": "d.jpg", "predictions": [{**box, "confidence": 0.35}], "model_version": "2"},
+    ]
+    path = tmp_path / "predictions.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_explain_says_kept_or_not_and_why(tmp_path: Path) -> None:
+    result = framescout("rules", "explain", str(EXAMPLES / "default.yaml"), str(frames(tmp_path)), "--json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["frame"] for line in lines] == ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]
+    assert [line["rule"] for line in lines] == ["low-confidence", None, "nothing-detected", "low-confidence"]
+    assert "below confidence 0.40" in lines[0]["reason"]
+    assert lines[1]["reason"] == "no rule matched"
+
+    table = framescout("rules", "explain", str(EXAMPLES / "default.yaml"), str(frames(tmp_path)))
+    assert table.returncode == 0
+    assert "kept 3 of 4 frame(s)" in table.stdout
+
+
+def test_explain_rejects_bad_predictions(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"predictions": [{"x": 1}]}]')
+    result = framescout("rules", "explain", str(EXAMPLES / "default.yaml"), str(bad))
+    assert result.returncode == 1
+    assert "frame 0 (#0): predictions[0] is missing the key 'y'" in result.stderr
+    bad.write_text("{not json")
+    result = framescout("rules", "explain", str(EXAMPLES / "default.yaml"), str(bad))
+    assert result.returncode == 1 and "invalid JSON" in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_entry_point_basics(flag: str) -> None:
+    result = framescout(flag)
+    assert result.returncode == 0
