@@ -96,6 +96,6 @@ class Sampler:
     def reset(self) -> None:
         """Forget all rule state and limit credit, as if just created."""
         with self._lock:
-            self._limiter.storage.reset()
+            self._limiter.reset()
             for rule in self.rules:
                 rule.reset(self.seed)

@@ -135,7 +135,9 @@ class Limiter:
             storage = loaded
         self.storage: Storage = storage
         self._strategy = MovingWindowRateLimiter(storage)
+        self._clock = clock
         self._lock = threading.Lock()
+        self._blocked_until: dict[str, tuple[float, str]] = {}
 
     def acquire(self, groups: Iterable[LimitGroup]) -> str | None:
         """Take one credit from every group, or none at all; return the exhausted limit's label, if any."""
@@ -143,14 +145,33 @@ class Limiter:
         if not groups:
             return None
         with self._lock:
+            now = self._clock()
             for group in groups:
+                blocked = self._blocked_until.get(group.key)
+                if blocked is not None and now < blocked[0]:
+                    return blocked[1]
                 for item in group.items:
                     if not self._strategy.test(item, group.key):
-                        return f"{group.key}: {item}"
+                        return self._block(group, item)
             for group in groups:
                 for item in group.items:
                     self._strategy.hit(item, group.key)
         return None
+
+    def _block(self, group: LimitGroup, item: RateLimitItem) -> str:
+        """Remember until when ``group`` is out of credit: entries only ever expire, so no credit can
+        come back before the window's reset time (true for shared storages too), and checks in between
+        are answered without touching the storage."""
+        label = f"{group.key}: {item}"
+        reset = self._strategy.get_window_stats(item, group.key).reset_time
+        self._blocked_until[group.key] = (reset, label)
+        return label
+
+    def reset(self) -> None:
+        """Forget all consumed credit."""
+        with self._lock:
+            self.storage.reset()
+            self._blocked_until.clear()
 
     def remaining(self, group: LimitGroup) -> dict[str, int]:
         """Credit left in each of a group's limits, keyed by the limit's text (for status displays)."""
