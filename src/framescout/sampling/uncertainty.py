@@ -33,30 +33,50 @@ def _class_distribution(p: Predictions) -> NDArray[np.float64] | None:
     return out
 
 
-def least_confidence_per_box(p: Predictions) -> NDArray[np.float64]:
-    """1 - the probability of the predicted class."""
-    dist = _class_distribution(p)
-    top = p.confidence if dist is None else dist.max(axis=1)
-    return np.asarray(1.0 - top, dtype=np.float64)
+def least_confidence_scores(probs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per row of an ``(N, C)`` probability matrix: 1 - the top probability."""
+    return np.asarray(1.0 - probs.max(axis=1), dtype=np.float64)
 
 
-def margin_per_box(p: Predictions) -> NDArray[np.float64]:
-    """1 - (best - second best) probability: near 1 when two answers are nearly tied."""
-    dist = _class_distribution(p)
-    if dist is None:
-        return np.asarray(1.0 - np.abs(2.0 * p.confidence - 1.0), dtype=np.float64)
-    top2 = -np.partition(-dist, 1, axis=1)[:, :2]
+def margin_scores(probs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per row: 1 - (best - second best); near 1 when two answers are nearly tied."""
+    if probs.shape[1] < 2:
+        return np.zeros(probs.shape[0], dtype=np.float64)
+    top2 = -np.partition(-probs, 1, axis=1)[:, :2]
     return np.asarray(1.0 - (top2[:, 0] - top2[:, 1]), dtype=np.float64)
 
 
-def entropy_per_box(p: Predictions) -> NDArray[np.float64]:
-    """Shannon entropy of the class distribution, divided by its maximum (log of the class count)."""
+def entropy_scores(probs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per row: Shannon entropy divided by its maximum, log(C), so it stays in [0, 1]."""
+    if probs.shape[1] < 2:
+        return np.zeros(probs.shape[0], dtype=np.float64)
+    h = -(probs * np.log(np.clip(probs, _EPS, 1.0))).sum(axis=1)
+    return np.asarray(h / np.log(probs.shape[1]), dtype=np.float64)
+
+
+def _binary(confidence: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Box confidences as two-way (object / not object) distributions."""
+    return np.stack([confidence, 1.0 - confidence], axis=1)
+
+
+def least_confidence_per_box(p: Predictions) -> NDArray[np.float64]:
+    """1 - the probability of the predicted class."""
     dist = _class_distribution(p)
     if dist is None:
-        c = np.clip(p.confidence, _EPS, 1 - _EPS)
-        return np.asarray(-(c * np.log(c) + (1 - c) * np.log(1 - c)) / np.log(2.0), dtype=np.float64)
-    h = -(dist * np.log(np.clip(dist, _EPS, 1.0))).sum(axis=1)
-    return np.asarray(h / np.log(dist.shape[1]), dtype=np.float64)
+        return np.asarray(1.0 - p.confidence, dtype=np.float64)
+    return least_confidence_scores(dist)
+
+
+def margin_per_box(p: Predictions) -> NDArray[np.float64]:
+    """1 - (best - second best) probability of each box."""
+    dist = _class_distribution(p)
+    return margin_scores(_binary(p.confidence) if dist is None else dist)
+
+
+def entropy_per_box(p: Predictions) -> NDArray[np.float64]:
+    """Normalised entropy of each box's class distribution (binary when there is none)."""
+    dist = _class_distribution(p)
+    return entropy_scores(_binary(p.confidence) if dist is None else dist)
 
 
 def _aggregate(values: NDArray[np.float64], aggregate: Aggregate, empty: float) -> float:
@@ -83,6 +103,13 @@ def entropy(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) ->
     """Frame score from :func:`entropy_per_box`."""
     return _aggregate(entropy_per_box(p), aggregate, empty)
 
+
+MATRIX_SCORERS: dict[str, Callable[[NDArray[np.float64]], NDArray[np.float64]]] = {
+    "least_confidence": least_confidence_scores,
+    "margin": margin_scores,
+    "entropy": entropy_scores,
+}
+"""The same measures over an ``(N, C)`` probability matrix (classifier outputs, pool selection)."""
 
 SCORERS: dict[str, Scorer] = {
     "least_confidence": least_confidence,
