@@ -1,7 +1,29 @@
-"""Batch selection: pick what to label next from a pool of unlabelled items."""
+"""Batch selection and novelty: pick what to label next from a pool, skip what was already seen."""
 
+from framescout.selection.dedup import DedupResult, remove_duplicates
+from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder, PerceptualHash, hamming
+from framescout.selection.index import VectorIndex
 from framescout.selection.kcenter import kcenter_greedy
+from framescout.selection.novelty import NoveltyFilter, NoveltyResult, similarity
 from framescout.selection.pool import Pool, SelectionError
 from framescout.selection.strategies import STRATEGIES, Strategy, select
 
-__all__ = ["STRATEGIES", "Pool", "SelectionError", "Strategy", "kcenter_greedy", "select"]
+__all__ = [
+    "STRATEGIES",
+    "ColorTexture",
+    "DedupResult",
+    "Embedder",
+    "NoveltyFilter",
+    "NoveltyResult",
+    "OnnxEmbedder",
+    "PerceptualHash",
+    "Pool",
+    "SelectionError",
+    "Strategy",
+    "VectorIndex",
+    "hamming",
+    "kcenter_greedy",
+    "remove_duplicates",
+    "select",
+    "similarity",
+]

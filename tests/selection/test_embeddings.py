@@ -1,0 +1,121 @@
+"""Embedders, the vector index, duplicate removal and the novelty filter, on real images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from framescout.imaging import encode_jpeg, read_image_file, sha256_hex, to_bgr
+from framescout.selection import (
+    ColorTexture,
+    NoveltyFilter,
+    OnnxEmbedder,
+    PerceptualHash,
+    VectorIndex,
+    hamming,
+    remove_duplicates,
+)
+
+
+@pytest.fixture(scope="module")
+def photos(coco_tiny: Path) -> list[np.ndarray]:
+    return [to_bgr(read_image_file(p)) for p in sorted((coco_tiny / "val2017").glob("*.jpg"))[:12]]
+
+
+def recompressed(image: np.ndarray) -> np.ndarray:
+    """The same scene after a resize and a lossy re-encode, as a second camera upload would be."""
+    half = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return cv2.imdecode(np.frombuffer(encode_jpeg(half, quality=60), np.uint8), cv2.IMREAD_COLOR)
+
+
+def test_phash_is_stable_under_resize_and_recompression(photos: list[np.ndarray]) -> None:
+    hasher = PerceptualHash()
+    original = hasher.embed(photos)
+    copies = hasher.embed([recompressed(p) for p in photos])
+    assert original.shape == (12, 8) and original.dtype == np.uint8
+    same = hamming(original, copies)
+    others = [int(hamming(original[i], original[j])) for i in range(12) for j in range(i)]
+    assert same.max() <= 6
+    assert min(others) > 10
+
+
+def test_color_texture_tells_scenes_apart(photos: list[np.ndarray]) -> None:
+    desc = ColorTexture()
+    a, b = desc.embed(photos), desc.embed([recompressed(p) for p in photos])
+    assert a.shape == (12, desc.dim)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
+    same = (a * b).sum(axis=1)
+    cross = a @ a.T
+    np.fill_diagonal(cross, -1)
+    assert same.min() > 0.8
+    assert (same > cross.max(axis=1) + 0.1).all()  # a copy is always nearer than any other scene
+
+
+def test_onnx_embedder_from_an_intermediate_detector_layer(
+    nanodet_path: Path, tmp_path: Path, photos: list[np.ndarray]
+) -> None:
+    onnx = pytest.importorskip("onnx", reason="onnx (dev extra) edits the graph to expose a layer")
+    model = onnx.load(str(nanodet_path))
+    lateral = next(n for n in model.graph.node if "fpn.lateral_convs.2.conv.weight" in n.input)
+    layer = lateral.input[0]  # the deepest backbone feature map (stride 32)
+    model.graph.output.append(onnx.helper.make_tensor_value_info(layer, onnx.TensorProto.FLOAT, None))
+    path = tmp_path / "nanodet-features.onnx"
+    onnx.save(model, str(path))
+    embedder = OnnxEmbedder(
+        path,
+        size=(416, 416),
+        channels="bgr",
+        output=layer,
+        mean=(103.53 / 255, 116.28 / 255, 123.675 / 255),
+        std=(57.375 / 255, 57.12 / 255, 58.395 / 255),
+    )
+    vectors = embedder.embed([*photos[:4], recompressed(photos[0])])
+    assert vectors.shape == (5, embedder.dim) and embedder.dim > 32
+    assert float(vectors[0] @ vectors[4]) > max(float(vectors[0] @ vectors[i]) for i in (1, 2, 3))
+    with pytest.raises(ValueError, match="no output"):
+        OnnxEmbedder(path, output="nope")
+
+
+def test_vector_index_add_remove_search_save_load(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(500, 32)).astype(np.float32)
+    index = VectorIndex(32, "cos")
+    index.add([f"img{i}" for i in range(500)], vectors)
+    ids, distances = index.search(vectors[:3], k=5)
+    assert [row[0] for row in ids] == ["img0", "img1", "img2"]
+    assert distances.shape == (3, 5) and float(distances[0, 0]) < 1e-4
+    assert index.remove(["img0", "missing"]) == 1
+    assert "img0" not in index and len(index) == 499
+    assert index.search(vectors[0], k=1)[0][0][0] != "img0"
+    index.add(["img1"], vectors[2:3])  # replacing an id moves it
+    assert index.search(vectors[2], k=2)[0][0][:2] in (["img1", "img2"], ["img2", "img1"])
+    path = tmp_path / "pool.usearch"
+    index.save(path)
+    again = VectorIndex.load(path)
+    assert len(again) == 499 and again.search(vectors[7], k=1)[0][0][0] == "img7"
+    assert not list(tmp_path.glob("*.tmp"))
+    with pytest.raises(ValueError, match="id map"):
+        VectorIndex.load(tmp_path / "missing.usearch")
+
+
+def test_remove_duplicates_exact_then_near(photos: list[np.ndarray]) -> None:
+    images = [*photos[:5], photos[1], recompressed(photos[2]), photos[6]]
+    digests = [sha256_hex(encode_jpeg(img)) for img in images]
+    result = remove_duplicates(digests, PerceptualHash().embed(images), max_distance=6)
+    assert result.keep.tolist() == [True] * 5 + [False, False, True]
+    assert result.duplicate_of == {5: 1, 6: 2}
+    assert (result.exact, result.near) == (1, 1)
+
+
+def test_novelty_filter_follows_the_guides_similarity_semantics(photos: list[np.ndarray]) -> None:
+    stream = [photos[0], recompressed(photos[0]), recompressed(photos[0]), photos[1], photos[1]]
+    plain = NoveltyFilter(0.9)
+    assert [plain.check(f).novel for f in stream] == [True, False, False, True, False]
+    with_timeout = NoveltyFilter(0.9, timeout_limit=2)
+    # the second look-alike in a row hits the timeout and passes, refreshing the reference
+    assert [with_timeout.check(f).novel for f in stream] == [True, False, True, True, False]
+    with pytest.raises(ValueError):
+        NoveltyFilter(1.5)
