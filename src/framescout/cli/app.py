@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from framescout import __version__
-from framescout.cli import rules
+from framescout.cli import keys, models_cmd, projects, rules, serve
 
 app = typer.Typer(
     name="framescout",
@@ -15,6 +15,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(rules.app, name="rules")
+app.command("serve")(serve.serve)
+app.add_typer(keys.app, name="keys")
+app.add_typer(projects.app, name="projects")
+app.add_typer(models_cmd.app, name="models")
 
 
 @app.callback(invoke_without_command=True)

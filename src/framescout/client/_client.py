@@ -1,0 +1,272 @@
+"""`Client`: the Python SDK over the native REST API (httpx, retries with backoff and jitter)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from framescout.client._errors import ApiError, ServerUnavailable
+from framescout.client._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from framescout.predictions import Predictions
+
+ImageInput = bytes | str | Path
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What an upload answered: the image ``id``, its ``sha256`` and whether it was already there."""
+
+    id: str
+    sha256: str
+    duplicate: bool
+
+
+def _split_ref(workspace_project: str) -> tuple[str, str]:
+    parts = workspace_project.strip("/").split("/")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"expected 'workspace/project'; got {workspace_project!r}")
+    return parts[0], parts[1]
+
+
+def _image_bytes(image: ImageInput) -> tuple[bytes, str | None]:
+    if isinstance(image, bytes | bytearray | memoryview):
+        return bytes(image), None
+    path = Path(image)
+    return path.read_bytes(), path.name
+
+
+def _predictions_json(predictions: Predictions | Mapping[str, Any] | str | None) -> str | None:
+    if predictions is None:
+        return None
+    if isinstance(predictions, str):
+        return predictions
+    if isinstance(predictions, Predictions):
+        return json.dumps(predictions.to_roboflow())
+    return json.dumps(dict(predictions))
+
+
+class Client:
+    """A framescout server at ``url`` used with one workspace's ``api_key``.
+
+    Requests that fail with a connection error, a 5xx or a 429 are retried per ``retry``; uploads are
+    safe to retry because the server deduplicates by content hash."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "framescout-client"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    # ------------------------------------------------------------------ plumbing
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        last: Exception | None = None
+        for attempt in range(self.retry.attempts):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                last = exc
+                retry_after = None
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    if response.is_error:
+                        raise _api_error(response)
+                    return response
+                last = _api_error(response)
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if attempt + 1 < self.retry.attempts:
+                time.sleep(self.retry.delay(attempt, retry_after))
+        if isinstance(last, ApiError):
+            raise last
+        raise ServerUnavailable(
+            f"{method} {self.url}{path} failed after {self.retry.attempts} attempts: {last}"
+        )
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._request(method, path, **kwargs).json()
+
+    # ------------------------------------------------------------------ workspaces and projects
+    def whoami(self) -> dict[str, Any]:
+        """The workspace of this client's key."""
+        result: dict[str, Any] = self._json("GET", "/api/v1/whoami")
+        return result
+
+    def create_project(
+        self, workspace_project: str, *, type: str = "object-detection", classes: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        workspace, name = _split_ref(workspace_project)
+        body = {"name": name, "type": type, "classes": list(classes)}
+        result: dict[str, Any] = self._json("POST", f"/api/v1/projects/{workspace}", json=body)
+        return result
+
+    def list_projects(self, workspace: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._json("GET", f"/api/v1/projects/{workspace}")
+        return result
+
+    def get_project(self, workspace_project: str) -> dict[str, Any]:
+        workspace, project = _split_ref(workspace_project)
+        result: dict[str, Any] = self._json("GET", f"/api/v1/projects/{workspace}/{project}")
+        return result
+
+    # ------------------------------------------------------------------ images
+    def upload_image(
+        self,
+        workspace_project: str,
+        image: ImageInput,
+        *,
+        name: str | None = None,
+        split: str | None = None,
+        batch: str | None = None,
+        tags: Sequence[str] = (),
+        metadata: Mapping[str, Any] | None = None,
+        predictions: Predictions | Mapping[str, Any] | str | None = None,
+        sampling_rule: str | None = None,
+        sampling_reason: str | None = None,
+        model_version: str | None = None,
+        device_id: str | None = None,
+    ) -> UploadResult:
+        """Upload image bytes (or a file path); the same bytes twice answer ``duplicate=True``."""
+        workspace, project = _split_ref(workspace_project)
+        data, file_name = _image_bytes(image)
+        fields = {
+            "name": name or file_name,
+            "split": split,
+            "batch": batch,
+            "tags": ",".join(tags) if tags else None,
+            "metadata": json.dumps(dict(metadata)) if metadata is not None else None,
+            "predictions": _predictions_json(predictions),
+            "sampling_rule": sampling_rule,
+            "sampling_reason": sampling_reason,
+            "model_version": model_version,
+            "device_id": device_id,
+        }
+        form = {k: v for k, v in fields.items() if v is not None}
+        files = {"file": (name or file_name or "image", data, "application/octet-stream")}
+        body = self._json("POST", f"/api/v1/projects/{workspace}/{project}/images", data=form, files=files)
+        return UploadResult(id=body["id"], sha256=body["sha256"], duplicate=bool(body["duplicate"]))
+
+    def upload_image_url(self, workspace_project: str, url: str, **fields: Any) -> UploadResult:
+        """Have the server fetch a hosted image (http/https) and store it like an upload."""
+        workspace, project = _split_ref(workspace_project)
+        form = {k: v for k, v in fields.items() if v is not None}
+        if "tags" in form and not isinstance(form["tags"], str):
+            form["tags"] = ",".join(form["tags"])
+        if "metadata" in form and not isinstance(form["metadata"], str):
+            form["metadata"] = json.dumps(form["metadata"])
+        form["url"] = url
+        body = self._json("POST", f"/api/v1/projects/{workspace}/{project}/images", data=form, files={})
+        return UploadResult(id=body["id"], sha256=body["sha256"], duplicate=bool(body["duplicate"]))
+
+    def list_images(self, workspace_project: str, **filters: Any) -> dict[str, Any]:
+        """One page: ``{"images": [...], "total", "limit", "offset"}``; filters as in the API."""
+        workspace, project = _split_ref(workspace_project)
+        params = {
+            k: (str(v).lower() if isinstance(v, bool) else v) for k, v in filters.items() if v is not None
+        }
+        result: dict[str, Any] = self._json(
+            "GET", f"/api/v1/projects/{workspace}/{project}/images", params=params
+        )
+        return result
+
+    def iter_images(
+        self, workspace_project: str, *, page_size: int = 200, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching image, page by page."""
+        offset = 0
+        while True:
+            page = self.list_images(workspace_project, limit=page_size, offset=offset, **filters)
+            yield from page["images"]
+            offset += len(page["images"])
+            if not page["images"] or offset >= page["total"]:
+                return
+
+    def get_image(self, workspace_project: str, image_id: str) -> dict[str, Any]:
+        workspace, project = _split_ref(workspace_project)
+        result: dict[str, Any] = self._json(
+            "GET", f"/api/v1/projects/{workspace}/{project}/images/{image_id}"
+        )
+        return result
+
+    def download_image(self, workspace_project: str, image_id: str, *, thumbnail: int | None = None) -> bytes:
+        """The original bytes, or a JPEG thumbnail no larger than ``thumbnail`` pixels."""
+        workspace, project = _split_ref(workspace_project)
+        base = f"/api/v1/projects/{workspace}/{project}/images/{image_id}"
+        if thumbnail:
+            return self._request("GET", f"{base}/thumbnail", params={"size": thumbnail}).content
+        return self._request("GET", f"{base}/file").content
+
+    # ------------------------------------------------------------------ annotations
+    def add_annotations(
+        self,
+        workspace_project: str,
+        image_id: str,
+        annotation: str | Path,
+        *,
+        format: str | None = None,
+        kind: str = "ground_truth",
+        overwrite: bool = False,
+        labelmap: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Attach an annotation file (COCO, VOC, YOLO or Roboflow JSON; text or a path) to an image."""
+        workspace, project = _split_ref(workspace_project)
+        filename = None
+        if isinstance(annotation, Path):
+            filename, annotation = annotation.name, annotation.read_text()
+        params: dict[str, Any] = {"kind": kind, "overwrite": str(overwrite).lower()}
+        for key, value in (("format", format), ("filename", filename)):
+            if value:
+                params[key] = value
+        if labelmap:
+            params["labelmap"] = ",".join(labelmap)
+        result: dict[str, Any] = self._json(
+            "POST",
+            f"/api/v1/projects/{workspace}/{project}/images/{image_id}/annotations",
+            params=params,
+            content=annotation.encode(),
+            headers={"Content-Type": "text/plain"},
+        )
+        return result
+
+    def list_annotations(
+        self, workspace_project: str, image_id: str, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        workspace, project = _split_ref(workspace_project)
+        params = {"kind": kind} if kind else {}
+        result: list[dict[str, Any]] = self._json(
+            "GET", f"/api/v1/projects/{workspace}/{project}/images/{image_id}/annotations", params=params
+        )
+        return result
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        error = response.json()["error"]
+        return ApiError(response.status_code, str(error["code"]), str(error["message"]))
+    except (ValueError, KeyError, TypeError):
+        return ApiError(response.status_code, "http_error", response.text[:500] or response.reason_phrase)

@@ -1,0 +1,21 @@
+"""Exceptions raised by the SDK."""
+
+from __future__ import annotations
+
+
+class FramescoutError(Exception):
+    """Base class for every SDK error."""
+
+
+class ApiError(FramescoutError):
+    """The server answered with an error: ``status``, stable ``code`` and ``message``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ServerUnavailable(FramescoutError):
+    """The server could not be reached (or kept failing) after every retry."""

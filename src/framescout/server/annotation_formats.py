@@ -1,0 +1,202 @@
+"""Parse annotation files (COCO, Pascal VOC, YOLO, Roboflow JSON) into pixel boxes for one image."""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from framescout.store.errors import Invalid
+from framescout.store.images import Box
+
+FORMATS = ("coco", "voc", "yolo", "roboflow")
+
+
+def _bad(message: str) -> Invalid:
+    return Invalid("invalid_annotation", message)
+
+
+def detect_format(text: str, filename: str | None) -> str:
+    """Guess the format from the file name's extension, then from the content."""
+    ext = posixpath.splitext((filename or "").lower())[1]
+    stripped = text.lstrip()
+    if ext == ".xml" or stripped.startswith("<"):
+        return "voc"
+    if ext == ".txt":
+        return "yolo"
+    if stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise Invalid("malformed_json", f"the annotation is not valid JSON: {exc}") from None
+        if isinstance(data, dict) and "annotations" in data and "images" in data:
+            return "coco"
+        return "roboflow"
+    if ext == ".json":
+        raise Invalid("malformed_json", "the annotation is not valid JSON")
+    return "yolo"
+
+
+def labelmap_names(labelmap: Any) -> dict[int, str] | None:
+    """A labelmap given as a list of names or a mapping of id → name."""
+    if labelmap is None:
+        return None
+    if isinstance(labelmap, Mapping):
+        try:
+            return {int(k): str(v) for k, v in labelmap.items()}
+        except (TypeError, ValueError):
+            raise _bad("labelmap keys must be class ids") from None
+    if isinstance(labelmap, Sequence) and not isinstance(labelmap, str):
+        return {i: str(v) for i, v in enumerate(labelmap)}
+    raise _bad("labelmap must be a list of names or an object of id → name")
+
+
+def parse_annotation(
+    text: str,
+    *,
+    fmt: str | None,
+    filename: str | None,
+    image_name: str,
+    width: int,
+    height: int,
+    labelmap: Any = None,
+    classes: Sequence[str] = (),
+) -> list[Box]:
+    """Boxes for the image ``image_name`` from an annotation file's text."""
+    fmt = fmt or detect_format(text, filename)
+    if fmt == "coco":
+        return _coco(_json(text), image_name)
+    if fmt == "voc":
+        return _voc(text)
+    if fmt == "yolo":
+        names = labelmap_names(labelmap) or dict(enumerate(classes))
+        return _yolo(text, names, width, height)
+    if fmt == "roboflow":
+        return _roboflow(_json(text))
+    raise Invalid("invalid_format", f"annotation format must be one of {FORMATS}; got {fmt!r}")
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Invalid("malformed_json", f"the annotation is not valid JSON: {exc}") from None
+
+
+def _number(value: Any, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _bad(f"{what} must be a number; got {value!r}") from None
+    if not math.isfinite(number):
+        raise _bad(f"{what} must be finite")
+    return number
+
+
+def _coco(data: Any, image_name: str) -> list[Box]:
+    if not isinstance(data, dict):
+        raise _bad("a COCO file must be a JSON object")
+    images, annotations, categories = data.get("images"), data.get("annotations"), data.get("categories", [])
+    if not isinstance(images, list) or not isinstance(annotations, list) or not isinstance(categories, list):
+        raise _bad("a COCO file needs 'images', 'annotations' and 'categories' lists")
+    base = posixpath.basename(image_name)
+    entry = next(
+        (
+            im
+            for im in images
+            if isinstance(im, dict) and posixpath.basename(str(im.get("file_name", ""))) == base
+        ),
+        None,
+    )
+    if entry is None and len(images) == 1 and isinstance(images[0], dict):
+        entry = images[0]
+    if entry is None:
+        raise Invalid("image_not_in_annotation", f"the COCO file has no image named {base!r}")
+    names = {c.get("id"): str(c.get("name")) for c in categories if isinstance(c, dict)}
+    boxes = []
+    for i, ann in enumerate(annotations):
+        if not isinstance(ann, dict) or ann.get("image_id") != entry.get("id"):
+            continue
+        bbox = ann.get("bbox")
+        if not isinstance(bbox, list) or len(bbox) != 4:
+            raise _bad(f"annotations[{i}].bbox must be [x, y, width, height]")
+        x, y, w, h = (_number(v, f"annotations[{i}].bbox") for v in bbox)
+        if ann.get("category_id") not in names:
+            raise Invalid(
+                "unknown_class",
+                f"annotations[{i}] has category_id {ann.get('category_id')!r} not in categories",
+            )
+        boxes.append(Box(names[ann["category_id"]], x, y, x + w, y + h))
+    return boxes
+
+
+def _voc(text: str) -> list[Box]:
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise _bad("Pascal VOC files with DTDs or entities are refused")
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise Invalid("malformed_xml", f"the annotation is not valid XML: {exc}") from None
+    boxes = []
+    for i, obj in enumerate(root.iter("object")):
+        name = (obj.findtext("name") or "").strip()
+        bnd = obj.find("bndbox")
+        if not name or bnd is None:
+            raise _bad(f"object {i} needs <name> and <bndbox>")
+        coords = [_number(bnd.findtext(k), f"object {i} {k}") for k in ("xmin", "ymin", "xmax", "ymax")]
+        boxes.append(Box(name, *coords[:2], *coords[2:]))
+    return boxes
+
+
+def _yolo(text: str, names: Mapping[int, str], width: int, height: int) -> list[Box]:
+    boxes = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) not in (5, 6):
+            raise _bad(f"YOLO line {n} must be 'class cx cy w h [confidence]'; got {line.strip()[:80]!r}")
+        try:
+            class_id = int(parts[0])
+        except ValueError:
+            raise _bad(f"YOLO line {n}: class must be an integer id") from None
+        if class_id not in names:
+            raise Invalid(
+                "unknown_class",
+                f"YOLO line {n}: class id {class_id} has no name (send a labelmap or set classes)",
+            )
+        cx, cy, w, h = (_number(v, f"YOLO line {n}") for v in parts[1:5])
+        conf = _number(parts[5], f"YOLO line {n} confidence") if len(parts) == 6 else None
+        boxes.append(
+            Box(
+                names[class_id],
+                (cx - w / 2) * width,
+                (cy - h / 2) * height,
+                (cx + w / 2) * width,
+                (cy + h / 2) * height,
+                conf,
+            )
+        )
+    return boxes
+
+
+def _roboflow(data: Any) -> list[Box]:
+    items = data.get("predictions", data.get("annotations")) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise _bad("Roboflow JSON needs a 'predictions' list")
+    boxes = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _bad(f"predictions[{i}] must be an object")
+        try:
+            x, y = _number(item["x"], "x"), _number(item["y"], "y")
+            w, h = _number(item["width"], "width"), _number(item["height"], "height")
+            name = str(item["class"])
+        except KeyError as exc:
+            raise _bad(f"predictions[{i}] is missing {exc.args[0]!r}") from None
+        conf = _number(item["confidence"], "confidence") if item.get("confidence") is not None else None
+        boxes.append(Box(name, x - w / 2, y - h / 2, x + w / 2, y + h / 2, conf))
+    return boxes

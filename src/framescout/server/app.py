@@ -1,0 +1,55 @@
+"""The FastAPI application factory: native API under ``/api/v1``, Roboflow-compatible routes at the root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from framescout import __version__
+from framescout.server.errors import install_error_handlers
+from framescout.server.limits import BodySizeLimit
+from framescout.server.routers import annotations as annotations_router
+from framescout.server.routers import images, projects, workspaces
+from framescout.server.settings import Settings
+from framescout.store import Store
+
+DESCRIPTION = """Self-hosted active learning for computer vision.
+
+Authenticate with `Authorization: Bearer <key>` (or `?api_key=`); create keys with
+`framescout keys create --workspace NAME`. Every error is `{"error": {"code", "message"}}`.
+The root-level routes are the subset of Roboflow's API used by the official `roboflow` package."""
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the app over ``store`` (opened from ``settings.data_dir`` when not given)."""
+    settings = settings or Settings.from_env()
+    owned = store is None
+    store = store or Store.open(settings.data_dir)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            store.close()
+
+    app = FastAPI(title="framescout", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.store = store
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: answers without authentication."""
+        return {"status": "ok", "version": __version__}
+
+    for module in (workspaces, projects, images, annotations_router):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` worker processes (settings from ``FRAMESCOUT_*`` variables)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,80 @@
+"""Run ``framescout serve`` as a child process on a free port (tests, benchmarks, notebooks)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """A real server process over ``data_dir``; use as a context manager or call `start`/`stop`."""
+
+    def __init__(
+        self, data_dir: str | Path, *, host: str = "127.0.0.1", port: int | None = None, workers: int = 1
+    ):
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port or free_port(host)
+        self.workers = workers
+        self.url = f"http://{host}:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        """Run another ``framescout`` command against the same data directory; return its stdout."""
+        done = subprocess.run(
+            [sys.executable, "-m", "framescout", *args, "--data-dir", str(self.data_dir)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout
+
+    def create_key(self, workspace: str) -> str:
+        return self.cli("keys", "create", "--workspace", workspace).strip().splitlines()[-1]
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        command = [
+            sys.executable, "-m", "framescout", "serve", "--data-dir", str(self.data_dir),
+            "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"framescout serve exited with code {self._proc.returncode}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"framescout serve did not answer on {self.url} within {timeout} s")
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

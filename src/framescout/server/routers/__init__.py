@@ -1,0 +1,1 @@
+"""One router per resource; `framescout.server.app` mounts them."""

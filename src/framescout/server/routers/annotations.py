@@ -1,0 +1,64 @@
+"""Annotations of one image: add (COCO, VOC, YOLO, Roboflow JSON) as ground truth or predictions; list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query
+
+from framescout.server.annotation_formats import parse_annotation
+from framescout.server.deps import PathProject, StoreDep
+from framescout.server.schemas import AnnotationOut, AnnotationsSaved
+from framescout.store.images import get_image, list_annotations, save_annotations
+
+router = APIRouter(
+    prefix="/api/v1/projects/{workspace}/{project}/images/{image_id}/annotations", tags=["annotations"]
+)
+
+Format = Literal["coco", "voc", "yolo", "roboflow"]
+Kind = Literal["ground_truth", "prediction"]
+
+
+@router.post("", response_model=AnnotationsSaved, status_code=201)
+def add(
+    image_id: str,
+    project: PathProject,
+    store: StoreDep,
+    content: Annotated[str, Body(media_type="text/plain", description="The annotation file's text.")],
+    format: Annotated[
+        Format | None, Query(description="Guessed from `filename`/content when absent.")
+    ] = None,
+    kind: Kind = "ground_truth",
+    overwrite: bool = False,
+    filename: str | None = None,
+    labelmap: Annotated[
+        str | None, Query(description="YOLO class names, comma-separated, in id order.")
+    ] = None,
+    model_version: str | None = None,
+) -> AnnotationsSaved:
+    """Parse and store boxes; 409 when the image already has annotations of this kind (unless overwrite)."""
+    with store.db.reading() as session:
+        image = get_image(session, project, image_id)
+    boxes = parse_annotation(
+        content,
+        fmt=format,
+        filename=filename,
+        image_name=image.name,
+        width=image.width,
+        height=image.height,
+        labelmap=labelmap.split(",") if labelmap else None,
+        classes=project.classes,
+    )
+    count = save_annotations(
+        store.db, project, image_id, boxes, kind=kind, overwrite=overwrite, model_version=model_version
+    )
+    return AnnotationsSaved(image_id=image_id, kind=kind, count=count)
+
+
+@router.get("", response_model=list[AnnotationOut])
+def list_(
+    image_id: str, project: PathProject, store: StoreDep, kind: Kind | None = None
+) -> list[AnnotationOut]:
+    with store.db.reading() as session:
+        image = get_image(session, project, image_id)
+        return [AnnotationOut.of(a) for a in list_annotations(session, image.id, kind)]

@@ -1,0 +1,164 @@
+"""Images: upload (multipart or hosted URL), list with filters, read, fetch bytes and thumbnails."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+
+from framescout.imaging import ImageError, decode_image
+from framescout.server.deps import PathProject, SettingsDep, StoreDep
+from framescout.server.schemas import ErrorOut, ImageList, ImageOut, UploadOut
+from framescout.server.uploads import ingest, parse_predictions, split_tags
+from framescout.store.errors import NotFound
+from framescout.store.images import (
+    ImageFields,
+    ImageFilter,
+    check_split,
+    get_image,
+    list_annotations,
+    parse_metadata,
+    query_images,
+)
+
+router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}/images", tags=["images"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (401, 404, 413, 415, 422)}
+
+
+@router.post(
+    "",
+    response_model=UploadOut,
+    status_code=201,
+    responses={
+        200: {"model": UploadOut, "description": "The same bytes are already in the project."},
+        **_ERRORS,
+    },
+)
+def upload(
+    response: Response,
+    project: PathProject,
+    store: StoreDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile | None, File(description="The image bytes.")] = None,
+    url: Annotated[
+        str | None, Form(description="A hosted image to fetch instead of `file` (http/https).")
+    ] = None,
+    name: Annotated[str | None, Form()] = None,
+    split: Annotated[str | None, Form(description="train, valid or test")] = None,
+    batch: Annotated[str | None, Form()] = None,
+    tags: Annotated[str | None, Form(description="Comma-separated tags.")] = None,
+    metadata: Annotated[str | None, Form(description="A JSON object, as text.")] = None,
+    predictions: Annotated[
+        str | None, Form(description="Roboflow-shaped predictions JSON, stored as pre-labels.")
+    ] = None,
+    sampling_rule: Annotated[str | None, Form()] = None,
+    sampling_reason: Annotated[str | None, Form()] = None,
+    model_version: Annotated[str | None, Form()] = None,
+    device_id: Annotated[str | None, Form()] = None,
+) -> UploadOut:
+    """Upload one image; answers 200 with ``duplicate: true`` when the same bytes already exist."""
+    fields = ImageFields(
+        name=name,
+        split=split,
+        batch=batch,
+        tags=split_tags(tags),
+        metadata=parse_metadata(metadata),
+        predictions=parse_predictions(predictions),
+        sampling_rule=sampling_rule,
+        sampling_reason=sampling_reason,
+        model_version=model_version,
+        device_id=device_id,
+    )
+    result = ingest(store, settings, project, fields, file=file, url=url)
+    if result.duplicate:
+        response.status_code = 200
+    return UploadOut(id=result.id, sha256=result.sha256, duplicate=result.duplicate)
+
+
+@router.get("", response_model=ImageList)
+def list_images(
+    project: PathProject,
+    store: StoreDep,
+    batch: str | None = None,
+    tag: str | None = None,
+    split: str | None = None,
+    sampling_rule: str | None = None,
+    device_id: str | None = None,
+    model_version: str | None = None,
+    min_confidence: Annotated[
+        float | None, Query(ge=0, le=1, description="Has a prediction at least this.")
+    ] = None,
+    max_confidence: Annotated[
+        float | None, Query(ge=0, le=1, description="Has a prediction at most this.")
+    ] = None,
+    labelled: Annotated[bool | None, Query(description="Has ground-truth annotations (or not).")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ImageList:
+    """Images of the project, newest first, filtered."""
+    f = ImageFilter(
+        batch=batch,
+        tag=tag,
+        split=check_split(split),
+        sampling_rule=sampling_rule,
+        min_confidence=min_confidence,
+        max_confidence=max_confidence,
+        labelled=labelled,
+        device_id=device_id,
+        model_version=model_version,
+    )
+    with store.db.reading() as session:
+        rows, total = query_images(session, project, f, limit=limit, offset=offset)
+        images = [ImageOut.of(im) for im in rows]
+    return ImageList(images=images, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{image_id}", response_model=ImageOut)
+def read(image_id: str, project: PathProject, store: StoreDep) -> ImageOut:
+    """One image's record with its annotations (ground truth and predictions)."""
+    with store.db.reading() as session:
+        image = get_image(session, project, image_id)
+        return ImageOut.of(image, list_annotations(session, image.id))
+
+
+@router.get("/{image_id}/file", response_class=Response, responses={200: {"content": {"image/*": {}}}})
+def file(image_id: str, project: PathProject, store: StoreDep) -> Response:
+    """The original bytes."""
+    with store.db.reading() as session:
+        image = get_image(session, project, image_id)
+    try:
+        data = store.blobs.get(image.sha256)
+    except KeyError:
+        raise NotFound(
+            "blob_missing", f"the bytes of image {image_id} are missing from the blob store"
+        ) from None
+    headers = {"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{image.sha256}"'}
+    return Response(data, media_type=image.content_type, headers=headers)
+
+
+@router.get(
+    "/{image_id}/thumbnail", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}}
+)
+def thumbnail(
+    image_id: str,
+    project: PathProject,
+    store: StoreDep,
+    settings: SettingsDep,
+    size: Annotated[int | None, Query(ge=16, le=1024)] = None,
+) -> Response:
+    """A JPEG no larger than ``size`` pixels on its longer side."""
+    with store.db.reading() as session:
+        image = get_image(session, project, image_id)
+    try:
+        decoded = decode_image(store.blobs.get(image.sha256))
+    except (KeyError, ImageError):
+        raise NotFound("blob_missing", f"the bytes of image {image_id} are missing or unreadable") from None
+    side = size or settings.thumbnail_size
+    decoded.thumbnail((side, side))
+    out = io.BytesIO()
+    decoded.convert("RGB").save(out, format="JPEG", quality=85)
+    return Response(
+        out.getvalue(), media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )

@@ -1,0 +1,50 @@
+"""Projects of a workspace: create, list, read; their batches and registered model versions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from framescout.server.deps import PathProject, PathWorkspace, StoreDep
+from framescout.server.schemas import BatchOut, ModelVersionOut, ProjectCreate, ProjectOut
+from framescout.store.accounts import create_project, list_model_versions, list_projects
+from framescout.store.images import list_batches
+from framescout.store.models import Workspace
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+
+@router.post("/{workspace}", response_model=ProjectOut, status_code=201)
+def create(body: ProjectCreate, workspace: PathWorkspace, store: StoreDep) -> ProjectOut:
+    """Create a project (409 when the slug is taken)."""
+    with store.db.writing() as session:
+        row = session.get(Workspace, workspace.id)
+        assert row is not None
+        project = create_project(session, row, body.name, body.type, body.classes)
+    return ProjectOut.of(project, workspace.slug)
+
+
+@router.get("/{workspace}", response_model=list[ProjectOut])
+def list_(workspace: PathWorkspace, store: StoreDep) -> list[ProjectOut]:
+    with store.db.reading() as session:
+        return [ProjectOut.of(p, workspace.slug) for p in list_projects(session, workspace)]
+
+
+@router.get("/{workspace}/{project}", response_model=ProjectOut)
+def get(project: PathProject, workspace: PathWorkspace) -> ProjectOut:
+    return ProjectOut.of(project, workspace.slug)
+
+
+@router.get("/{workspace}/{project}/batches", response_model=list[BatchOut])
+def batches(project: PathProject, store: StoreDep) -> list[BatchOut]:
+    with store.db.reading() as session:
+        return [
+            BatchOut(id=b.id, name=b.name, images=n, created_at=b.created_at)
+            for b, n in list_batches(session, project)
+        ]
+
+
+@router.get("/{workspace}/{project}/versions", response_model=list[ModelVersionOut])
+def versions(project: PathProject, store: StoreDep) -> list[ModelVersionOut]:
+    """Model versions registered with `framescout models add` (served by hosted inference)."""
+    with store.db.reading() as session:
+        return [ModelVersionOut.of(m) for m in list_model_versions(session, project)]

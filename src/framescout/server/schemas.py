@@ -1,0 +1,159 @@
+"""Pydantic request/response models of the native API (kept apart from the tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from framescout.store.models import Annotation, Image, ModelVersion, Project, Workspace
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. `invalid_api_key`.")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class WorkspaceOut(BaseModel):
+    slug: str
+    name: str
+
+    @classmethod
+    def of(cls, w: Workspace) -> WorkspaceOut:
+        return cls(slug=w.slug, name=w.name)
+
+
+class KeyCreate(BaseModel):
+    name: str = Field("", max_length=200)
+
+
+class KeyCreated(BaseModel):
+    key: str = Field(description="The new API key. It is shown only once; only its hash is stored.")
+    workspace: str
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(description="Project name; its slug (lower-case) is used in URLs.")
+    type: Literal["object-detection"] = "object-detection"
+    classes: list[str] = Field(default_factory=list)
+
+
+class ProjectOut(BaseModel):
+    workspace: str
+    slug: str
+    name: str
+    type: str
+    classes: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, p: Project, workspace: str) -> ProjectOut:
+        return cls(
+            workspace=workspace,
+            slug=p.slug,
+            name=p.name,
+            type=p.type,
+            classes=p.classes,
+            created_at=p.created_at,
+        )
+
+
+class UploadOut(BaseModel):
+    id: str
+    sha256: str
+    duplicate: bool
+
+
+class AnnotationOut(BaseModel):
+    kind: Literal["ground_truth", "prediction"]
+    class_name: str
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+    confidence: float | None = None
+    model_version: str | None = None
+
+    @classmethod
+    def of(cls, a: Annotation) -> AnnotationOut:
+        return cls.model_validate(a, from_attributes=True)
+
+
+class ImageOut(BaseModel):
+    id: str
+    sha256: str
+    name: str
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+    split: str | None
+    batch: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+    sampling_rule: str | None
+    sampling_reason: str | None
+    model_version: str | None
+    device_id: str | None
+    source_url: str | None
+    created_at: datetime
+    annotations: list[AnnotationOut] | None = None
+
+    @classmethod
+    def of(cls, im: Image, annotations: list[Annotation] | None = None) -> ImageOut:
+        return cls(
+            id=im.id,
+            sha256=im.sha256,
+            name=im.name,
+            content_type=im.content_type,
+            size_bytes=im.size_bytes,
+            width=im.width,
+            height=im.height,
+            split=im.split,
+            batch=im.batch.name if im.batch is not None else None,
+            tags=[t.name for t in im.tags],
+            metadata=im.metadata_,
+            sampling_rule=im.sampling_rule,
+            sampling_reason=im.sampling_reason,
+            model_version=im.model_version,
+            device_id=im.device_id,
+            source_url=im.source_url,
+            created_at=im.created_at,
+            annotations=None if annotations is None else [AnnotationOut.of(a) for a in annotations],
+        )
+
+
+class ImageList(BaseModel):
+    images: list[ImageOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AnnotationsSaved(BaseModel):
+    image_id: str
+    kind: str
+    count: int
+
+
+class BatchOut(BaseModel):
+    id: str
+    name: str
+    images: int
+    created_at: datetime
+
+
+class ModelVersionOut(BaseModel):
+    version: int
+    format: str | None
+    classes: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: ModelVersion) -> ModelVersionOut:
+        return cls(version=m.version, format=m.format, classes=m.class_names, created_at=m.created_at)

@@ -1,0 +1,172 @@
+"""Workspaces, API keys, projects and model versions: create and look up (used by the CLI and the API)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from framescout.store.errors import Conflict, Invalid, NotFound
+from framescout.store.keys import display_prefix, generate_key, hash_key
+from framescout.store.models import ApiKey, ModelVersion, Project, Workspace, utcnow
+
+PROJECT_TYPES = ("object-detection",)
+RESERVED_SLUGS = frozenset({"api", "dataset", "docs", "redoc", "openapi.json", "healthz", "static", "ui"})
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_CLASS_NAME = 200
+
+
+def slugify(name: str, what: str = "name") -> str:
+    """Lower-case, spaces to dashes; refuse anything that is not a plain URL segment."""
+    slug = re.sub(r"\s+", "-", name.strip().lower())
+    if not _SLUG.match(slug) or slug in RESERVED_SLUGS:
+        raise Invalid(
+            f"invalid_{what}",
+            f"{what} {name!r} must be 1-64 characters of a-z, 0-9, '-' or '_' (starting with a letter or "
+            f"digit) and not one of {sorted(RESERVED_SLUGS)}",
+        )
+    return slug
+
+
+def clean_classes(classes: Iterable[str]) -> list[str]:
+    """Strip, drop empties, keep first occurrence order; refuse over-long names."""
+    seen: dict[str, None] = {}
+    for raw in classes:
+        name = str(raw).strip()
+        if not name:
+            continue
+        if len(name) > MAX_CLASS_NAME:
+            raise Invalid("invalid_class", f"class name {name[:40]!r}... is longer than {MAX_CLASS_NAME}")
+        seen.setdefault(name, None)
+    return list(seen)
+
+
+def get_or_create_workspace(session: Session, name: str) -> Workspace:
+    slug = slugify(name, "workspace")
+    found = session.scalar(select(Workspace).where(Workspace.slug == slug))
+    if found is not None:
+        return found
+    workspace = Workspace(slug=slug, name=name.strip())
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+def create_key(session: Session, workspace: Workspace, name: str = "") -> str:
+    """Create a key for ``workspace``; return the plain key (shown once, only its hash is stored)."""
+    key = generate_key()
+    session.add(
+        ApiKey(workspace_id=workspace.id, key_hash=hash_key(key), prefix=display_prefix(key), name=name)
+    )
+    session.flush()
+    return key
+
+
+def workspace_for_key(session: Session, key: str) -> Workspace | None:
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    return None if row is None else row.workspace
+
+
+def get_workspace(session: Session, slug: str) -> Workspace:
+    found = session.scalar(select(Workspace).where(Workspace.slug == slug))
+    if found is None:
+        raise NotFound("workspace_not_found", f"no workspace {slug!r}")
+    return found
+
+
+def create_project(
+    session: Session,
+    workspace: Workspace,
+    name: str,
+    type_: str = "object-detection",
+    classes: Iterable[str] = (),
+) -> Project:
+    slug = slugify(name, "project")
+    if type_ not in PROJECT_TYPES:
+        raise Invalid(
+            "invalid_project_type", f"project type {type_!r} is not supported; use one of {PROJECT_TYPES}"
+        )
+    ws_slug = workspace.slug
+    taken = session.scalar(
+        select(Project.id).where(Project.workspace_id == workspace.id, Project.slug == slug)
+    )
+    if taken is not None:
+        raise Conflict("project_exists", f"project {ws_slug}/{slug} already exists")
+    project = Project(
+        workspace_id=workspace.id, slug=slug, name=name.strip(), type=type_, classes=clean_classes(classes)
+    )
+    session.add(project)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("project_exists", f"project {ws_slug}/{slug} already exists") from None
+    return project
+
+
+def get_project(session: Session, workspace: Workspace, slug: str) -> Project:
+    found = session.scalar(select(Project).where(Project.workspace_id == workspace.id, Project.slug == slug))
+    if found is None:
+        raise NotFound("project_not_found", f"no project {slug!r} in workspace {workspace.slug!r}")
+    return found
+
+
+def list_projects(session: Session, workspace: Workspace) -> list[Project]:
+    return list(
+        session.scalars(select(Project).where(Project.workspace_id == workspace.id).order_by(Project.slug))
+    )
+
+
+def add_classes(project: Project, names: Iterable[str]) -> None:
+    """Append new class names (projects created without a class list learn classes as they arrive)."""
+    new = [n for n in clean_classes(names) if n not in project.classes]
+    if new:
+        project.classes = [*project.classes, *new]
+        project.updated_at = utcnow()
+
+
+def register_model(
+    session: Session,
+    project: Project,
+    version: int,
+    onnx_sha256: str,
+    format_: str | None,
+    class_names: list[str],
+) -> ModelVersion:
+    if version < 1:
+        raise Invalid("invalid_version", "version numbers start at 1")
+    existing = session.scalar(
+        select(ModelVersion).where(ModelVersion.project_id == project.id, ModelVersion.version == version)
+    )
+    if existing is not None:
+        existing.onnx_sha256, existing.format, existing.class_names = onnx_sha256, format_, class_names
+        return existing
+    model = ModelVersion(
+        project_id=project.id,
+        version=version,
+        onnx_sha256=onnx_sha256,
+        format=format_,
+        class_names=class_names,
+    )
+    session.add(model)
+    session.flush()
+    return model
+
+
+def list_model_versions(session: Session, project: Project) -> list[ModelVersion]:
+    return list(
+        session.scalars(
+            select(ModelVersion).where(ModelVersion.project_id == project.id).order_by(ModelVersion.version)
+        )
+    )
+
+
+def get_model_version(session: Session, project: Project, version: int) -> ModelVersion:
+    found = session.scalar(
+        select(ModelVersion).where(ModelVersion.project_id == project.id, ModelVersion.version == version)
+    )
+    if found is None:
+        raise NotFound("version_not_found", f"project {project.slug!r} has no model version {version}")
+    return found

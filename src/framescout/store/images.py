@@ -1,0 +1,480 @@
+"""Image ingest (validate, dedupe by content hash, store blob + rows atomically), annotations and queries.
+
+Bad input is refused before anything is written; a blob written for an upload that then fails is
+removed again unless another record references the same bytes, so a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from framescout.imaging import MAX_BYTES, MAX_PIXELS, ImageError, decode_image, sha256_hex
+from framescout.predictions import Predictions
+from framescout.store.accounts import add_classes
+from framescout.store.blobs import BlobStore
+from framescout.store.db import Database
+from framescout.store.errors import Conflict, Invalid, NotFound, StoreError
+from framescout.store.models import (
+    ANNOTATION_KINDS,
+    GROUND_TRUTH,
+    PREDICTION,
+    SPLITS,
+    Annotation,
+    Batch,
+    Image,
+    ImageTag,
+    Project,
+)
+
+MAX_NAME = 255
+MAX_TAG = 100
+MAX_TAGS = 50
+MAX_METADATA_BYTES = 64 * 1024
+MAX_TEXT = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_IMAGE_STATUS = {"too_large": 413, "not_an_image": 415, "empty": 422}
+
+
+@dataclass(frozen=True)
+class Box:
+    """One box in pixels of the (EXIF-oriented) image; ``confidence`` only for predictions."""
+
+    class_name: str
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+    confidence: float | None = None
+
+
+@dataclass
+class ImageFields:
+    """Everything an upload may carry besides the bytes (already parsed, not yet validated)."""
+
+    name: str | None = None
+    split: str | None = None
+    batch: str | None = None
+    tags: Sequence[str] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    predictions: Predictions | None = None
+    sampling_rule: str | None = None
+    sampling_reason: str | None = None
+    model_version: str | None = None
+    device_id: str | None = None
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    id: str
+    sha256: str
+    duplicate: bool
+
+
+@dataclass
+class ImageFilter:
+    """Listing filters; ``None`` means "any"."""
+
+    batch: str | None = None
+    tag: str | None = None
+    split: str | None = None
+    sampling_rule: str | None = None
+    min_confidence: float | None = None
+    max_confidence: float | None = None
+    labelled: bool | None = None
+    device_id: str | None = None
+    model_version: str | None = None
+
+
+# ---------------------------------------------------------------------------------------- validation
+def check_name(name: str) -> str:
+    """A plain file name: no path separators, no ``..``, no control characters."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise Invalid("invalid_name", f"the file name must be 1-{MAX_NAME} characters")
+    if "/" in name or "\\" in name or name in (".", "..") or ".." in name.split(".") or _CONTROL.search(name):
+        raise Invalid(
+            "invalid_name", f"the file name {name!r} contains a path separator, '..' or control characters"
+        )
+    return name
+
+
+def check_split(split: str | None) -> str | None:
+    if split in (None, ""):
+        return None
+    if split not in SPLITS:
+        raise Invalid("invalid_split", f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    return split
+
+
+def check_tags(tags: Sequence[str]) -> list[str]:
+    clean: dict[str, None] = {}
+    for raw in tags:
+        tag = raw.strip()
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG or _CONTROL.search(tag):
+            raise Invalid(
+                "invalid_tag", f"tag {tag[:40]!r} is longer than {MAX_TAG} or has control characters"
+            )
+        clean.setdefault(tag, None)
+    if len(clean) > MAX_TAGS:
+        raise Invalid("too_many_tags", f"at most {MAX_TAGS} tags per image")
+    return list(clean)
+
+
+def check_text(value: str | None, what: str, limit: int = MAX_TEXT) -> str | None:
+    if value in (None, ""):
+        return None
+    assert value is not None
+    if len(value) > limit:
+        raise Invalid(f"invalid_{what}", f"{what} is longer than {limit} characters")
+    return value
+
+
+def parse_metadata(text: str | None) -> dict[str, Any]:
+    """Metadata as JSON object text (≤ 64 KiB)."""
+    if text in (None, ""):
+        return {}
+    assert text is not None
+    if len(text) > MAX_METADATA_BYTES:
+        raise Invalid("metadata_too_large", f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Invalid("malformed_json", f"metadata is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise Invalid("invalid_metadata", "metadata must be a JSON object")
+    return value
+
+
+def image_error(exc: ImageError) -> StoreError:
+    """Map a decoding error to the API error (413 too big, 415 not an image, 422 otherwise)."""
+    return StoreError(exc.code, str(exc), status=_IMAGE_STATUS.get(exc.code, 422))
+
+
+def content_type_of(data: bytes) -> str:
+    """The MIME type from the magic bytes of a decoded image."""
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith((b"II*\x00", b"MM\x00*")):
+        return "image/tiff"
+    if data.startswith(b"BM"):
+        return "image/bmp"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    return "application/octet-stream"
+
+
+def boxes_from_predictions(predictions: Predictions) -> list[Box]:
+    return [
+        Box(name, float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]), float(conf))
+        for xyxy, conf, name in zip(
+            predictions.xyxy.tolist(), predictions.confidence.tolist(), predictions.class_name, strict=True
+        )
+    ]
+
+
+def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project, *, learn: bool) -> list[Box]:
+    """Refuse unknown classes (when the project has a class list) and boxes outside the image.
+
+    Coordinates within a small tolerance (1 px + 0.5%) of the border are clipped, not refused."""
+    known = set(project.classes)
+    unknown = sorted({b.class_name for b in boxes if b.class_name not in known})
+    if unknown and (known or not learn):
+        raise Invalid(
+            "unknown_class",
+            f"unknown class(es) {unknown}; project {project.slug!r} has classes {project.classes}",
+        )
+    tol_x, tol_y = 1 + 0.005 * width, 1 + 0.005 * height
+    clean = []
+    for i, b in enumerate(boxes):
+        coords = (b.x_min, b.y_min, b.x_max, b.y_max)
+        if not all(math.isfinite(c) for c in coords):
+            raise Invalid("invalid_box", f"box {i} has a non-finite coordinate")
+        if b.x_max <= b.x_min or b.y_max <= b.y_min:
+            raise Invalid("invalid_box", f"box {i} ({b.class_name}) has zero or negative width or height")
+        if b.x_min < -tol_x or b.y_min < -tol_y or b.x_max > width + tol_x or b.y_max > height + tol_y:
+            raise Invalid(
+                "box_outside_image",
+                f"box {i} ({b.class_name}) [{b.x_min:.1f}, {b.y_min:.1f}, {b.x_max:.1f}, {b.y_max:.1f}] "
+                f"lies outside the {width}x{height} image",
+            )
+        if b.confidence is not None and not 0.0 <= b.confidence <= 1.0:
+            raise Invalid("invalid_confidence", f"box {i} has confidence {b.confidence} outside [0, 1]")
+        clean.append(
+            Box(
+                b.class_name,
+                min(max(b.x_min, 0.0), width),
+                min(max(b.y_min, 0.0), height),
+                min(max(b.x_max, 0.0), width),
+                min(max(b.y_max, 0.0), height),
+                b.confidence,
+            )
+        )
+    return clean
+
+
+def _rows(boxes: Sequence[Box], kind: str, model_version: str | None) -> list[Annotation]:
+    return [
+        Annotation(
+            kind=kind,
+            position=i,
+            class_name=b.class_name,
+            x_min=b.x_min,
+            y_min=b.y_min,
+            x_max=b.x_max,
+            y_max=b.y_max,
+            confidence=b.confidence if kind == PREDICTION else None,
+            model_version=model_version if kind == PREDICTION else None,
+        )
+        for i, b in enumerate(boxes)
+    ]
+
+
+# ---------------------------------------------------------------------------------------- ingest
+def find_duplicate(session: Session, project_id: str, sha256: str) -> str | None:
+    return session.scalar(select(Image.id).where(Image.project_id == project_id, Image.sha256 == sha256))
+
+
+def _batch_id(session: Session, project_id: str, name: str | None) -> str | None:
+    if not name:
+        return None
+    found = session.scalar(select(Batch.id).where(Batch.project_id == project_id, Batch.name == name))
+    if found is not None:
+        return found
+    batch = Batch(project_id=project_id, name=name)
+    session.add(batch)
+    session.flush()
+    return batch.id
+
+
+def ingest_image(
+    db: Database,
+    blobs: BlobStore,
+    project: Project,
+    data: bytes,
+    fields: ImageFields,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+) -> IngestResult:
+    """Store one image in ``project`` unless the same bytes are already there (then answer duplicate)."""
+    sha256 = sha256_hex(data)
+    with db.reading() as session:
+        existing = find_duplicate(session, project.id, sha256)
+    if existing is not None:
+        return IngestResult(existing, sha256, True)
+
+    # Validate everything before writing anything.
+    try:
+        decoded = decode_image(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    except ImageError as exc:
+        raise image_error(exc) from None
+    width, height = decoded.size
+    content_type = content_type_of(data)
+    name = check_name(fields.name) if fields.name else f"{sha256[:16]}{_extension(content_type)}"
+    split = check_split(fields.split)
+    tags = check_tags(fields.tags)
+    batch = check_text(fields.batch, "batch", 200)
+    rule = check_text(fields.sampling_rule, "sampling_rule", 200)
+    reason = check_text(fields.sampling_reason, "sampling_reason")
+    model_version = check_text(fields.model_version, "model_version", 200)
+    device_id = check_text(fields.device_id, "device_id", 200)
+    boxes: list[Box] = []
+    if fields.predictions is not None:
+        boxes = check_boxes(boxes_from_predictions(fields.predictions), width, height, project, learn=True)
+
+    _, created = blobs.put(data)
+    try:
+        with db.writing() as session:
+            existing = find_duplicate(session, project.id, sha256)
+            if existing is not None:
+                return IngestResult(existing, sha256, True)
+            if boxes:
+                fresh = session.get(Project, project.id)
+                if fresh is None:
+                    raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+                check_boxes(boxes, width, height, fresh, learn=True)
+                add_classes(fresh, [b.class_name for b in boxes])
+            image = Image(
+                project_id=project.id,
+                sha256=sha256,
+                name=name,
+                content_type=content_type,
+                size_bytes=len(data),
+                width=width,
+                height=height,
+                split=split,
+                batch_id=_batch_id(session, project.id, batch),
+                metadata_=fields.metadata,
+                sampling_rule=rule,
+                sampling_reason=reason,
+                model_version=model_version,
+                device_id=device_id,
+                source_url=fields.source_url,
+                tags=[ImageTag(name=t) for t in tags],
+            )
+            session.add(image)
+            session.flush()
+            for row in _rows(boxes, PREDICTION, model_version):
+                row.image_id = image.id
+                session.add(row)
+            image_id = image.id
+    except IntegrityError:
+        with db.reading() as session:
+            existing = find_duplicate(session, project.id, sha256)
+        if existing is None:
+            _forget_blob(db, blobs, sha256, created)
+            raise
+        return IngestResult(existing, sha256, True)
+    except BaseException:
+        _forget_blob(db, blobs, sha256, created)
+        raise
+    return IngestResult(image_id, sha256, False)
+
+
+def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> None:
+    """Remove a blob this request created if no record refers to it."""
+    if not created:
+        return
+    with db.reading() as session:
+        referenced = session.scalar(select(exists().where(Image.sha256 == sha256)))
+    if not referenced:
+        blobs.delete(sha256)
+
+
+def _extension(content_type: str) -> str:
+    return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/tiff": ".tif"}.get(
+        content_type, ".img"
+    )
+
+
+# ---------------------------------------------------------------------------------------- annotations
+def save_annotations(
+    db: Database,
+    project: Project,
+    image_id: str,
+    boxes: Sequence[Box],
+    *,
+    kind: str = GROUND_TRUTH,
+    overwrite: bool = False,
+    model_version: str | None = None,
+    learn_classes: bool = True,
+) -> int:
+    """Replace (``overwrite``) or set the image's annotations of one kind; return the number stored."""
+    if kind not in ANNOTATION_KINDS:
+        raise Invalid("invalid_kind", f"kind must be one of {ANNOTATION_KINDS}; got {kind!r}")
+    with db.writing() as session:
+        image = get_image(session, project, image_id)
+        fresh = session.get(Project, project.id)
+        assert fresh is not None
+        clean = check_boxes(boxes, image.width, image.height, fresh, learn=learn_classes)
+        has = session.scalar(select(exists().where(Annotation.image_id == image.id, Annotation.kind == kind)))
+        if has and not overwrite:
+            raise Conflict(
+                "already_annotated", f"image {image_id} already annotated ({kind}); pass overwrite"
+            )
+        session.execute(delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == kind))
+        add_classes(fresh, [b.class_name for b in clean])
+        for row in _rows(clean, kind, model_version):
+            row.image_id = image.id
+            session.add(row)
+    return len(clean)
+
+
+def list_annotations(session: Session, image_id: str, kind: str | None = None) -> list[Annotation]:
+    query = select(Annotation).where(Annotation.image_id == image_id)
+    if kind is not None:
+        query = query.where(Annotation.kind == kind)
+    return list(session.scalars(query.order_by(Annotation.kind, Annotation.position)))
+
+
+# ---------------------------------------------------------------------------------------- queries
+def get_image(session: Session, project: Project, image_id: str) -> Image:
+    image = session.scalar(select(Image).where(Image.id == image_id, Image.project_id == project.id))
+    if image is None:
+        raise NotFound("image_not_found", f"no image {image_id!r} in project {project.slug!r}")
+    return image
+
+
+def _filtered(project: Project, f: ImageFilter) -> Select[Image]:
+    query = select(Image).where(Image.project_id == project.id)
+    if f.split is not None:
+        query = query.where(Image.split == f.split)
+    if f.sampling_rule is not None:
+        query = query.where(Image.sampling_rule == f.sampling_rule)
+    if f.device_id is not None:
+        query = query.where(Image.device_id == f.device_id)
+    if f.model_version is not None:
+        query = query.where(Image.model_version == f.model_version)
+    if f.batch is not None:
+        query = query.where(
+            Image.batch_id.in_(select(Batch.id).where(Batch.project_id == project.id, Batch.name == f.batch))
+        )
+    if f.tag is not None:
+        query = query.where(exists().where(ImageTag.image_id == Image.id, ImageTag.name == f.tag))
+    if f.labelled is not None:
+        labelled = exists().where(Annotation.image_id == Image.id, Annotation.kind == GROUND_TRUTH)
+        query = query.where(labelled if f.labelled else ~labelled)
+    if f.min_confidence is not None or f.max_confidence is not None:
+        conds = [Annotation.image_id == Image.id, Annotation.kind == PREDICTION]
+        if f.min_confidence is not None:
+            conds.append(Annotation.confidence >= f.min_confidence)
+        if f.max_confidence is not None:
+            conds.append(Annotation.confidence <= f.max_confidence)
+        query = query.where(exists().where(and_(*conds)))
+    return query
+
+
+def query_images(
+    session: Session, project: Project, f: ImageFilter, *, limit: int = 100, offset: int = 0
+) -> tuple[list[Image], int]:
+    """A page of images matching ``f`` (newest first) and the total count."""
+    query = _filtered(project, f)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Image.created_at.desc(), Image.id).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+def count_images(session: Session, project: Project) -> dict[str, int]:
+    """Counts for Roboflow's project summary: total, per split, unannotated."""
+    total = session.scalar(select(func.count()).where(Image.project_id == project.id)) or 0
+    splits = dict(
+        session.execute(
+            select(Image.split, func.count()).where(Image.project_id == project.id).group_by(Image.split)
+        ).all()
+    )
+    labelled = exists().where(Annotation.image_id == Image.id, Annotation.kind == GROUND_TRUTH)
+    unannotated = session.scalar(select(func.count()).where(Image.project_id == project.id, ~labelled)) or 0
+    return {
+        "total": int(total),
+        "train": int(splits.get("train", 0)),
+        "valid": int(splits.get("valid", 0)),
+        "test": int(splits.get("test", 0)),
+        "unannotated": int(unannotated),
+    }
+
+
+def list_batches(session: Session, project: Project) -> list[tuple[Batch, int]]:
+    rows = session.execute(
+        select(Batch, func.count(Image.id))
+        .outerjoin(Image, Image.batch_id == Batch.id)
+        .where(Batch.project_id == project.id)
+        .group_by(Batch.id)
+        .order_by(Batch.created_at)
+    ).all()
+    return [(b, int(n)) for b, n in rows]

@@ -1,0 +1,131 @@
+"""The SDK against a real server process, and its retry policy against a flaky transport."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from framescout import Predictions
+from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable
+
+
+def jpeg(seed: int, size: tuple[int, int] = (96, 64)) -> bytes:
+    image = Image.new("RGB", size, (seed % 256, (seed * 7) % 256, 40))
+    out = io.BytesIO()
+    image.save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_upload_image_is_idempotent_and_keeps_fields(live: Any, tmp_path: Path) -> None:
+    path = tmp_path / "frame-1.jpg"
+    path.write_bytes(jpeg(1))
+    predictions = Predictions.from_arrays(
+        [[10, 10, 30, 40]], [0.33], [0], ["person"], image_width=96, image_height=64
+    )
+    with Client(live.server.url, live.key) as client:
+        first = client.upload_image(
+            "acme/cams",
+            path,
+            split="train",
+            batch="b1",
+            tags=["night", "cam2"],
+            metadata={"lux": 3},
+            predictions=predictions,
+            sampling_rule="low-confidence",
+            sampling_reason="0.33 < 0.4",
+            model_version="v1",
+            device_id="pi-1",
+        )
+        again = client.upload_image("acme/cams", path.read_bytes())
+        assert (
+            not first.duplicate and again.duplicate and again.id == first.id and again.sha256 == first.sha256
+        )
+        record = client.get_image("acme/cams", first.id)
+        assert record["name"] == "frame-1.jpg" and record["tags"] == ["cam2", "night"]
+        assert record["metadata"] == {"lux": 3} and record["batch"] == "b1"
+        assert [a["kind"] for a in record["annotations"]] == ["prediction"]
+        assert client.download_image("acme/cams", first.id) == path.read_bytes()
+        assert [im["id"] for im in client.iter_images("acme/cams", tag="night")] == [first.id]
+        assert client.list_images("acme/cams", max_confidence=0.3)["total"] == 0
+
+
+def test_annotations_round_trip(live: Any) -> None:
+    with Client(live.server.url, live.key) as client:
+        image_id = client.upload_image("acme/cams", jpeg(2), name="gt.jpg").id
+        voc = "<annotation><object><name>car</name><bndbox><xmin>5</xmin><ymin>6</ymin><xmax>50</xmax><ymax>40</ymax></bndbox></object></annotation>"  # noqa: E501
+        saved = client.add_annotations("acme/cams", image_id, voc, format="voc")
+        assert saved["count"] == 1
+        [box] = client.list_annotations("acme/cams", image_id, kind="ground_truth")
+        assert (box["class_name"], box["x_min"], box["y_max"]) == ("car", 5, 40)
+        with pytest.raises(ApiError) as err:
+            client.add_annotations("acme/cams", image_id, voc, format="voc")
+        assert err.value.status == 409 and err.value.code == "already_annotated"
+        assert client.list_images("acme/cams", labelled=True)["total"] >= 1
+
+
+def test_errors_are_api_errors_with_codes(live: Any) -> None:
+    with Client(live.server.url, "fs_wrong") as client, pytest.raises(ApiError) as err:
+        client.upload_image("acme/cams", jpeg(3))
+    assert err.value.status == 401 and err.value.code == "invalid_api_key"
+    with Client(live.server.url, live.other_key) as client, pytest.raises(ApiError) as err:
+        client.get_project("acme/cams")
+    assert err.value.status == 404
+
+
+def _flaky(failures: list[Any]) -> httpx.MockTransport:
+    """Fail with the given statuses/exceptions first, then answer like an upload."""
+    calls = iter(failures)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        step = next(calls, None)
+        if isinstance(step, Exception):
+            raise step
+        if isinstance(step, int):
+            return httpx.Response(step, json={"error": {"code": "boom", "message": "try later"}})
+        return httpx.Response(201, json={"id": "x1", "sha256": "ab" * 32, "duplicate": False})
+
+    return httpx.MockTransport(handler)
+
+
+def test_retries_connection_errors_5xx_and_429() -> None:
+    failures = [httpx.ConnectError("refused"), 503, 429, httpx.ReadTimeout("slow")]
+    policy = RetryPolicy(attempts=5, base=0.001, cap=0.002)
+    with Client("http://fs.invalid", "k", retry=policy, transport=_flaky(failures)) as client:
+        assert client.upload_image("a/b", b"bytes").id == "x1"
+
+
+def test_gives_up_after_the_last_attempt_and_does_not_retry_4xx() -> None:
+    policy = RetryPolicy(attempts=3, base=0.001, cap=0.002)
+    down = _flaky([httpx.ConnectError("x")] * 3)
+    with (
+        Client("http://fs.invalid", "k", retry=policy, transport=down) as client,
+        pytest.raises(ServerUnavailable),
+    ):
+        client.upload_image("a/b", b"bytes")
+    with Client("http://fs.invalid", "k", retry=policy, transport=_flaky([422, 503])) as client:
+        with pytest.raises(ApiError) as err:
+            client.upload_image("a/b", b"bytes")
+        assert err.value.status == 422
+
+
+def test_backoff_grows_and_is_jittered() -> None:
+    policy = RetryPolicy(base=0.5, cap=4.0)
+    rng = random.Random(0)
+    waits = [[policy.delay(n, rng=rng) for _ in range(200)] for n in range(5)]
+    assert all(0 <= w <= min(4.0, 0.5 * 2**n) for n, ws in enumerate(waits) for w in ws)
+    assert max(waits[3]) > max(waits[0]) and len({round(w, 6) for w in waits[2]}) > 100
+    assert policy.delay(0, retry_after=2.0) >= 2.0
+
+
+def test_predictions_json_is_roboflow_shape() -> None:
+    p = Predictions.from_arrays(
+        [[0, 0, 10, 10]], [0.5], [1], class_name=["car"], image_width=20, image_height=20
+    )
+    assert json.loads(json.dumps(p.to_roboflow()))["predictions"][0]["class"] == "car"

@@ -1,0 +1,68 @@
+"""Server fixtures: a data directory with two workspaces, keys and projects, and an in-process client."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from framescout.server import Settings, create_app
+from framescout.store import Store
+from framescout.store.accounts import create_key, create_project, get_or_create_workspace
+
+
+def jpeg(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
+    """A small real JPEG whose bytes differ per ``seed``."""
+    image = Image.new("RGB", (width, height), ((seed * 37) % 256, (seed * 91) % 256, (seed * 13) % 256))
+    image.putpixel((seed % width, (seed // width) % height), (255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def make_jpeg() -> Callable[..., bytes]:
+    return jpeg
+
+
+@dataclass
+class Env:
+    store: Store
+    client: TestClient
+    key: str
+    other_key: str
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key}"}
+
+    def blob_files(self) -> list[Path]:
+        return [p for p in (self.store.data_dir / "blobs").glob("??/??/*") if p.is_file()]
+
+    def image_rows(self) -> int:
+        from sqlalchemy import func, select
+
+        from framescout.store.models import Image as ImageRow
+
+        with self.store.db.reading() as session:
+            return int(session.scalar(select(func.count()).select_from(ImageRow)) or 0)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    store = Store.open(tmp_path / "data")
+    with store.db.writing() as session:
+        acme = get_or_create_workspace(session, "acme")
+        other = get_or_create_workspace(session, "other")
+        key, other_key = create_key(session, acme), create_key(session, other)
+        create_project(session, acme, "cams", classes=["person", "car", "dog"])
+        create_project(session, acme, "open")
+        create_project(session, other, "secret")
+    settings = Settings(data_dir=tmp_path / "data", max_upload_bytes=2_000_000, max_pixels=4_000_000)
+    with TestClient(create_app(settings, store)) as client:
+        yield Env(store, client, key, other_key)
+    store.close()

@@ -1,0 +1,62 @@
+"""The store: migrations at open, SQLite WAL, hashed keys, the content-addressed blob store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from framescout.imaging import sha256_hex
+from framescout.store import Invalid, LocalBlobStore, Store
+from framescout.store.accounts import create_key, get_or_create_workspace, slugify, workspace_for_key
+from framescout.store.models import ApiKey
+
+
+def test_open_migrates_and_uses_wal(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "d")
+    assert store.created
+    store.close()
+    again = Store.open(tmp_path / "d")  # idempotent
+    assert not again.created
+    again.close()
+    with sqlite3.connect(tmp_path / "d" / "framescout.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"workspaces", "api_keys", "projects", "images", "image_tags", "annotations", "batches"} <= tables
+
+
+def test_keys_are_stored_hashed_and_resolve_to_their_workspace(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    with store.db.writing() as session:
+        key = create_key(session, get_or_create_workspace(session, "Team A"))
+    with store.db.reading() as session:
+        row = session.scalars(select(ApiKey)).one()
+        assert key not in (row.key_hash, row.prefix) and row.key_hash == sha256_hex(key.encode())
+        workspace = workspace_for_key(session, key)
+        assert workspace is not None and workspace.slug == "team-a"
+        assert workspace_for_key(session, key + "x") is None
+    assert any(c.islower() for c in key)  # roboflow treats all-upper-case keys as placeholders
+    store.close()
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", "docs", "x" * 80, "dataset"])
+def test_slugs_refuse_path_tricks_and_reserved_names(bad: str) -> None:
+    with pytest.raises(Invalid):
+        slugify(bad)
+
+
+def test_blob_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    sha, created = blobs.put(b"hello")
+    assert created and sha == sha256_hex(b"hello")
+    assert blobs.path(sha) == tmp_path / "blobs" / sha[:2] / sha[2:4] / sha
+    assert blobs.put(b"hello") == (sha, False)
+    assert blobs.get(sha) == b"hello" and blobs.iter_hashes() == [sha]
+    assert list((tmp_path / "blobs" / "tmp").iterdir()) == []  # no temp files left behind
+    blobs.delete(sha)
+    assert not blobs.exists(sha)
+    with pytest.raises(KeyError):
+        blobs.get("../../etc/passwd")
