@@ -18,7 +18,7 @@ from usearch.index import Index
 
 from framescout.selection.embedders import Metric
 
-_DTYPES = {"hamming": "b1", "cos": "f32", "l2sq": "f32"}
+_DTYPES = {"hamming": "b1", "cos": "f16", "l2sq": "f16"}  # f16: half the memory, same neighbours
 
 
 class VectorIndex:
@@ -32,7 +32,7 @@ class VectorIndex:
         dtype: str | None = None,
         connectivity: int = 16,
         expansion_add: int = 128,
-        expansion_search: int = 64,
+        expansion_search: int = 80,
     ) -> None:
         self.dim, self.metric = dim, metric
         self.dtype = dtype or _DTYPES[metric]
