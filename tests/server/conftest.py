@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from framescout.server import Settings, create_app
+from framescout.server.process import ServerProcess
 from framescout.store import Store
 from framescout.store.accounts import create_key, create_project, get_or_create_workspace
+
+DRIVER = Path(__file__).with_name("rf_driver.py")
 
 
 def jpeg(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
@@ -50,6 +58,48 @@ class Env:
 
         with self.store.db.reading() as session:
             return int(session.scalar(select(func.count()).select_from(ImageRow)) or 0)
+
+
+@dataclass
+class Live:
+    """A real ``framescout serve`` process with workspace ``acme`` (key) and ``other`` (other_key)."""
+
+    server: ServerProcess
+    key: str
+    other_key: str
+
+    def roboflow(self, flow: str, **args: Any) -> Any:
+        """Run one flow of the official roboflow package in a child process pointed at this server."""
+        env = {
+            **os.environ,
+            "API_URL": self.server.url,
+            "OBJECT_DETECTION_URL": self.server.url,
+            "ROBOFLOW_CONFIG_DIR": str(self.server.data_dir / "no-roboflow-config.json"),
+            "TQDM_DISABLE": "1",
+        }
+        done = subprocess.run(
+            [sys.executable, str(DRIVER), flow, json.dumps({"key": self.key, **args})],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode != 0 or not lines:
+            output = f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+            raise AssertionError(f"roboflow flow {flow} failed:\n{output}")
+        return json.loads(lines[-1][len("RESULT ") :])
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    server = ServerProcess(Path(tmp_path_factory.mktemp("live")) / "data")
+    key, other_key = server.create_key("acme"), server.create_key("other")
+    server.cli("projects", "create", "acme/coco", "--type", "object-detection")
+    server.cli("projects", "create", "acme/picked")
+    server.cli("projects", "create", "other/private")
+    with server:
+        yield Live(server, key, other_key)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from framescout import __version__
 from framescout.server.errors import install_error_handlers
 from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
-from framescout.server.routers import images, projects, workspaces
+from framescout.server.routers import images, projects, roboflow, workspaces
 from framescout.server.settings import Settings
 from framescout.store import Store
 
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     for module in (workspaces, projects, images, annotations_router):
         app.include_router(module.router)
+    app.include_router(roboflow.router)  # last: its root-level paths must not shadow the native API
     return app
 
 

@@ -1,0 +1,194 @@
+"""The subset of Roboflow's REST API that the official ``roboflow`` package calls (``API_URL``).
+
+Read from roboflow 1.x: ``POST /`` (key check), ``GET /{workspace}``, ``GET /{workspace}/{project}``
+(project + versions), ``POST /dataset/{project}/upload`` and ``POST /dataset/{project}/annotate/{id}``.
+Projects are looked up in the key's workspace, as Roboflow does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from framescout import __version__
+from framescout.server.annotation_formats import parse_annotation
+from framescout.server.deps import CurrentWorkspace, PathWorkspace, SettingsDep, StoreDep
+from framescout.server.uploads import ingest
+from framescout.store.accounts import get_project, list_model_versions, list_projects
+from framescout.store.images import ImageFields, count_images, get_image, parse_metadata, save_annotations
+from framescout.store.models import (
+    GROUND_TRUTH,
+    PREDICTION,
+    Annotation,
+    Image,
+    ModelVersion,
+    Project,
+    Workspace,
+)
+
+router = APIRouter(tags=["roboflow-compatible"])
+
+
+def _color(name: str) -> str:
+    return "#" + hashlib.sha1(name.encode()).hexdigest()[:6]
+
+
+def _class_counts(session: Session, project: Project) -> dict[str, int]:
+    rows = session.execute(
+        select(Annotation.class_name, func.count())
+        .join(Image, Image.id == Annotation.image_id)
+        .where(Image.project_id == project.id, Annotation.kind == GROUND_TRUTH)
+        .group_by(Annotation.class_name)
+    ).all()
+    counts = {name: 0 for name in project.classes}
+    counts.update({name: int(n) for name, n in rows})
+    return counts
+
+
+def project_info(session: Session, workspace: Workspace, project: Project) -> dict[str, Any]:
+    """Roboflow's project object (what ``roboflow.core.project.Project`` reads)."""
+    counts = count_images(session, project)
+    classes = _class_counts(session, project)
+    return {
+        "id": f"{workspace.slug}/{project.slug}",
+        "name": project.name,
+        "type": project.type,
+        "annotation": project.name,
+        "classes": classes,
+        "colors": {name: _color(name) for name in classes},
+        "created": project.created_at.timestamp(),
+        "updated": project.updated_at.timestamp(),
+        "images": counts["total"],
+        "unannotated": counts["unannotated"],
+        "splits": {k: counts[k] for k in ("train", "valid", "test")},
+        "public": False,
+        "versions": len(list_model_versions(session, project)),
+    }
+
+
+def version_info(
+    workspace: Workspace, project: Project, model: ModelVersion, counts: dict[str, int]
+) -> dict[str, Any]:
+    """Roboflow's version object; ``model`` makes ``version.model`` an ObjectDetectionModel."""
+    return {
+        "id": f"{workspace.slug}/{project.slug}/{model.version}",
+        "name": project.name,
+        "version": str(model.version),
+        "created": model.created_at.timestamp(),
+        "images": counts["total"],
+        "splits": {k: counts[k] for k in ("train", "valid", "test")},
+        "augmentation": {},
+        "preprocessing": {},
+        "exports": [],
+        "model": {
+            "id": f"{project.slug}/{model.version}",
+            "endpoint": f"/{project.slug}/{model.version}",
+            "format": model.format or "auto",
+            "classes": model.class_names,
+        },
+    }
+
+
+@router.post("/", summary="Check an API key (roboflow.Roboflow(api_key=...))")
+def check_key(workspace: CurrentWorkspace) -> dict[str, str]:
+    return {
+        "welcome": f"framescout {__version__}",
+        "workspace": workspace.slug,
+        "instructions": "see /docs for the API",
+    }
+
+
+@router.post("/dataset/{project}/upload", summary="Upload an image (project.upload)")
+def upload(
+    project: str,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile | None, File()] = None,
+    form_name: Annotated[str | None, Form(alias="name")] = None,
+    form_split: Annotated[str | None, Form(alias="split")] = None,
+    form_metadata: Annotated[str | None, Form(alias="metadata")] = None,
+    name: str | None = None,
+    split: str | None = None,
+    batch: str | None = None,
+    tag: Annotated[list[str] | None, Query()] = None,
+    image: Annotated[str | None, Query(description="A hosted image URL instead of a file.")] = None,
+    metadata: str | None = None,
+) -> dict[str, Any]:
+    """Answers ``{"success": true, "id"}``, or ``{"duplicate": true, "id"}`` for bytes already stored."""
+    with store.db.reading() as session:
+        target = get_project(session, workspace, project)
+    fields = ImageFields(
+        name=form_name or name,
+        split=form_split or split,
+        batch=batch,
+        tags=tag or [],
+        metadata=parse_metadata(form_metadata or metadata),
+    )
+    result = ingest(store, settings, target, fields, file=file, url=None if file is not None else image)
+    if result.duplicate:
+        return {"duplicate": True, "id": result.id}
+    return {"success": True, "id": result.id}
+
+
+class AnnotationBody(BaseModel):
+    annotationFile: str = Field(description="The annotation file's text.")
+    labelmap: dict[str, str] | list[str] | None = None
+
+
+@router.post(
+    "/dataset/{project}/annotate/{image_id}", summary="Attach an annotation (project.upload(annotation_path))"
+)
+def annotate(
+    project: str,
+    image_id: str,
+    body: AnnotationBody,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    name: str | None = None,
+    prediction: bool = False,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Parses COCO, Pascal VOC, YOLO (with ``labelmap`` or the project's classes) or Roboflow JSON."""
+    with store.db.reading() as session:
+        target = get_project(session, workspace, project)
+        im = get_image(session, target, image_id)
+    boxes = parse_annotation(
+        body.annotationFile,
+        fmt=None,
+        filename=name,
+        image_name=im.name,
+        width=im.width,
+        height=im.height,
+        labelmap=body.labelmap,
+        classes=target.classes,
+    )
+    kind = PREDICTION if prediction else GROUND_TRUTH
+    count = save_annotations(store.db, target, image_id, boxes, kind=kind, overwrite=overwrite)
+    return {"success": True, "image": image_id, "annotations": count}
+
+
+@router.get("/{workspace}", summary="Workspace and its projects (rf.workspace())")
+def workspace_info(workspace: PathWorkspace, store: StoreDep) -> dict[str, Any]:
+    with store.db.reading() as session:
+        projects = [project_info(session, workspace, p) for p in list_projects(session, workspace)]
+    return {"workspace": {"name": workspace.name, "url": workspace.slug, "members": [], "projects": projects}}
+
+
+@router.get("/{workspace}/{project}", summary="Project and versions (workspace.project(P))")
+def project_detail(workspace: PathWorkspace, project: str, store: StoreDep) -> dict[str, Any]:
+    with store.db.reading() as session:
+        target = get_project(session, workspace, project)
+        info = project_info(session, workspace, target)
+        counts = count_images(session, target)
+        versions = [version_info(workspace, target, m, counts) for m in list_model_versions(session, target)]
+    return {
+        "workspace": {"name": workspace.name, "url": workspace.slug, "members": []},
+        "project": info,
+        "versions": versions,
+    }
