@@ -123,3 +123,9 @@ def test_margin_beats_random_on_digits() -> None:
     random = np.mean([accuracy_at_90("random", s) for s in range(3)])
     assert margin >= 0.90
     assert margin > random + 0.02
+
+
+def test_pool_size_must_agree_and_can_stand_alone() -> None:
+    assert len(select(Pool(size=7), 3, "random")) == 3
+    with pytest.raises(SelectionError, match="disagree"):
+        Pool(probs=np.ones((3, 2)) / 2, embeddings=np.zeros((4, 2)))

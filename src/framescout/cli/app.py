@@ -6,6 +6,7 @@ import typer
 
 from framescout import __version__
 from framescout.cli import keys, models_cmd, projects, rules, serve
+from framescout.cli import select as select_cmd
 
 app = typer.Typer(
     name="framescout",
@@ -19,6 +20,7 @@ app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.add_typer(projects.app, name="projects")
 app.add_typer(models_cmd.app, name="models")
+app.command("select")(select_cmd.select_command)
 
 
 @app.callback(invoke_without_command=True)

@@ -23,7 +23,8 @@ class Pool:
     - ``probs``: ``(n, C)`` class probabilities from a classifier;
     - ``predictions``: one detector `Predictions` per item (uncertainty is aggregated over boxes);
     - ``embeddings``: ``(n, D)`` feature vectors (diversity); a ``numpy.memmap`` works for large pools;
-    - ``labeled_embeddings``: ``(m, D)`` features of what is already labelled (diversity starts from it).
+    - ``labeled_embeddings``: ``(m, D)`` features of what is already labelled (diversity starts from it);
+    - ``size``: the item count, for pools that carry none of the above (random selection).
     """
 
     probs: NDArray[np.float64] | None = None
@@ -31,12 +32,18 @@ class Pool:
     embeddings: NDArray[np.floating] | None = None
     labeled_embeddings: NDArray[np.floating] | None = None
     aggregate: Aggregate = "max"
+    size: int | None = None
+
+    def __post_init__(self) -> None:
+        sizes = {len(f) for f in (self.probs, self.predictions, self.embeddings) if f is not None}
+        if self.size is not None:
+            sizes.add(self.size)
+        if len(sizes) > 1:
+            raise SelectionError(f"pool fields disagree on the number of items: {sorted(sizes)}")
+        self._n = sizes.pop() if sizes else 0
 
     def __len__(self) -> int:
-        for field in (self.probs, self.predictions, self.embeddings):
-            if field is not None:
-                return len(field)
-        return 0
+        return self._n
 
     def uncertainty(self, measure: str) -> NDArray[np.float64]:
         """Per-item uncertainty in [0, 1] by ``measure`` (least_confidence, margin, entropy)."""

@@ -1,0 +1,88 @@
+"""`framescout select` over a real folder: duplicates and corrupt files are handled, picks are output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def framescout(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "framescout", *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path, coco_tiny: Path) -> Path:
+    pool = tmp_path / "pool"
+    (pool / "sub").mkdir(parents=True)
+    sources = sorted((coco_tiny / "val2017").glob("*.jpg"))[:20]
+    for i, src in enumerate(sources):
+        shutil.copy(src, (pool / "sub" if i % 2 else pool) / src.name)
+    shutil.copy(sources[0], pool / "copy-of-first.jpg")  # an exact duplicate
+    (pool / "broken.jpg").write_bytes(sources[1].read_bytes()[:500])  # truncated
+    (pool / "notes.txt").write_text("not an image")  # ignored by suffix
+    return pool
+
+
+def test_kcenter_pick_to_json_and_folder(folder: Path, tmp_path: Path) -> None:
+    out, copies = tmp_path / "pick.json", tmp_path / "picked"
+    result = framescout(
+        "select",
+        "--images",
+        str(folder),
+        "--budget",
+        "5",
+        "--strategy",
+        "kcenter",
+        "--out",
+        str(out),
+        "--copy-to",
+        str(copies),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "22 image(s): 1 unreadable, 1 duplicate(s), 20 in the pool; picked 5 by kcenter" in result.stdout
+    report = json.loads(out.read_text())
+    picked = [row["path"] for row in report["picked"]]
+    assert len(picked) == len(set(picked)) == 5
+    assert not any(p.endswith("copy-of-first.jpg") or p.endswith("broken.jpg") for p in picked)
+    assert list(report["skipped"]) == [str(folder / "broken.jpg")]
+    assert sorted(p.name.split("_", 1)[1] for p in copies.iterdir()) == sorted(Path(p).name for p in picked)
+
+
+def test_random_pick_prints_paths_and_is_seeded(folder: Path) -> None:
+    first = framescout(
+        "select", "--images", str(folder), "--budget", "3", "--strategy", "random", "--seed", "4"
+    )
+    again = framescout(
+        "select", "--images", str(folder), "--budget", "3", "--strategy", "random", "--seed", "4"
+    )
+    assert first.returncode == 0, first.stderr
+    lines = [line for line in first.stdout.splitlines() if line.endswith(".jpg")]
+    assert len(lines) == 3 and first.stdout == again.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategy", "margin"], "give --model"),
+        (["--strategy", "magic"], "unknown strategy"),
+        (["--upload", "acme/p"], "--upload needs --server"),
+    ],
+)
+def test_bad_arguments_fail_clearly(folder: Path, args: list[str], message: str) -> None:
+    result = framescout("select", "--images", str(folder), "--budget", "2", *args)
+    assert result.returncode == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_and_missing_folders(tmp_path: Path) -> None:
+    result = framescout("select", "--images", str(tmp_path), "--budget", "2", "--strategy", "random")
+    assert result.returncode == 1 and "no images found" in result.stderr
+    result = framescout("select", "--images", str(tmp_path / "nope"), "--budget", "2")
+    assert result.returncode == 1 and "is not a folder" in result.stderr
