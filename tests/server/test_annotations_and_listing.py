@@ -138,3 +138,22 @@ def test_projects_and_keys_through_the_api(env: Any) -> None:
         "key"
     ]
     assert env.client.get("/api/v1/whoami", headers=env.auth(key)).json()["slug"] == "acme"
+
+
+def test_open_projects_learn_classes_and_strict_ones_refuse(
+    env: Any, make_jpeg: Callable[..., bytes]
+) -> None:
+    def upload(project: str, seed: int, cls: str) -> int:
+        pred = {"predictions": [{"x": 20, "y": 20, "width": 8, "height": 8, "confidence": 0.5, "class": cls}]}
+        files = {"file": ("a.jpg", make_jpeg(64, 48, seed=seed), "image/jpeg")}
+        url = f"/api/v1/projects/acme/{project}/images"
+        response = env.client.post(
+            url, headers=env.auth(), files=files, data={"predictions": json.dumps(pred)}
+        )
+        status: int = response.status_code
+        return status
+
+    assert upload("open", 1, "cat") == 201 and upload("open", 2, "bird") == 201
+    classes = env.client.get("/api/v1/projects/acme/open", headers=env.auth()).json()["classes"]
+    assert classes == ["cat", "bird"]
+    assert upload("cams", 3, "bird") == 422  # created with person, car, dog

@@ -23,7 +23,7 @@ def test_open_migrates_and_uses_wal(tmp_path: Path) -> None:
     again.close()
     with sqlite3.connect(tmp_path / "d" / "framescout.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"workspaces", "api_keys", "projects", "images", "image_tags", "annotations", "batches"} <= tables
 
@@ -60,3 +60,35 @@ def test_blob_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
     assert not blobs.exists(sha)
     with pytest.raises(KeyError):
         blobs.get("../../etc/passwd")
+
+
+def test_migration_0002_marks_projects_with_classes_strict(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from framescout.store.db import MIGRATIONS
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'framescout.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(text("INSERT INTO workspaces VALUES ('w', 'w', 'w', '2026-01-01')"))
+        for pid, classes in (("p1", '["a"]'), ("p2", "[]")):
+            conn.execute(
+                text(
+                    "INSERT INTO projects VALUES "
+                    "(:id, 'w', :id, :id, 'object-detection', :c, '2026-01-01', '2026-01-01')"
+                ),
+                {"id": pid, "c": classes},
+            )
+    engine.dispose()
+    store = Store.open(tmp_path)  # applies 0002 at open
+    with store.db.reading() as session:
+        from framescout.store.models import Project
+
+        strict = {p.slug: p.strict_classes for p in session.scalars(select(Project))}
+    assert strict == {"p1": True, "p2": False}
+    store.close()

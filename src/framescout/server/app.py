@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from framescout import __version__
+from framescout.server.deps import Caches
 from framescout.server.errors import install_error_handlers
 from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = FastAPI(title="framescout", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.store = store
     app.state.settings = settings
+    app.state.caches = Caches()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 

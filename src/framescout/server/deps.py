@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the store, the caller's workspace (API key auth) and path-addressed projects."""
+"""FastAPI dependencies: the store, the caller's workspace (API key auth) and path-addressed projects.
+
+They are ``async`` so they run on the event loop instead of a threadpool hop each; the two that may
+touch the database do so only on a cache miss (a short indexed read)."""
 
 from __future__ import annotations
 
@@ -7,21 +10,40 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from framescout.server.cache import TTLCache
 from framescout.server.errors import ApiError
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.accounts import get_project, workspace_for_key
+from framescout.store.keys import hash_key
 from framescout.store.models import Project, Workspace
+
+KEY_CACHE_SECONDS = 30.0
+PROJECT_CACHE_SECONDS = 2.0
+
+
+class Caches:
+    """Per-app caches of the lookups every request makes."""
+
+    def __init__(self) -> None:
+        self.keys: TTLCache[str, Workspace | None] = TTLCache(KEY_CACHE_SECONDS)
+        self.projects: TTLCache[tuple[str, str], Project] = TTLCache(PROJECT_CACHE_SECONDS)
+
+
+async def get_caches(request: Request) -> Caches:
+    caches: Caches = request.app.state.caches
+    return caches
+
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `framescout keys create`.")
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -30,8 +52,9 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_workspace(
+async def current_workspace(
     store: StoreDep,
+    caches: Annotated[Caches, Depends(get_caches)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Query(description="API key (alternative to the Bearer header).")] = None,
 ) -> Workspace:
@@ -41,8 +64,12 @@ def current_workspace(
         raise ApiError(
             "missing_api_key", "an API key is required (Authorization: Bearer <key> or ?api_key=)", status=401
         )
-    with store.db.reading() as session:
-        workspace = workspace_for_key(session, key)
+
+    def load() -> Workspace | None:
+        with store.db.reading() as session:
+            return workspace_for_key(session, key)
+
+    workspace = caches.keys.get(hash_key(key), load)
     if workspace is None:
         raise ApiError("invalid_api_key", "the API key is not valid", status=401)
     return workspace
@@ -51,7 +78,7 @@ def current_workspace(
 CurrentWorkspace = Annotated[Workspace, Depends(current_workspace)]
 
 
-def path_workspace(workspace: str, current: CurrentWorkspace) -> Workspace:
+async def path_workspace(workspace: str, current: CurrentWorkspace) -> Workspace:
     """The ``{workspace}`` of the path, which must be the key's own (404 otherwise, revealing nothing)."""
     if workspace != current.slug:
         raise ApiError("workspace_not_found", f"no workspace {workspace!r} for this API key", status=404)
@@ -61,9 +88,16 @@ def path_workspace(workspace: str, current: CurrentWorkspace) -> Workspace:
 PathWorkspace = Annotated[Workspace, Depends(path_workspace)]
 
 
-def path_project(project: str, workspace: PathWorkspace, store: StoreDep) -> Project:
-    with store.db.reading() as session:
-        return get_project(session, workspace, project)
+async def path_project(
+    project: str, workspace: PathWorkspace, store: StoreDep, caches: Annotated[Caches, Depends(get_caches)]
+) -> Project:
+    """The project (cached briefly; uploads re-read it inside their transaction when classes matter)."""
+
+    def load() -> Project:
+        with store.db.reading() as session:
+            return get_project(session, workspace, project)
+
+    return caches.projects.get((workspace.id, project), load)
 
 
 PathProject = Annotated[Project, Depends(path_project)]

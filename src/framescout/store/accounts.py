@@ -95,8 +95,14 @@ def create_project(
     )
     if taken is not None:
         raise Conflict("project_exists", f"project {ws_slug}/{slug} already exists")
+    names = clean_classes(classes)
     project = Project(
-        workspace_id=workspace.id, slug=slug, name=name.strip(), type=type_, classes=clean_classes(classes)
+        workspace_id=workspace.id,
+        slug=slug,
+        name=name.strip(),
+        type=type_,
+        classes=names,
+        strict_classes=bool(names),
     )
     session.add(project)
     try:

@@ -11,9 +11,10 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, select
+from sqlalchemy import Connection, Select, and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,10 +30,13 @@ from framescout.store.models import (
     PREDICTION,
     SPLITS,
     Annotation,
+    Base,
     Batch,
     Image,
     ImageTag,
     Project,
+    new_id,
+    utcnow,
 )
 
 MAX_NAME = 255
@@ -189,12 +193,12 @@ def boxes_from_predictions(predictions: Predictions) -> list[Box]:
 
 
 def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project, *, learn: bool) -> list[Box]:
-    """Refuse unknown classes (when the project has a class list) and boxes outside the image.
+    """Refuse unknown classes (projects created with a class list) and boxes outside the image.
 
     Coordinates within a small tolerance (1 px + 0.5%) of the border are clipped, not refused."""
     known = set(project.classes)
     unknown = sorted({b.class_name for b in boxes if b.class_name not in known})
-    if unknown and (known or not learn):
+    if unknown and (project.strict_classes or not learn):
         raise Invalid(
             "unknown_class",
             f"unknown class(es) {unknown}; project {project.slug!r} has classes {project.classes}",
@@ -228,6 +232,27 @@ def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project,
     return clean
 
 
+def _row_values(
+    boxes: Sequence[Box], image_id: str, kind: str, model_version: str | None, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "image_id": image_id,
+            "kind": kind,
+            "position": i,
+            "class_name": b.class_name,
+            "x_min": b.x_min,
+            "y_min": b.y_min,
+            "x_max": b.x_max,
+            "y_max": b.y_max,
+            "confidence": b.confidence if kind == PREDICTION else None,
+            "model_version": model_version if kind == PREDICTION else None,
+            "created_at": now,
+        }
+        for i, b in enumerate(boxes)
+    ]
+
+
 def _rows(boxes: Sequence[Box], kind: str, model_version: str | None) -> list[Annotation]:
     return [
         Annotation(
@@ -246,20 +271,50 @@ def _rows(boxes: Sequence[Box], kind: str, model_version: str | None) -> list[An
 
 
 # ---------------------------------------------------------------------------------------- ingest
-def find_duplicate(session: Session, project_id: str, sha256: str) -> str | None:
-    return session.scalar(select(Image.id).where(Image.project_id == project_id, Image.sha256 == sha256))
+# Statements built once: constructing SQLAlchemy statements per request costs more than running them.
+_IMAGES = Base.metadata.tables["images"]
+_FIND_DUPLICATE = select(_IMAGES.c.id).where(
+    _IMAGES.c.project_id == bindparam("project_id"), _IMAGES.c.sha256 == bindparam("sha256")
+)
+_INSERT_IMAGE = insert(_IMAGES)
+_INSERT_TAG = insert(Base.metadata.tables["image_tags"])
+_INSERT_ANNOTATION = insert(Base.metadata.tables["annotations"])
 
 
-def _batch_id(session: Session, project_id: str, name: str | None) -> str | None:
+def find_duplicate(conn: Session | Connection, project_id: str, sha256: str) -> str | None:
+    result: str | None = conn.execute(_FIND_DUPLICATE, {"project_id": project_id, "sha256": sha256}).scalar()
+    return result
+
+
+def _batch_id(conn: Connection, project_id: str, name: str | None) -> str | None:
     if not name:
         return None
-    found = session.scalar(select(Batch.id).where(Batch.project_id == project_id, Batch.name == name))
+    found: str | None = conn.execute(
+        select(Batch.id).where(Batch.project_id == project_id, Batch.name == name)
+    ).scalar()
     if found is not None:
         return found
-    batch = Batch(project_id=project_id, name=name)
-    session.add(batch)
-    session.flush()
-    return batch.id
+    batch_id = new_id()
+    conn.execute(insert(Batch).values(id=batch_id, project_id=project_id, name=name, created_at=utcnow()))
+    return batch_id
+
+
+def _learn_classes(conn: Connection, project: Project, boxes: Sequence[Box], width: int, height: int) -> None:
+    """Re-check classes against the current project row and append new ones (non-strict projects)."""
+    row = conn.execute(
+        select(Project.classes, Project.strict_classes).where(Project.id == project.id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+    fresh = Project(
+        id=project.id, slug=project.slug, classes=list(row.classes), strict_classes=row.strict_classes
+    )
+    check_boxes(boxes, width, height, fresh, learn=True)
+    add_classes(fresh, [b.class_name for b in boxes])
+    if fresh.classes != list(row.classes):
+        conn.execute(
+            update(Project).where(Project.id == project.id).values(classes=fresh.classes, updated_at=utcnow())
+        )
 
 
 def ingest_image(
@@ -272,10 +327,13 @@ def ingest_image(
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_BYTES,
 ) -> IngestResult:
-    """Store one image in ``project`` unless the same bytes are already there (then answer duplicate)."""
+    """Store one image in ``project`` unless the same bytes are already there (then answer duplicate).
+
+    The hot path uses Core statements on plain connections: one read for the duplicate check, one
+    short ``BEGIN IMMEDIATE`` transaction for the rows."""
     sha256 = sha256_hex(data)
-    with db.reading() as session:
-        existing = find_duplicate(session, project.id, sha256)
+    with db.read_engine.connect() as conn:
+        existing = find_duplicate(conn, project.id, sha256)
     if existing is not None:
         return IngestResult(existing, sha256, True)
 
@@ -299,44 +357,39 @@ def ingest_image(
         boxes = check_boxes(boxes_from_predictions(fields.predictions), width, height, project, learn=True)
 
     _, created = blobs.put(data)
+    image_id = new_id()
+    now = utcnow()
     try:
-        with db.writing() as session:
-            existing = find_duplicate(session, project.id, sha256)
-            if existing is not None:
-                return IngestResult(existing, sha256, True)
+        with db.write_engine.begin() as conn:  # a concurrent twin trips the unique (project, sha256) index
             if boxes:
-                fresh = session.get(Project, project.id)
-                if fresh is None:
-                    raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
-                check_boxes(boxes, width, height, fresh, learn=True)
-                add_classes(fresh, [b.class_name for b in boxes])
-            image = Image(
-                project_id=project.id,
-                sha256=sha256,
-                name=name,
-                content_type=content_type,
-                size_bytes=len(data),
-                width=width,
-                height=height,
-                split=split,
-                batch_id=_batch_id(session, project.id, batch),
-                metadata_=fields.metadata,
-                sampling_rule=rule,
-                sampling_reason=reason,
-                model_version=model_version,
-                device_id=device_id,
-                source_url=fields.source_url,
-                tags=[ImageTag(name=t) for t in tags],
-            )
-            session.add(image)
-            session.flush()
-            for row in _rows(boxes, PREDICTION, model_version):
-                row.image_id = image.id
-                session.add(row)
-            image_id = image.id
+                _learn_classes(conn, project, boxes, width, height)
+            row = {
+                "id": image_id,
+                "project_id": project.id,
+                "sha256": sha256,
+                "name": name,
+                "content_type": content_type,
+                "size_bytes": len(data),
+                "width": width,
+                "height": height,
+                "split": split,
+                "batch_id": _batch_id(conn, project.id, batch),
+                "metadata": fields.metadata,
+                "sampling_rule": rule,
+                "sampling_reason": reason,
+                "model_version": model_version,
+                "device_id": device_id,
+                "source_url": fields.source_url,
+                "created_at": now,
+            }
+            conn.execute(_INSERT_IMAGE, row)
+            if tags:
+                conn.execute(_INSERT_TAG, [{"image_id": image_id, "name": t} for t in tags])
+            if boxes:
+                conn.execute(_INSERT_ANNOTATION, _row_values(boxes, image_id, PREDICTION, model_version, now))
     except IntegrityError:
-        with db.reading() as session:
-            existing = find_duplicate(session, project.id, sha256)
+        with db.read_engine.connect() as conn:
+            existing = find_duplicate(conn, project.id, sha256)
         if existing is None:
             _forget_blob(db, blobs, sha256, created)
             raise

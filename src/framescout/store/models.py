@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 GROUND_TRUTH = "ground_truth"
@@ -53,6 +53,8 @@ class ApiKey(Base):
 
 
 class Project(Base):
+    """A set of images with a type and classes; ``strict_classes`` (a class list was given) refuses others."""
+
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
 
@@ -62,6 +64,7 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(40), default="object-detection")
     classes: Mapped[list[str]] = mapped_column(default=list)
+    strict_classes: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

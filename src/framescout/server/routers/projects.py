@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from framescout.server.deps import PathProject, PathWorkspace, StoreDep
 from framescout.server.schemas import BatchOut, ModelVersionOut, ProjectCreate, ProjectOut
-from framescout.store.accounts import create_project, list_model_versions, list_projects
+from framescout.store.accounts import create_project, get_project, list_model_versions, list_projects
 from framescout.store.images import list_batches
 from framescout.store.models import Workspace
 
@@ -30,8 +30,10 @@ def list_(workspace: PathWorkspace, store: StoreDep) -> list[ProjectOut]:
 
 
 @router.get("/{workspace}/{project}", response_model=ProjectOut)
-def get(project: PathProject, workspace: PathWorkspace) -> ProjectOut:
-    return ProjectOut.of(project, workspace.slug)
+def get(project: PathProject, workspace: PathWorkspace, store: StoreDep) -> ProjectOut:
+    """The project as stored now (its learnt classes included)."""
+    with store.db.reading() as session:
+        return ProjectOut.of(get_project(session, workspace, project.slug), workspace.slug)
 
 
 @router.get("/{workspace}/{project}/batches", response_model=list[BatchOut])
