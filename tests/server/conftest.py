@@ -102,6 +102,26 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield Live(server, key, other_key)
 
 
+@pytest.fixture(scope="session")
+def image_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A plain HTTP server on loopback serving a folder: hosted images for URL uploads."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    folder = Path(tmp_path_factory.mktemp("hosted"))
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", folder
+    httpd.shutdown()
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
     store = Store.open(tmp_path / "data")

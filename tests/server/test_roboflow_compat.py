@@ -78,3 +78,13 @@ def test_upload_a_folder(live: Any, tmp_path: Path, samples: Path) -> None:
     results = live.roboflow("upload", project="picked", path=str(folder), options={"batch_name": "folder"})
     assert len(results) == 3
     assert _images(live, "picked", batch="folder")["total"] == 3
+
+
+def test_upload_a_hosted_image_url(live: Any, samples: Path, image_host: tuple[str, Path]) -> None:
+    base, folder = image_host
+    shutil.copy(samples / "dog.jpg", folder / "hosted-dog.jpg")
+    [result] = live.roboflow(
+        "upload", project="picked", path=f"{base}/hosted-dog.jpg", options={"tag_names": ["web"]}
+    )
+    image_id = result["image"]["id"]
+    assert image_id in {im["id"] for im in _images(live, "picked", tag="web")["images"]}

@@ -71,3 +71,19 @@ def test_fetch_file_and_thumbnail(env: Any, make_jpeg: Callable[..., bytes]) -> 
     from PIL import Image
 
     assert max(Image.open(BytesIO(thumb.content)).size) == 64
+
+
+def test_upload_by_url_fetches_the_hosted_image(
+    env: Any, make_jpeg: Callable[..., bytes], image_host: tuple[str, Any]
+) -> None:
+    base, folder = image_host
+    data = make_jpeg(seed=21)
+    (folder / "hosted.jpg").write_bytes(data)
+    response = env.client.post(URL, headers=env.auth(), data={"url": f"{base}/hosted.jpg", "split": "test"})
+    assert response.status_code == 201, response.text
+    record = env.client.get(f"{URL}/{response.json()['id']}", headers=env.auth()).json()
+    assert record["name"] == "hosted.jpg" and record["source_url"] == f"{base}/hosted.jpg"
+    assert env.client.get(f"{URL}/{record['id']}/file", headers=env.auth()).content == data
+    missing = env.client.post(URL, headers=env.auth(), data={"url": f"{base}/nope.jpg"})
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "fetch_failed"
+    assert env.image_rows() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -262,6 +263,31 @@ class Client:
             "GET", f"/api/v1/projects/{workspace}/{project}/images/{image_id}/annotations", params=params
         )
         return result
+
+    # ------------------------------------------------------------------ hosted inference
+    def predict(
+        self,
+        project: str,
+        version: int,
+        image: ImageInput,
+        *,
+        confidence: float = 0.4,
+        overlap: float = 0.3,
+        classes: Sequence[str] = (),
+    ) -> Predictions:
+        """Run a registered model version (``framescout models add``) on an image; thresholds in [0, 1]."""
+        data, _ = _image_bytes(image)
+        params: dict[str, Any] = {"confidence": confidence * 100, "overlap": overlap * 100}
+        if classes:
+            params["classes"] = ",".join(classes)
+        body = self._json(
+            "POST",
+            f"/{project}/{version}",
+            params=params,
+            content=base64.b64encode(data),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        return Predictions.from_roboflow(body)
 
 
 def _api_error(response: httpx.Response) -> ApiError:

@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from framescout import __version__
 from framescout.server.deps import Caches
 from framescout.server.errors import install_error_handlers
+from framescout.server.inference import ModelRegistry
 from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
-from framescout.server.routers import images, projects, roboflow, workspaces
+from framescout.server.routers import images, inference, projects, roboflow, workspaces
 from framescout.server.settings import Settings
 from framescout.store import Store
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = store
     app.state.settings = settings
     app.state.caches = Caches()
+    app.state.models = ModelRegistry(store.models_dir)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
@@ -49,7 +51,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     for module in (workspaces, projects, images, annotations_router):
         app.include_router(module.router)
-    app.include_router(roboflow.router)  # last: its root-level paths must not shadow the native API
+    # Last: root-level Roboflow-compatible paths must not shadow the native API.
+    app.include_router(roboflow.router)
+    app.include_router(inference.router)
     return app
 
 

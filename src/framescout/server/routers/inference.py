@@ -1,0 +1,120 @@
+"""Hosted inference in Roboflow's shape (``OBJECT_DETECTION_URL``): ``POST /{project}/{version}``.
+
+As sent by ``roboflow.models.object_detection``: a base64 body (or ``image=<url>``), ``confidence`` and
+``overlap`` in percent, ``classes`` as a comma-separated filter, ``format=json``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from framescout.imaging import ImageError, decode_image
+from framescout.server.deps import CurrentWorkspace, SettingsDep, StoreDep
+from framescout.server.fetch import fetch_url
+from framescout.server.inference import ModelRegistry
+from framescout.server.settings import Settings
+from framescout.store import Store
+from framescout.store.accounts import get_model_version, get_project
+from framescout.store.errors import Invalid
+from framescout.store.images import image_error
+from framescout.store.models import Workspace
+
+router = APIRouter(tags=["inference"])
+
+
+def _image_bytes(body: bytes, content_type: str) -> bytes:
+    """Raw image bytes from an ``image/*`` body, else base64 text (a ``data:`` URL prefix is allowed)."""
+    if content_type.startswith("image/"):
+        return body
+    text = body.strip()
+    if text.startswith(b"data:") and b"," in text:
+        text = text.split(b",", 1)[1]
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid(
+            "invalid_base64", "the body must be a base64-encoded image (or raw image/* bytes)"
+        ) from None
+
+
+@router.post("/{project}/{version}", summary="Run a registered model (Roboflow hosted-inference shape)")
+async def infer(
+    project: str,
+    version: int,
+    request: Request,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    settings: SettingsDep,
+    confidence: Annotated[float, Query(ge=0, le=100, description="Minimum confidence, percent.")] = 40,
+    overlap: Annotated[float, Query(ge=0, le=100, description="NMS IoU threshold, percent.")] = 30,
+    classes: Annotated[str | None, Query(description="Comma-separated class names to keep.")] = None,
+    image: Annotated[str | None, Query(description="URL of a hosted image instead of a body.")] = None,
+    format: Annotated[str, Query(description="Only `json` is supported.")] = "json",
+) -> dict[str, Any]:
+    """Predictions with centre x/y, width, height (pixels), confidence, class, class_id, detection_id."""
+    if format != "json":
+        raise Invalid("unsupported_format", f"format={format!r} is not supported; use format=json")
+    body = await request.body()
+    job = _Job(
+        project=project,
+        version=version,
+        workspace=workspace,
+        store=store,
+        settings=settings,
+        registry=request.app.state.models,
+        body=body,
+        content_type=request.headers.get("content-type", ""),
+        image_url=image,
+    )
+    return await run_in_threadpool(job.run, confidence / 100, overlap / 100, classes)
+
+
+@dataclass
+class _Job:
+    """One inference request, run off the event loop (decoding and the model are CPU-bound)."""
+
+    project: str
+    version: int
+    workspace: Workspace
+    store: Store
+    settings: Settings
+    registry: ModelRegistry
+    body: bytes
+    content_type: str
+    image_url: str | None
+
+    def run(self, confidence: float, iou: float, classes: str | None) -> dict[str, Any]:
+        started = time.perf_counter()
+        with self.store.db.reading() as session:
+            model = get_model_version(
+                session, get_project(session, self.workspace, self.project), self.version
+            )
+        limit = self.settings.max_upload_bytes
+        if self.body:
+            data = _image_bytes(self.body, self.content_type)
+        elif self.image_url:
+            data = fetch_url(self.image_url, max_bytes=limit, timeout=self.settings.fetch_timeout)
+        else:
+            raise Invalid("missing_image", "send the image as a base64 body or pass image=<url>")
+        try:
+            decoded = decode_image(data, max_pixels=self.settings.max_pixels, max_bytes=limit)
+        except ImageError as exc:
+            raise image_error(exc) from None
+        predictions = self.registry.predict(model, decoded, confidence=confidence, iou=iou)
+        if classes:
+            wanted = {c.strip() for c in classes.split(",") if c.strip()}
+            predictions = predictions[np.fromiter((n in wanted for n in predictions.class_name), dtype=bool)]
+        payload = predictions.to_roboflow()
+        for item in payload["predictions"]:
+            item["detection_id"] = str(uuid.uuid4())
+        payload["image"] = {"width": decoded.width, "height": decoded.height}
+        payload["time"] = round(time.perf_counter() - started, 4)
+        return payload
