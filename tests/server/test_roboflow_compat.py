@@ -82,9 +82,9 @@ def test_upload_a_folder(live: Any, tmp_path: Path, samples: Path) -> None:
 
 def test_upload_a_hosted_image_url(live: Any, samples: Path, image_host: tuple[str, Path]) -> None:
     base, folder = image_host
-    shutil.copy(samples / "dog.jpg", folder / "hosted-dog.jpg")
+    shutil.copy(samples / "bus.jpg", folder / "hosted-bus.jpg")  # not uploaded to "picked" elsewhere
     [result] = live.roboflow(
-        "upload", project="picked", path=f"{base}/hosted-dog.jpg", options={"tag_names": ["web"]}
+        "upload", project="picked", path=f"{base}/hosted-bus.jpg", options={"tag_names": ["web"]}
     )
     image_id = result["image"]["id"]
     assert image_id in {im["id"] for im in _images(live, "picked", tag="web")["images"]}
