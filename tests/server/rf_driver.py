@@ -22,17 +22,20 @@ def upload(args: dict[str, Any]) -> Any:
 def predict(args: dict[str, Any]) -> Any:
     project = Roboflow(api_key=args["key"]).workspace().project(args["project"])
     model = project.version(args["version"]).model
-    return model.predict(args["path"], confidence=args.get("confidence", 40), overlap=30).json()
+    return model.predict(args["path"], confidence=args.get("confidence", 40), overlap=30).json()[
+        "predictions"
+    ]
 
 
 def active_learning(args: dict[str, Any]) -> Any:
     workspace = Roboflow(api_key=args["key"]).workspace()
+    conditionals = {k: float(v) if v in ("inf", "-inf") else v for k, v in args["conditionals"].items()}
     return workspace.active_learning(
         raw_data_location=args["folder"],
         raw_data_extension=".jpg",
         inference_endpoint=[args["project"], args["version"]],
         upload_destination=args["destination"],
-        conditionals=args["conditionals"],
+        conditionals=conditionals,
     )
 
 

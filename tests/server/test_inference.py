@@ -11,6 +11,14 @@ import pytest
 
 
 @pytest.fixture(scope="module")
+def samples(coco_tiny: Path) -> Path:
+    folder = coco_tiny.parent / "samples"
+    if not folder.is_dir():
+        pytest.skip(f"needs {folder} (the ../shared data folder); not present here")
+    return folder
+
+
+@pytest.fixture(scope="module")
 def registered(live: Any, nanodet_path: Path) -> Any:
     names = nanodet_path.with_name("coco.names")
     live.server.cli(
@@ -55,3 +63,80 @@ def test_inference_errors_are_clear(registered: Any) -> None:
     assert other.status_code == 404 and other.json()["error"]["code"] == "project_not_found"
     nothing = _post(registered, f"/coco/1?api_key={key}")
     assert nothing.status_code == 422 and nothing.json()["error"]["code"] == "missing_image"
+
+
+def _nanodet_or_skip() -> None:
+    pytest.importorskip(
+        "framescout.models", reason="the ONNX runner (framescout.models) is not in this tree yet"
+    )
+
+
+def test_roboflow_version_model_predict(registered: Any, samples: Path) -> None:
+    _nanodet_or_skip()
+    predictions = registered.roboflow("predict", project="coco", version=1, path=str(samples / "bus.jpg"))
+    assert predictions, "NanoDet should find something in bus.jpg"
+    assert {"x", "y", "width", "height", "confidence", "class", "class_id", "detection_id"} <= set(
+        predictions[0]
+    )
+    assert all(p["confidence"] >= 0.4 for p in predictions)
+    assert "bus" in {p["class"] for p in predictions} or "person" in {p["class"] for p in predictions}
+
+
+def test_hosted_inference_base64_and_url_agree(
+    registered: Any, samples: Path, image_host: tuple[str, Path]
+) -> None:
+    _nanodet_or_skip()
+    import shutil
+
+    base, folder = image_host
+    shutil.copy(samples / "person.jpg", folder / "infer-person.jpg")
+    key = registered.key
+    body = base64.b64encode((samples / "person.jpg").read_bytes())
+    by_body = _post(registered, f"/coco/1?api_key={key}&confidence=35&overlap=50", content=body).json()
+    by_url = _post(
+        registered, f"/coco/1?api_key={key}&confidence=35&overlap=50&image={base}/infer-person.jpg"
+    ).json()
+    strip = [{k: v for k, v in p.items() if k != "detection_id"} for p in by_body["predictions"]]
+    assert strip == [{k: v for k, v in p.items() if k != "detection_id"} for p in by_url["predictions"]]
+    assert by_body["image"] == by_url["image"] and by_body["image"]["width"] > 0
+    only = _post(registered, f"/coco/1?api_key={key}&confidence=35&classes=person", content=body).json()
+    assert {p["class"] for p in only["predictions"]} <= {"person"}
+
+
+def test_guide_active_learning_flow(registered: Any, coco_tiny: Path, tmp_path: Path) -> None:
+    """workspace.active_learning(...) as in the guide, without the similarity keys."""
+    _nanodet_or_skip()
+    import shutil
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    for path in sorted((coco_tiny / "val2017").glob("*.jpg"))[:6]:
+        shutil.copy(path, folder / path.name)
+    conditionals = {
+        "required_objects_count": 1,
+        "required_class_count": 1,
+        "target_classes": [],
+        "minimum_size_requirement": "-inf",
+        "maximum_size_requirement": "inf",
+        "confidence_interval": [10, 90],
+    }
+    results = registered.roboflow(
+        "active_learning",
+        folder=str(folder),
+        project="coco",
+        version=1,
+        destination="picked",
+        conditionals=conditionals,
+    )
+    assert len(results) == 6
+    expected = {
+        Path(r["image"]).name
+        for r in results
+        if len(r["predictions"]) >= 1 and any(10 <= p["confidence"] * 100 <= 90 for p in r["predictions"])
+    }
+    stored = httpx.get(
+        f"{registered.server.url}/api/v1/projects/acme/picked/images",
+        params={"limit": 1000},
+        headers={"Authorization": f"Bearer {registered.key}"},
+    ).json()["images"]
+    assert expected and expected <= {im["name"] for im in stored}
