@@ -330,7 +330,7 @@ def ingest_image(
     """Store one image in ``project`` unless the same bytes are already there (then answer duplicate).
 
     The hot path uses Core statements on plain connections: one read for the duplicate check, one
-    short ``BEGIN IMMEDIATE`` transaction for the rows."""
+    short ``BEGIN IMMEDIATE`` transaction for the blob and the rows."""
     sha256 = sha256_hex(data)
     with db.read_engine.connect() as conn:
         existing = find_duplicate(conn, project.id, sha256)
@@ -344,68 +344,112 @@ def ingest_image(
         raise image_error(exc) from None
     width, height = decoded.size
     content_type = content_type_of(data)
-    name = check_name(fields.name) if fields.name else f"{sha256[:16]}{_extension(content_type)}"
-    split = check_split(fields.split)
-    tags = check_tags(fields.tags)
-    batch = check_text(fields.batch, "batch", 200)
-    rule = check_text(fields.sampling_rule, "sampling_rule", 200)
-    reason = check_text(fields.sampling_reason, "sampling_reason")
-    model_version = check_text(fields.model_version, "model_version", 200)
-    device_id = check_text(fields.device_id, "device_id", 200)
+    checked = _Checked(
+        sha256=sha256,
+        size_bytes=len(data),
+        name=check_name(fields.name) if fields.name else f"{sha256[:16]}{_extension(content_type)}",
+        content_type=content_type,
+        width=width,
+        height=height,
+        split=check_split(fields.split),
+        batch=check_text(fields.batch, "batch", 200),
+        tags=check_tags(fields.tags),
+        metadata=fields.metadata,
+        sampling_rule=check_text(fields.sampling_rule, "sampling_rule", 200),
+        sampling_reason=check_text(fields.sampling_reason, "sampling_reason"),
+        model_version=check_text(fields.model_version, "model_version", 200),
+        device_id=check_text(fields.device_id, "device_id", 200),
+        source_url=fields.source_url,
+    )
     boxes: list[Box] = []
     if fields.predictions is not None:
         boxes = check_boxes(boxes_from_predictions(fields.predictions), width, height, project, learn=True)
 
-    _, created = blobs.put(data)
     image_id = new_id()
     now = utcnow()
+    created = False
     try:
-        with db.write_engine.begin() as conn:  # a concurrent twin trips the unique (project, sha256) index
-            if boxes:
-                _learn_classes(conn, project, boxes, width, height)
-            row = {
-                "id": image_id,
-                "project_id": project.id,
-                "sha256": sha256,
-                "name": name,
-                "content_type": content_type,
-                "size_bytes": len(data),
-                "width": width,
-                "height": height,
-                "split": split,
-                "batch_id": _batch_id(conn, project.id, batch),
-                "metadata": fields.metadata,
-                "sampling_rule": rule,
-                "sampling_reason": reason,
-                "model_version": model_version,
-                "device_id": device_id,
-                "source_url": fields.source_url,
-                "created_at": now,
-            }
-            conn.execute(_INSERT_IMAGE, row)
-            if tags:
-                conn.execute(_INSERT_TAG, [{"image_id": image_id, "name": t} for t in tags])
-            if boxes:
-                conn.execute(_INSERT_ANNOTATION, _row_values(boxes, image_id, PREDICTION, model_version, now))
-    except IntegrityError:
+        # The blob is written inside the write transaction: with SQLite's BEGIN IMMEDIATE every writer
+        # (in every worker process) is serialised here, so a failed upload can remove the blob it created
+        # without racing a concurrent upload of the same bytes that is about to reference it.
+        with db.write_engine.begin() as conn:
+            _, created = blobs.put(data)
+            try:
+                _insert_rows(conn, project, image_id, now, checked, boxes)
+            except BaseException:
+                _forget_blob(db, blobs, sha256, created)
+                created = False
+                raise
+    except IntegrityError:  # a concurrent twin won the unique (project, sha256) index
         with db.read_engine.connect() as conn:
             existing = find_duplicate(conn, project.id, sha256)
         if existing is None:
-            _forget_blob(db, blobs, sha256, created)
             raise
         return IngestResult(existing, sha256, True)
     except BaseException:
-        _forget_blob(db, blobs, sha256, created)
+        _forget_blob(db, blobs, sha256, created)  # the commit itself failed
         raise
     return IngestResult(image_id, sha256, False)
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """An upload's fields after validation (what the rows are built from)."""
+
+    sha256: str
+    size_bytes: int
+    name: str
+    content_type: str
+    width: int
+    height: int
+    split: str | None
+    batch: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+    sampling_rule: str | None
+    sampling_reason: str | None
+    model_version: str | None
+    device_id: str | None
+    source_url: str | None
+
+
+def _insert_rows(
+    conn: Connection, project: Project, image_id: str, now: datetime, c: _Checked, boxes: list[Box]
+) -> None:
+    if boxes:
+        _learn_classes(conn, project, boxes, c.width, c.height)
+    row = {
+        "id": image_id,
+        "project_id": project.id,
+        "sha256": c.sha256,
+        "name": c.name,
+        "content_type": c.content_type,
+        "size_bytes": c.size_bytes,
+        "width": c.width,
+        "height": c.height,
+        "split": c.split,
+        "batch_id": _batch_id(conn, project.id, c.batch),
+        "metadata": c.metadata,
+        "sampling_rule": c.sampling_rule,
+        "sampling_reason": c.sampling_reason,
+        "model_version": c.model_version,
+        "device_id": c.device_id,
+        "source_url": c.source_url,
+        "created_at": now,
+    }
+    conn.execute(_INSERT_IMAGE, row)
+    if c.tags:
+        conn.execute(_INSERT_TAG, [{"image_id": image_id, "name": t} for t in c.tags])
+    if boxes:
+        conn.execute(_INSERT_ANNOTATION, _row_values(boxes, image_id, PREDICTION, c.model_version, now))
+
+
 def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> None:
-    """Remove a blob this request created if no record refers to it."""
+    """Remove a blob this request created if no committed record refers to it."""
     if not created:
         return
-    with db.reading() as session:
-        referenced = session.scalar(select(exists().where(Image.sha256 == sha256)))
+    with db.read_engine.connect() as conn:
+        referenced = conn.execute(select(exists().where(_IMAGES.c.sha256 == sha256))).scalar()
     if not referenced:
         blobs.delete(sha256)
 
