@@ -129,3 +129,22 @@ def test_predictions_json_is_roboflow_shape() -> None:
         [[0, 0, 10, 10]], [0.5], [1], class_name=["car"], image_width=20, image_height=20
     )
     assert json.loads(json.dumps(p.to_roboflow()))["predictions"][0]["class"] == "car"
+
+
+def test_concurrent_retries_of_the_same_bytes_make_one_record(live: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = jpeg(77, size=(320, 240))
+
+    def upload(_: int) -> Any:
+        with Client(live.server.url, live.key) as client:
+            return client.upload_image("acme/cams", data, name="same.jpg")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(upload, range(16)))
+    assert len({r.id for r in results}) == 1
+    assert sum(not r.duplicate for r in results) == 1
+    with Client(live.server.url, live.key) as client:
+        assert [im["id"] for im in client.iter_images("acme/cams") if im["name"] == "same.jpg"] == [
+            results[0].id
+        ]
