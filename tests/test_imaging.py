@@ -84,3 +84,7 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_bytes(b"nope")
     with pytest.raises(ImageError, match=r"bad\.jpg"):
         read_image_file(bad)
+
+
+def test_a_cut_header_is_corrupt_not_a_crash() -> None:
+    assert code_of(b"\xff\xd8\xff\xe0 truncated") == "corrupt_image"

@@ -51,6 +51,8 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
         raise ImageError("not_an_image", "the data is not an image in a supported format") from None
     except Image.DecompressionBombError as exc:
         raise ImageError("too_many_pixels", str(exc)) from None
+    except (OSError, SyntaxError, ValueError) as exc:  # a recognised format whose header is cut or broken
+        raise ImageError("corrupt_image", f"the image header is corrupt or truncated ({exc})") from None
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(
