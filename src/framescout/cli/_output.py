@@ -7,7 +7,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # long paths stay on one line in logs
 errors = Console(stderr=True, highlight=False)
 
 

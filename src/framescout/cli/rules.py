@@ -92,7 +92,10 @@ def explain(
     frames = read_frames(predictions)
     clock = ManualClock(0.0)
     sampler = cfg.build(clock)
-    table = Table("frame", "kept", "rule", "reason", show_lines=False, expand=False)
+    table = Table(show_lines=False, expand=False)
+    table.add_column("frame", overflow="fold")
+    for column in ("kept", "rule", "reason"):
+        table.add_column(column)
     kept_by: Counter[str] = Counter()
     limited_by: Counter[str] = Counter()
     for index, frame in enumerate(frames):

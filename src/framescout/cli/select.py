@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 from pathlib import Path
@@ -32,7 +31,7 @@ def _progress() -> Progress:
 
 
 def _detector(model: Path, model_format: str | None, classes: Path | None) -> Any:
-    models = importlib.import_module("framescout.models")  # the runners: imported only when --model is used
+    from framescout import models  # the runners load onnxruntime: only when --model is used
 
     try:
         names = models.load_class_names(classes) if classes else None
