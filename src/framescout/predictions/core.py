@@ -154,6 +154,18 @@ class Predictions:
         """The distinct class names in this frame."""
         return self._names_set
 
+    def scale(self, factor: float) -> Predictions:
+        """The same detections on an image resized by ``factor`` (boxes and image size scaled)."""
+        return Predictions(
+            xyxy=self.xyxy * factor,
+            confidence=self.confidence,
+            class_id=self.class_id,
+            class_name=self.class_name,
+            image_width=None if self.image_width is None else max(1, round(self.image_width * factor)),
+            image_height=None if self.image_height is None else max(1, round(self.image_height * factor)),
+            class_probs=self.class_probs,
+        )
+
     def with_classes(self, names: Iterable[str]) -> Predictions:
         """Only the boxes whose class name is in ``names``."""
         wanted = set(names)

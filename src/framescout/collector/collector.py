@@ -1,0 +1,161 @@
+"""`Collector`: sits beside the inference loop, keeps the frames worth labelling, ships them.
+
+    with Collector(server="http://127.0.0.1:9001", api_key=KEY, project="acme/parking",
+                   rules="rules.yaml", spool_dir="spool") as collector:
+        for frame in camera:
+            predictions = model.predict(frame)
+            collector.observe(frame, predictions)
+
+`observe()` decides in microseconds and only hands kept frames (by reference) to a background
+encoder; resizing, JPEG encoding and the durable spool write happen off the caller's thread, and a
+background uploader ships spooled frames with exponential backoff. With no ``server``, frames
+accumulate in the spool for ``framescout spool push`` later.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from framescout.collector.counters import Counters
+from framescout.collector.encoder import Encoder, Job
+from framescout.collector.spool import Spool
+from framescout.collector.transport import HttpTransport, Transport
+from framescout.collector.uploader import Uploader
+from framescout.predictions import Predictions
+from framescout.sampling import Decision, Sampler, SamplingConfig, default_sampler, load_config
+
+RulesSpec = str | Path | SamplingConfig | Sampler | None
+
+LOW_PRIORITY_TYPES = ("random", "quota")
+"""Rules whose frames are evicted first when the spool is full: samples, not hard cases."""
+
+
+def build_sampler(rules: RulesSpec) -> Sampler:
+    """A `Sampler` from a rules file, a validated config, a ready sampler, or the default stack."""
+    if isinstance(rules, Sampler):
+        return rules
+    if isinstance(rules, SamplingConfig):
+        return rules.build()
+    if rules is None:
+        return default_sampler()
+    return load_config(rules).build()
+
+
+class Collector:
+    """Sampling + spool + uploader, for one device and one project."""
+
+    def __init__(
+        self,
+        *,
+        server: str | None = None,
+        api_key: str | None = None,
+        project: str | None = None,
+        rules: RulesSpec = None,
+        spool_dir: str | Path = "framescout-spool",
+        spool_cap_bytes: int = 1 << 30,
+        max_side: int | None = 1280,
+        jpeg_quality: int = 90,
+        device_id: str | None = None,
+        model_version: str | None = None,
+        backlog: int = 64,
+        transport: Transport | None = None,
+    ) -> None:
+        if server and not (api_key and project):
+            raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
+        self.sampler = build_sampler(rules)
+        self.device_id = device_id or socket.gethostname()
+        self.model_version = model_version
+        self.counters = Counters()
+        self.spool = Spool(spool_dir, spool_cap_bytes)
+        for gone in self.spool.recovered_missing:
+            self.counters.drop(gone.rule, "spool_entry_lost_in_crash")
+        self._priority = {
+            rule.name: (0 if rule.kind in LOW_PRIORITY_TYPES else 1) for rule in self.sampler.rules
+        }
+        if transport is None and server:
+            transport = HttpTransport(server, api_key or "", project or "")
+        self.uploader = Uploader(self.spool, transport, self.counters) if transport else None
+        self.encoder = Encoder(
+            self.spool,
+            self.counters,
+            max_side=max_side,
+            quality=jpeg_quality,
+            backlog=backlog,
+            on_spooled=self.uploader.wake if self.uploader else None,
+        )
+        self.encoder.start()
+        if self.uploader:
+            self.uploader.start()
+        self._closed = False
+
+    def observe(
+        self,
+        image: Any,
+        predictions: Predictions,
+        *,
+        model_version: str | None = None,
+        name: str | None = None,
+    ) -> Decision:
+        """Decide for one frame; a kept frame is handed to the background encoder (never copied here:
+        do not modify ``image`` afterwards, or pass a copy)."""
+        version = model_version or self.model_version
+        decision = self.sampler.decide(predictions, model_version=version)
+        self.counters.observed(decision.rule, decision.limited)
+        if decision.keep and decision.rule is not None:
+            meta = {
+                "rule": decision.rule,
+                "reason": decision.reason,
+                "tags": list(decision.tags),
+                "model_version": version,
+                "device_id": self.device_id,
+                "name": name,
+                "metadata": {"observed_at": decision.timestamp},
+            }
+            self.encoder.submit(
+                Job(image, predictions, decision.rule, self._priority.get(decision.rule, 1), meta)
+            )
+        return decision
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until kept frames are spooled and, when uploading, delivered; ``False`` on timeout."""
+        self.encoder.join()
+        if not self.uploader:
+            return True
+        self.uploader.wake()
+        deadline = time.monotonic() + timeout
+        while len(self.spool) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.spool) == 0
+
+    def status(self) -> dict[str, Any]:
+        """Counters per rule plus the spool and uploader state."""
+        snapshot = self.counters.snapshot()
+        snapshot["spool"] = self.spool.stats()
+        snapshot["encoder_backlog"] = self.encoder.pending()
+        snapshot["uploader"] = (
+            {"state": self.uploader.state, "last_error": self.uploader.last_error} if self.uploader else None
+        )
+        return snapshot
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Spool everything already kept, try to deliver it for ``timeout`` seconds, then stop.
+        Whatever is not delivered stays in the spool for the next run."""
+        if self._closed:
+            return
+        self._closed = True
+        self.encoder.join()
+        self.encoder.stop()
+        if self.uploader:
+            self.flush(timeout)
+            self.uploader.stop()
+            self.uploader.transport.close()
+        self.spool.close()
+
+    def __enter__(self) -> Collector:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

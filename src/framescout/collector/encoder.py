@@ -1,0 +1,117 @@
+"""The encoder stage: resize and JPEG-encode kept frames off the caller's thread, then spool them.
+
+`observe()` only puts a reference to the frame on a bounded queue; if the queue is full (the device
+cannot keep up), the frame is dropped and counted rather than blocking inference."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from framescout.collector.counters import Counters
+from framescout.collector.spool import Spool, SpoolFull
+from framescout.imaging import ImageError, encode_jpeg, resize_max_side, to_bgr
+from framescout.predictions import Predictions
+
+log = logging.getLogger("framescout.collector")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A kept frame on its way to the spool; ``predictions`` are in the frame's own pixels."""
+
+    image: Any
+    predictions: Predictions
+    rule: str
+    priority: int
+    meta: dict[str, Any]
+
+
+class Encoder:
+    """One daemon thread: job queue -> resize -> JPEG -> spool."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        counters: Counters,
+        *,
+        max_side: int | None = 1280,
+        quality: int = 90,
+        backlog: int = 64,
+        on_spooled: Callable[[], None] | None = None,
+    ) -> None:
+        self.spool, self.counters = spool, counters
+        self.max_side, self.quality = max_side, quality
+        self.on_spooled = on_spooled
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=backlog)
+        self._thread = threading.Thread(target=self._run, name="framescout-encoder", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, job: Job) -> bool:
+        """Hand a frame over without waiting; ``False`` (and a counted drop) when the backlog is full."""
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            self.counters.drop(job.rule, "encoder_backlog_full")
+            return False
+        return True
+
+    def pending(self) -> int:
+        return self._queue.unfinished_tasks
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                self._encode(job)
+            finally:
+                self._queue.task_done()
+
+    def _encode(self, job: Job) -> None:
+        try:
+            original = to_bgr(job.image)
+            image, scale = resize_max_side(original, self.max_side)
+            jpeg = encode_jpeg(image, self.quality)
+        except (ImageError, ValueError) as exc:
+            self.counters.drop(job.rule, "encode_failed")
+            log.warning("cannot encode a kept frame (%s): %s", job.rule, exc)
+            return
+        height, width = image.shape[:2]
+        boxes = job.predictions.scale(scale) if scale != 1.0 else job.predictions
+        predictions = boxes.to_roboflow()
+        predictions["image"] = {
+            "width": int(width),
+            "height": int(height),
+        }  # pre-labels match the uploaded pixels
+        meta = {**job.meta, "predictions": predictions, "width": int(width), "height": int(height)}
+        try:
+            _, evicted = self.spool.put(jpeg, meta, rule=job.rule, priority=job.priority)
+        except SpoolFull as exc:
+            self.counters.drop(job.rule, "spool_full")
+            log.warning("cannot spool a kept frame (%s): %s", job.rule, exc)
+            return
+        except OSError as exc:
+            self.counters.drop(job.rule, "spool_write_failed")
+            log.warning("cannot spool a kept frame (%s): %s", job.rule, exc)
+            return
+        for gone in evicted:
+            self.counters.drop(gone.rule, "evicted_spool_cap")
+        self.counters.add(job.rule, "queued")
+        if self.on_spooled:
+            self.on_spooled()
+
+    def join(self) -> None:
+        """Wait until every submitted frame is spooled (or dropped)."""
+        self._queue.join()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
