@@ -122,3 +122,15 @@ def test_quota_credit_carries_over_within_a_window() -> None:
             rule.on_kept(frame)
             kept.append(t)
     assert kept[-3:] == [899.0, 899.5, 899.9]
+
+
+def test_quota_started_mid_window_does_not_burst() -> None:
+    rule = TimeQuota(3, 900.0, seed=2)
+    kept = []
+    for t in [850.0 + k for k in range(350)]:  # the collector starts near the end of a window
+        frame = Frame(EMPTY, t)
+        if rule.check(frame):
+            rule.on_kept(frame)
+            kept.append(t)
+    assert len([t for t in kept if t < 900]) == 0  # the window's due times all passed before start
+    assert len(kept) >= 1  # the next window's first slot is honoured

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from framescout import __version__
-from framescout.cli import keys, models_cmd, predict, projects, rules, serve
+from framescout.cli import collect, keys, models_cmd, predict, projects, rules, serve, spool
 from framescout.cli import select as select_cmd
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ app.add_typer(projects.app, name="projects")
 app.add_typer(models_cmd.app, name="models")
 app.command("select")(select_cmd.select_command)
 app.command("predict")(predict.predict)
+app.command("collect")(collect.collect)
+app.add_typer(spool.app, name="spool")
 
 
 @app.callback(invoke_without_command=True)

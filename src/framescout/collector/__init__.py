@@ -2,16 +2,26 @@
 
 from framescout.collector.collector import Collector, build_sampler
 from framescout.collector.counters import Counters
+from framescout.collector.sources import Source, SourceFrame
 from framescout.collector.spool import Entry, Spool, SpoolFull
-from framescout.collector.transport import HttpTransport, PermanentError, TransientError, Transport
+from framescout.collector.transport import (
+    FolderTransport,
+    HttpTransport,
+    PermanentError,
+    TransientError,
+    Transport,
+)
 from framescout.collector.uploader import Uploader
 
 __all__ = [
     "Collector",
     "Counters",
     "Entry",
+    "FolderTransport",
     "HttpTransport",
     "PermanentError",
+    "Source",
+    "SourceFrame",
     "Spool",
     "SpoolFull",
     "TransientError",

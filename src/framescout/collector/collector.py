@@ -90,6 +90,7 @@ class Collector:
         if self.uploader:
             self.uploader.start()
         self._closed = False
+        self._final_spool: dict[str, int] = {}
 
     def observe(
         self,
@@ -133,7 +134,7 @@ class Collector:
     def status(self) -> dict[str, Any]:
         """Counters per rule plus the spool and uploader state."""
         snapshot = self.counters.snapshot()
-        snapshot["spool"] = self.spool.stats()
+        snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
         snapshot["encoder_backlog"] = self.encoder.pending()
         snapshot["uploader"] = (
             {"state": self.uploader.state, "last_error": self.uploader.last_error} if self.uploader else None
@@ -152,6 +153,7 @@ class Collector:
             self.flush(timeout)
             self.uploader.stop()
             self.uploader.transport.close()
+        self._final_spool = self.spool.stats()
         self.spool.close()
 
     def __enter__(self) -> Collector:

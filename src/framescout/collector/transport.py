@@ -3,6 +3,8 @@ whether a failure is worth retrying (`TransientError`) or not (`PermanentError`)
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Protocol
 
 from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable
@@ -57,3 +59,28 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+
+
+class FolderTransport:
+    """ "Uploads" to a folder: each frame as ``<n>_<rule>.jpg`` plus a JSON sidecar with its predictions,
+    rule, reason and tags (``framescout collect --dry-run``)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._count = len(list(self.folder.glob("*.jpg")))
+
+    def send(self, jpeg: bytes, meta: dict[str, Any]) -> bool:
+        self._count += 1
+        stem = f"{self._count:06d}_{meta.get('rule', 'kept')}"
+        try:
+            (self.folder / f"{stem}.json").write_text(json.dumps(meta, indent=1))
+            tmp = self.folder / f"{stem}.jpg.tmp"
+            tmp.write_bytes(jpeg)
+            tmp.replace(self.folder / f"{stem}.jpg")
+        except OSError as exc:
+            raise TransientError(f"cannot write to {self.folder}: {exc}") from None
+        return False
+
+    def close(self) -> None:
+        pass

@@ -72,7 +72,10 @@ class TimeQuota(Rule):
     def check(self, frame: Frame) -> str | None:
         window = math.floor(frame.timestamp / self.every)
         if window != self._window:
+            first = self._window == -1
             self._enter_window(window)
+            if first:  # started mid-window: slots that passed before the first frame are not owed
+                self._kept = sum(due < frame.timestamp for due in self._due)
         if self._kept >= self.count or frame.timestamp < self._due[self._kept]:
             return None
         return f"time quota ({self._kept + 1} of {self.count} every {_fmt_duration(self.every)})"

@@ -1,0 +1,143 @@
+"""Frame sources: an image folder, a video file, a camera index, or an RTSP/HTTP stream (OpenCV).
+
+Every source yields `SourceFrame`s and counts what it skipped. ``every`` keeps one frame in N;
+``fps`` caps the rate (frames arriving faster are skipped, not queued). Live streams reconnect with
+exponential backoff when they drop; files simply end.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from framescout.imaging import ImageError, read_image_file, to_bgr
+from framescout.selection.folder import list_images
+
+log = logging.getLogger("framescout.collector")
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """One frame: BGR pixels, a name (file name or frame number) and when it was read."""
+
+    image: NDArray[np.uint8]
+    name: str
+    index: int
+    timestamp: float
+
+
+@dataclass
+class SourceStats:
+    read: int = 0
+    yielded: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    reconnects: int = 0
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+class Source:
+    """Iterate frames from ``spec``: a folder, an image or video file, a camera index ("0"), or a URL."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        every: int = 1,
+        fps: float | None = None,
+        reconnect: bool = True,
+        max_reconnect_delay: float = 30.0,
+        max_reconnects: int | None = None,
+    ) -> None:
+        if every < 1:
+            raise ValueError("every must be at least 1")
+        if fps is not None and fps <= 0:
+            raise ValueError("fps must be positive")
+        self.spec, self.every, self.fps = spec, every, fps
+        self.reconnect, self.max_reconnect_delay, self.max_reconnects = (
+            reconnect,
+            max_reconnect_delay,
+            max_reconnects,
+        )
+        self.stats = SourceStats()
+        path = Path(spec)
+        if spec.isdigit():
+            self.kind = "camera"
+        elif "://" in spec:
+            self.kind = "stream"
+        elif path.is_dir():
+            self.kind = "folder"
+        elif path.is_file():
+            self.kind = "video" if path.suffix.lower() in VIDEO_SUFFIXES else "image"
+        else:
+            raise ValueError(f"source {spec!r} is not a folder, file, camera index or stream URL")
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        raw = self._folder() if self.kind in ("folder", "image") else self._capture()
+        last = 0.0
+        for frame in raw:
+            self.stats.read += 1
+            if (frame.index % self.every) != 0:
+                self.stats.skip("every")
+                continue
+            if self.fps is not None:
+                now = time.monotonic()
+                if now - last < 1.0 / self.fps:
+                    self.stats.skip("fps")
+                    continue
+                last = now
+            self.stats.yielded += 1
+            yield frame
+
+    def _folder(self) -> Iterator[SourceFrame]:
+        files = [Path(self.spec)] if self.kind == "image" else list_images(Path(self.spec))
+        for index, path in enumerate(files):
+            try:
+                image = to_bgr(read_image_file(path))
+            except ImageError as exc:
+                self.stats.skip("unreadable")
+                log.warning("skipping %s: %s", path, exc)
+                continue
+            yield SourceFrame(image, path.name, index, time.time())
+
+    def _open(self) -> cv2.VideoCapture:
+        target: int | str = int(self.spec) if self.kind == "camera" else self.spec
+        return cv2.VideoCapture(target)
+
+    def _capture(self) -> Iterator[SourceFrame]:
+        live = self.kind in ("camera", "stream")
+        index, failures = 0, 0
+        capture = self._open()
+        try:
+            while True:
+                ok, image = capture.read() if capture.isOpened() else (False, None)
+                if ok and image is not None and image.size:
+                    failures = 0
+                    yield SourceFrame(np.ascontiguousarray(image), f"frame-{index:06d}", index, time.time())
+                    index += 1
+                    continue
+                if not live or not self.reconnect:
+                    if not capture.isOpened():
+                        raise ValueError(f"cannot open {self.spec}")
+                    return
+                if self.max_reconnects is not None and failures >= self.max_reconnects:
+                    log.warning("giving up on %s after %d reconnects", self.spec, failures)
+                    return
+                delay = min(self.max_reconnect_delay, 0.5 * 2**failures)
+                failures += 1
+                self.stats.reconnects += 1
+                log.warning("%s dropped; reconnecting in %.1f s", self.spec, delay)
+                capture.release()
+                time.sleep(delay)
+                capture = self._open()
+        finally:
+            capture.release()

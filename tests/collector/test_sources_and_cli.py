@@ -1,0 +1,189 @@
+"""Sources (folder, video, dropping stream) and the `collect` / `spool` commands, end to end."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from framescout.client import Client
+from framescout.collector import Source
+from framescout.server.process import ServerProcess
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
+
+
+def framescout(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "framescout", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def video(coco_tiny: Path) -> Path:
+    path = coco_tiny.parents[0] / "videos" / "people.mp4"
+    if not path.exists():
+        pytest.skip(f"needs {path}")
+    return path
+
+
+def test_folder_source_skips_corrupt_files(coco_tiny: Path, tmp_path: Path) -> None:
+    for src in sorted((coco_tiny / "val2017").glob("*.jpg"))[:4]:
+        shutil.copy(src, tmp_path / src.name)
+    (tmp_path / "zz-broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
+    source = Source(str(tmp_path))
+    frames = list(source)
+    assert len(frames) == 4 and frames[0].image.ndim == 3
+    assert source.stats.skipped == {"unreadable": 1}
+
+
+def test_video_source_every_nth(video: Path) -> None:
+    source = Source(str(video), every=10)
+    frames = list(source)
+    assert len(frames) == 25 and frames[0].image.shape == (1080, 1920, 3)  # 248 frames, one in ten
+    assert source.stats.skipped["every"] == 223
+
+
+def test_a_stream_that_never_answers_is_retried_then_given_up() -> None:
+    source = Source("rtsp://127.0.0.1:9/none", max_reconnects=2, max_reconnect_delay=0.1)
+    assert list(source) == []
+    assert source.stats.reconnects == 2
+
+
+def test_unknown_source_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a folder, file, camera index or stream URL"):
+        Source("/no/such/thing")
+
+
+def test_collect_people_video_into_a_real_server(video: Path, nanodet_path: Path, tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "server")
+    key = server.create_key("acme")
+    server.cli("projects", "create", "acme/street")
+    with server:
+        result = framescout(
+            "collect",
+            "--source",
+            str(video),
+            "--model",
+            str(nanodet_path),
+            "--classes",
+            str(nanodet_path.parent / "coco.names"),
+            "--rules",
+            str(EXAMPLES / "default.yaml"),
+            "--server",
+            server.url,
+            "--api-key",
+            key,
+            "--project",
+            "acme/street",
+            "--spool",
+            str(tmp_path / "spool"),
+            "--every",
+            "8",
+            "--model-version",
+            "1",
+        )
+        assert result.returncode == 0, result.stderr
+        with Client(server.url, key) as client:
+            images = list(client.iter_images("acme/street"))
+            first = client.get_image("acme/street", images[0]["id"])
+    assert "31 frame(s) seen" in result.stdout
+    kept = int(result.stdout.split(" kept, ")[0].rsplit(" ", 1)[-1])
+    assert kept == len(images) > 0
+    assert Counter(i["sampling_rule"] for i in images)["low-confidence"] >= 1
+    assert first["width"] == 1280 and first["model_version"] == "1"  # resized to the default max side
+    assert len({i["name"] for i in images}) == len(images)
+
+
+def test_offline_then_spool_push(coco_tiny: Path, nanodet_path: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    result = framescout(
+        "collect",
+        "--source",
+        str(coco_tiny / "val2017"),
+        "--model",
+        str(nanodet_path),
+        "--classes",
+        str(nanodet_path.parent / "coco.names"),
+        "--spool",
+        str(spool),
+        "--max-frames",
+        "20",
+    )
+    assert result.returncode == 0, result.stderr
+    waiting = int(result.stdout.split("; ")[-1].split(" waiting")[0]) if "waiting" in result.stdout else 0
+    status = framescout("spool", "status", "--spool", str(spool))
+    assert status.returncode == 0 and status.stdout.startswith(f"{waiting} frame(s)")
+    assert waiting > 0
+    server = ServerProcess(tmp_path / "server")
+    key = server.create_key("acme")
+    server.cli("projects", "create", "acme/later")
+    with server:
+        pushed = framescout(
+            "spool",
+            "push",
+            "--spool",
+            str(spool),
+            "--server",
+            server.url,
+            "--api-key",
+            key,
+            "--project",
+            "acme/later",
+        )
+        assert pushed.returncode == 0, pushed.stderr
+        assert f"uploaded {waiting} new" in pushed.stdout
+        again = framescout(
+            "spool",
+            "push",
+            "--spool",
+            str(spool),
+            "--server",
+            server.url,
+            "--api-key",
+            key,
+            "--project",
+            "acme/later",
+        )
+        assert "the spool is empty" in again.stdout
+        with Client(server.url, key) as client:
+            assert client.list_images("acme/later")["total"] == waiting
+
+
+def test_collect_dry_run_writes_frames_and_sidecars(video: Path, nanodet_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "kept"
+    result = framescout(
+        "collect",
+        "--source",
+        str(video),
+        "--model",
+        str(nanodet_path),
+        "--classes",
+        str(nanodet_path.parent / "coco.names"),
+        "--every",
+        "25",
+        "--dry-run",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    jpgs, sidecars = sorted(out.glob("*.jpg")), sorted(out.glob("*.json"))
+    assert jpgs and len(jpgs) == len(sidecars)
+    assert "predictions" in sidecars[0].read_text()
+
+
+def test_collect_refuses_bad_arguments(tmp_path: Path, nanodet_path: Path) -> None:
+    result = framescout("collect", "--source", str(tmp_path / "nope"), "--model", str(nanodet_path))
+    assert result.returncode == 1 and "not a folder, file" in result.stderr
+    result = framescout(
+        "collect", "--source", str(tmp_path), "--model", str(nanodet_path), "--server", "http://x"
+    )
+    assert result.returncode == 1 and "--api-key" in result.stderr
+    assert "Traceback" not in result.stderr
