@@ -187,3 +187,26 @@ def test_collect_refuses_bad_arguments(tmp_path: Path, nanodet_path: Path) -> No
     )
     assert result.returncode == 1 and "--api-key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_novelty_skips_look_alike_frames_of_a_real_video(video: Path, tmp_path: Path) -> None:
+    from framescout import Predictions
+    from framescout.collector import Collector
+    from framescout.sampling import parse_config
+
+    config = parse_config(
+        {
+            "novelty": {"threshold": 0.9, "timeout_limit": 10},
+            "rules": [{"type": "random", "probability": 1.0}],
+        }
+    )
+    frames = list(Source(str(video), every=4))  # 62 frames, consecutive ones nearly identical
+    with Collector(rules=config, spool_dir=tmp_path / "spool") as collector:
+        for frame in frames:
+            collector.observe(frame.image, Predictions.empty())
+        collector.flush()
+        status = collector.status()
+    counts = status["rules"]["random"]
+    skipped = counts["dropped"].get("similar_to_recent", 0)
+    assert counts["kept"] == 62 and skipped > 30
+    assert counts["queued"] == 62 - skipped >= 62 // 10  # the timeout refreshes at least every 10 frames

@@ -110,3 +110,38 @@ def test_similarity_keys_are_accepted_and_noted() -> None:
         }
     )
     assert any("similarity" in note for note in config.notes())
+
+
+def test_novelty_section_and_similarity_keys() -> None:
+    explicit = parse_config(
+        {
+            "novelty": {"threshold": 0.85, "timeout_limit": 5, "window": 4},
+            "rules": [{"type": "nothing_detected"}],
+        }
+    )
+    assert explicit.novelty_settings() == explicit.novelty
+    derived = parse_config(
+        {
+            "rules": [
+                {
+                    "type": "conditionals",
+                    "conditionals": {"similarity_confidence_threshold": 0.3, "similarity_timeout_limit": 3},
+                }
+            ]
+        }
+    )
+    settings = derived.novelty_settings()
+    assert settings is not None and (settings.threshold, settings.timeout_limit) == (0.3, 3)
+    assert "similarity keys" in derived.notes()[0]
+    assert parse_config({"rules": [{"type": "nothing_detected"}]}).novelty_settings() is None
+    assert "novelty.threshold" in errors_for(
+        {"novelty": {"threshold": 2}, "rules": [{"type": "nothing_detected"}]}
+    )
+    assert "novelty.embeder: unknown key (did you mean 'embedder'?)" in errors_for(
+        {"novelty": {"threshold": 0.5, "embeder": "phash"}, "rules": [{"type": "nothing_detected"}]}
+    )
+
+
+def test_did_you_mean_inside_rule_limits() -> None:
+    message = errors_for({"rules": [{"type": "random", "probability": 0.1, "limits": {"per_mnute": 3}}]})
+    assert "rules[0].limits.per_mnute: unknown key (did you mean 'per_minute'?)" in message

@@ -26,6 +26,7 @@ from framescout.collector.transport import HttpTransport, Transport
 from framescout.collector.uploader import Uploader
 from framescout.predictions import Predictions
 from framescout.sampling import Decision, Sampler, SamplingConfig, default_sampler, load_config
+from framescout.selection import ColorTexture, NoveltyFilter, PerceptualHash
 
 RulesSpec = str | Path | SamplingConfig | Sampler | None
 
@@ -33,15 +34,25 @@ LOW_PRIORITY_TYPES = ("random", "quota")
 """Rules whose frames are evicted first when the spool is full: samples, not hard cases."""
 
 
-def build_sampler(rules: RulesSpec) -> Sampler:
-    """A `Sampler` from a rules file, a validated config, a ready sampler, or the default stack."""
+def build_sampler(rules: RulesSpec) -> tuple[Sampler, NoveltyFilter | None]:
+    """A `Sampler` (and the novelty stage the rules ask for) from a rules file, a validated config,
+    a ready sampler, or the default stack."""
     if isinstance(rules, Sampler):
-        return rules
-    if isinstance(rules, SamplingConfig):
-        return rules.build()
+        return rules, None
     if rules is None:
-        return default_sampler()
-    return load_config(rules).build()
+        return default_sampler(), None
+    config = rules if isinstance(rules, SamplingConfig) else load_config(rules)
+    settings = config.novelty_settings()
+    novelty = None
+    if settings is not None:
+        embedder = ColorTexture() if settings.embedder == "color-texture" else PerceptualHash()
+        novelty = NoveltyFilter(
+            settings.threshold,
+            timeout_limit=settings.timeout_limit,
+            embedder=embedder,
+            window=settings.window,
+        )
+    return config.build(), novelty
 
 
 class Collector:
@@ -62,10 +73,12 @@ class Collector:
         model_version: str | None = None,
         backlog: int = 64,
         transport: Transport | None = None,
+        novelty: NoveltyFilter | None = None,
     ) -> None:
         if server and not (api_key and project):
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
-        self.sampler = build_sampler(rules)
+        self.sampler, configured_novelty = build_sampler(rules)
+        self.novelty = novelty or configured_novelty
         self.device_id = device_id or socket.gethostname()
         self.model_version = model_version
         self.counters = Counters()
@@ -85,6 +98,7 @@ class Collector:
             quality=jpeg_quality,
             backlog=backlog,
             on_spooled=self.uploader.wake if self.uploader else None,
+            novelty=self.novelty,
         )
         self.encoder.start()
         if self.uploader:

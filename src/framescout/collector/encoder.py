@@ -16,6 +16,7 @@ from framescout.collector.counters import Counters
 from framescout.collector.spool import Spool, SpoolFull
 from framescout.imaging import ImageError, encode_jpeg, resize_max_side, to_bgr
 from framescout.predictions import Predictions
+from framescout.selection.novelty import NoveltyFilter
 
 log = logging.getLogger("framescout.collector")
 
@@ -43,8 +44,10 @@ class Encoder:
         quality: int = 90,
         backlog: int = 64,
         on_spooled: Callable[[], None] | None = None,
+        novelty: NoveltyFilter | None = None,
     ) -> None:
         self.spool, self.counters = spool, counters
+        self.novelty = novelty
         self.max_side, self.quality = max_side, quality
         self.on_spooled = on_spooled
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=backlog)
@@ -78,6 +81,9 @@ class Encoder:
     def _encode(self, job: Job) -> None:
         try:
             original = to_bgr(job.image)
+            if self.novelty is not None and not self.novelty.check(original).novel:
+                self.counters.drop(job.rule, "similar_to_recent")
+                return
             image, scale = resize_max_side(original, self.max_side)
             jpeg = encode_jpeg(image, self.quality)
         except (ImageError, ValueError) as exc:

@@ -357,12 +357,25 @@ RULE_TYPES: dict[str, type[_RuleConfig]] = {
 }
 
 
+class NoveltyConfig(_Strict):
+    """Skip kept frames that look like recently kept ones (the guide's similarity keys).
+
+    ``threshold`` is the highest similarity (1 = identical) a frame may have to the reference and
+    still be kept; ``timeout_limit`` forces a refresh after that many look-alikes in a row."""
+
+    threshold: Annotated[float, Field(ge=0, le=1)]
+    timeout_limit: Annotated[int, Field(ge=1)] | None = None
+    window: Annotated[int, Field(ge=1, le=1000)] = 1
+    embedder: Literal["phash", "color-texture"] = "phash"
+
+
 class SamplingConfig(_Strict):
     """A whole rule stack: tried in order, first matching rule with credit keeps the frame."""
 
     version: Literal[1] = 1
     seed: int | None = None
     limits: Limits | None = None
+    novelty: NoveltyConfig | None = None
     storage: str | None = Field(default=None, description="a `limits` storage URI, e.g. redis://host:6379")
     rules: Annotated[list[RuleConfig], Field(min_length=1)]
 
@@ -387,19 +400,33 @@ class SamplingConfig(_Strict):
             storage=self.storage,
         )
 
-    def notes(self) -> list[str]:
-        """Things worth telling the user about a valid configuration."""
-        out = []
-        for i, rule in enumerate(self.rules):
+    def novelty_settings(self) -> NoveltyConfig | None:
+        """The novelty stage to run on kept frames: the ``novelty`` section, or else the guide's
+        ``similarity_confidence_threshold`` / ``similarity_timeout_limit`` from a conditionals rule."""
+        if self.novelty is not None:
+            return self.novelty
+        for rule in self.rules:
             if (
                 isinstance(rule, ConditionalsConfig)
                 and rule.conditionals.similarity_confidence_threshold is not None
             ):
-                out.append(
-                    f"rules[{i}]: similarity keys are accepted but compare images, not predictions; "
-                    "they take effect in the novelty stage and are ignored by prediction-only decisions"
+                return NoveltyConfig(
+                    threshold=rule.conditionals.similarity_confidence_threshold,
+                    timeout_limit=rule.conditionals.similarity_timeout_limit,
                 )
-        return out
+        return None
+
+    def notes(self) -> list[str]:
+        """Things worth telling the user about a valid configuration."""
+        novelty = self.novelty_settings()
+        if novelty is None:
+            return []
+        source = "the novelty section" if self.novelty else "the conditionals' similarity keys"
+        return [
+            f"novelty ({source}): the collector skips kept frames whose similarity to the last kept frame "
+            f"is above {novelty.threshold:g}; it compares images, so prediction-only replays such as "
+            "'rules explain' do not apply it"
+        ]
 
 
 # ----------------------------------------------------------------------------- loading
@@ -484,12 +511,16 @@ def _did_you_mean(error: Any, data: Any) -> str:
     loc = error["loc"]
     bad = str(loc[-1])
     model: type[BaseModel] = SamplingConfig
-    if "rules" in loc and len(loc) >= 3:
-        model = RULE_TYPES.get(str(loc[2]), _RuleConfig)
-        if "conditionals" in loc[3:]:
-            model = Conditionals
-    elif "limits" in loc:
-        model = LimitsConfig
+    sections: dict[str, type[BaseModel]] = {
+        "limits": LimitsConfig,
+        "novelty": NoveltyConfig,
+        "conditionals": Conditionals,
+    }
+    inner = loc[:-1]
+    if loc[0] == "rules" and len(loc) >= 3:
+        model, inner = RULE_TYPES.get(str(loc[2]), _RuleConfig), loc[3:-1]
+    for key in inner:
+        model = sections.get(str(key), model)
     fields = [f.alias or name for name, f in model.model_fields.items()]
     close = difflib.get_close_matches(bad, fields, n=1)
     return f" (did you mean {close[0]!r}?)" if close else f"; allowed: {', '.join(sorted(fields))}"
