@@ -94,3 +94,14 @@ def test_ambiguous_and_unknown_layouts_are_refused(tmp_path: Path) -> None:
         OnnxDetector(odd, class_names=["a", "b"])
     forced = OnnxDetector(odd, class_names=["a", "b"], format="yolox-decoded")
     assert len(forced.predict(IMAGE)) == 0
+
+
+def test_boxes_predicted_in_the_padding_are_dropped(tmp_path: Path) -> None:
+    rows = np.zeros((CELLS, 6), dtype=np.float32)
+    rows[0] = [32, 8, 10, 6, 0.0, 0.9]  # entirely inside the top padding band (rows 0-15 of the canvas)
+    rows[1] = [32, 32, 10, 10, 0.8, 0.0]
+    detector = OnnxDetector(
+        model_with_output(tmp_path / "pad.onnx", rows.T[None]), class_names=["cat", "dog"]
+    )
+    p = detector.predict(IMAGE, confidence=0.5)
+    assert p.class_name == ("cat",)  # the dog box mapped to zero height and is gone

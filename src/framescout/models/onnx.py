@@ -109,8 +109,11 @@ class OnnxDetector:
         keep = nms_per_class(decoded.xyxy[rows], scores, labels, iou)[:max_detections]
         if len(keep) and labels[keep].max() >= len(self.class_names):
             raise ModelError(f"the model predicted class {int(labels[keep].max())}, beyond its class names")
+        xyxy = box.unmap(decoded.xyxy[rows[keep]])
+        visible = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])  # boxes that lay in the padding
+        keep, xyxy = keep[visible], xyxy[visible]
         return Predictions.from_arrays(
-            box.unmap(decoded.xyxy[rows[keep]]),
+            xyxy,
             np.clip(scores[keep], 0.0, 1.0),
             labels[keep],
             self.class_names,
