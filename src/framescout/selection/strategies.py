@@ -55,9 +55,10 @@ def kcenter(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.int
     )
 
 
-def margin_kcenter(pool: Pool, budget: int, rng: np.random.Generator, factor: int = 5) -> NDArray[np.intp]:
+def margin_kcenter(pool: Pool, budget: int, rng: np.random.Generator, factor: int = 2) -> NDArray[np.intp]:
     """Top ``factor x budget`` items by margin, then k-center among them: uncertain *and* diverse,
-    so a batch does not spend its budget on near-copies of the same hard case."""
+    so a batch does not spend its budget on near-copies of the same hard case. A small factor keeps
+    the uncertainty signal (at 5x on a small pool the shortlist is the whole pool: plain k-center)."""
     embeddings = pool.require_embeddings("margin + k-center")
     shortlist = _top(pool.uncertainty("margin"), budget * factor, rng)
     picked = kcenter_greedy(
