@@ -72,7 +72,7 @@ def test_random_pick_prints_paths_and_is_seeded(folder: Path) -> None:
     [
         (["--strategy", "margin"], "give --model"),
         (["--strategy", "magic"], "unknown strategy"),
-        (["--upload", "acme/p"], "--upload needs --server"),
+        (["--upload", "acme/p"], "--project and --upload need --server"),
     ],
 )
 def test_bad_arguments_fail_clearly(folder: Path, args: list[str], message: str) -> None:
@@ -86,3 +86,70 @@ def test_empty_and_missing_folders(tmp_path: Path) -> None:
     assert result.returncode == 1 and "no images found" in result.stderr
     result = framescout("select", "--images", str(tmp_path / "nope"), "--budget", "2")
     assert result.returncode == 1 and "is not a folder" in result.stderr
+
+
+def test_select_from_a_server_project_and_upload_a_folder_pick(folder: Path, tmp_path: Path) -> None:
+    from framescout import Predictions
+    from framescout.client import Client
+    from framescout.server.process import ServerProcess
+
+    server = ServerProcess(tmp_path / "server")
+    key = server.create_key("acme")
+    server.cli("projects", "create", "acme/pool")
+    server.cli("projects", "create", "acme/batch")
+    files = sorted(folder.glob("*.jpg"))[:6]
+    with server, Client(server.url, key) as client:
+        ids = []
+        for i, path in enumerate(files):  # pre-labels as a collector would upload them
+            conf = [0.5, 0.52] if i == 3 else [0.95]
+            boxes = [[10, 10, 50, 50]] * len(conf)
+            p = Predictions.from_arrays(boxes, conf, [0] * len(conf), class_name=["person"] * len(conf))
+            ids.append(client.upload_image("acme/pool", path, predictions=p).id)
+        labelled = tmp_path / "gt.json"
+        labelled.write_text(
+            '{"predictions": [{"x": 30, "y": 30, "width": 20, "height": 20, "class": "person"}]}'
+        )
+        client.add_annotations("acme/pool", ids[0], labelled, format="roboflow")
+        out = tmp_path / "pick.json"
+        result = framescout(
+            "select",
+            "--project",
+            "acme/pool",
+            "--server",
+            server.url,
+            "--api-key",
+            key,
+            "--budget",
+            "1",
+            "--strategy",
+            "margin",
+            "--out",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        assert "5 image(s)" in result.stdout  # the labelled one is not a candidate
+        assert json.loads(out.read_text())["picked"][0]["id"] == ids[3]  # the coin-toss prediction
+
+        uploaded = framescout(
+            "select",
+            "--images",
+            str(folder),
+            "--budget",
+            "3",
+            "--strategy",
+            "kcenter",
+            "--upload",
+            "acme/batch",
+            "--server",
+            server.url,
+            "--api-key",
+            key,
+        )
+        assert uploaded.returncode == 0, uploaded.stderr
+        assert "uploaded 3 new image(s) to acme/batch (batch select-kcenter)" in uploaded.stdout
+        assert client.list_images("acme/batch", batch="select-kcenter")["total"] == 3
+
+
+def test_images_or_project_exactly_one(tmp_path: Path) -> None:
+    result = framescout("select", "--budget", "2")
+    assert result.returncode == 1 and "exactly one of --images" in result.stderr

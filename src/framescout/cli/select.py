@@ -1,33 +1,30 @@
-"""``framescout select``: pick a labelling batch from a folder of unlabelled images."""
+"""``framescout select``: pick a labelling batch from a folder, or from a server project's
+unlabelled images."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from framescout.cli._output import console, fail
+from framescout.export import safe_name
+from framescout.predictions import Predictions
 from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedder, SelectionError, select
-from framescout.selection.folder import list_images, scan_folder
+from framescout.selection.folder import PoolItem, ScannedPool, list_images, scan
 
 NEEDS_MODEL = {"least_confidence", "margin", "entropy", "margin_kcenter", "ranked_batch", "class_balance"}
 NEEDS_EMBEDDINGS = {"kcenter", "margin_kcenter", "ranked_batch"}
 
 
 def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=console, transient=True)
 
 
 def _detector(model: Path, model_format: str | None, classes: Path | None) -> Any:
@@ -40,77 +37,145 @@ def _detector(model: Path, model_format: str | None, classes: Path | None) -> An
         fail(str(exc))
 
 
+def _project_items(client: Any, project: str) -> list[PoolItem]:
+    """The project's unlabelled images, with their stored predictions (pre-labels) when they have any."""
+    items = []
+    for image in client.iter_images(project, labelled=False):
+
+        def read(image_id: str = image["id"]) -> bytes:
+            data: bytes = client.download_image(project, image_id)
+            return data
+
+        boxes = client.list_annotations(project, image["id"], kind="prediction")
+        predictions = Predictions.from_arrays(
+            [[b["x_min"], b["y_min"], b["x_max"], b["y_max"]] for b in boxes],
+            [b["confidence"] if b["confidence"] is not None else 1.0 for b in boxes],
+            np.full(len(boxes), -1),
+            class_name=[b["class_name"] for b in boxes],
+        )
+        items.append(PoolItem(image["name"] or image["id"], read, id=image["id"], predictions=predictions))
+    return items
+
+
 def select_command(
-    images: Path = typer.Option(..., "--images", help="Folder of unlabelled images (searched recursively)."),
+    images: Path | None = typer.Option(None, "--images", help="Folder of unlabelled images (recursive)."),
+    project: str | None = typer.Option(
+        None, "--project", help="WORKSPACE/PROJECT on --server: pick among its unlabelled images."
+    ),
     budget: int = typer.Option(..., "--budget", "-n", min=1, help="How many images to pick."),
     strategy: str | None = typer.Option(
-        None, help=f"One of: {', '.join(STRATEGIES)}. Default: margin_kcenter with --model, else kcenter."
+        None, help=f"One of: {', '.join(STRATEGIES)}. Default: margin_kcenter with a model, else kcenter."
     ),
     model: Path | None = typer.Option(None, help="ONNX detector whose uncertainty ranks the pool."),
     model_format: str | None = typer.Option(
-        None, "--format", help="Detector output layout, when not auto-detected."
+        None, "--format", help="Detector layout, when not auto-detected."
     ),
     classes: Path | None = typer.Option(None, help="Class names file for the detector."),
     embedder: Path | None = typer.Option(
         None, help="ONNX image encoder for diversity (default: a colour/texture descriptor)."
     ),
     near_duplicate_bits: int = typer.Option(
-        4, help="Perceptual-hash distance (of 64 bits) that counts as a duplicate."
+        4, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
     ),
     seed: int = typer.Option(0, help="Random seed (ties, random strategy, first k-center pick)."),
-    out: Path | None = typer.Option(None, help="Write the pick as JSON (path, rank, score details)."),
+    out: Path | None = typer.Option(None, help="Write the pick as JSON."),
     copy_to: Path | None = typer.Option(None, help="Copy the picked images into this folder."),
     upload: str | None = typer.Option(
         None, help="Upload the pick to WORKSPACE/PROJECT on --server as a batch."
     ),
-    server: str | None = typer.Option(None, envvar="FRAMESCOUT_SERVER", help="Server URL for --upload."),
-    api_key: str | None = typer.Option(None, envvar="FRAMESCOUT_API_KEY", help="API key for --upload."),
+    server: str | None = typer.Option(
+        None, envvar="FRAMESCOUT_SERVER", help="Server URL (--project, --upload)."
+    ),
+    api_key: str | None = typer.Option(
+        None, envvar="FRAMESCOUT_API_KEY", help="API key (--project, --upload)."
+    ),
     batch: str | None = typer.Option(None, help="Batch name for --upload (default: select-<strategy>)."),
 ) -> None:
-    """Rank a folder by uncertainty and diversity, drop duplicates, and output the best BUDGET images."""
-    strategy = strategy or ("margin_kcenter" if model else "kcenter")
+    """Rank images by uncertainty and diversity, drop duplicates, and output the best BUDGET."""
+    if (images is None) == (project is None):
+        fail("give exactly one of --images FOLDER or --project WORKSPACE/PROJECT")
+    strategy = strategy or ("margin_kcenter" if (model or project) else "kcenter")
     if strategy not in STRATEGIES:
         fail(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-    if strategy in NEEDS_MODEL and model is None:
+    if strategy in NEEDS_MODEL and model is None and project is None:
         fail(f"--strategy {strategy} ranks by model uncertainty: give --model (or use kcenter / random)")
-    if upload and not (server and api_key):
-        fail("--upload needs --server and --api-key (or FRAMESCOUT_SERVER / FRAMESCOUT_API_KEY)")
-    if not images.is_dir():
-        fail(f"{images} is not a folder")
-    paths = list_images(images)
-    if not paths:
-        fail(f"no images found under {images}")
-    detector = _detector(model, model_format, classes) if model else None
-    features: Embedder | None = None
-    if strategy in NEEDS_EMBEDDINGS:
-        try:
-            features = OnnxEmbedder(embedder) if embedder else ColorTexture()
-        except ValueError as exc:
-            fail(str(exc))
-    with _progress() as progress:
-        task = progress.add_task("reading images", total=len(paths))
-        scanned = scan_folder(
-            paths,
-            embedder=features,
-            detector=detector,
-            near_duplicate_bits=near_duplicate_bits,
-            progress=lambda done: progress.update(task, completed=done),
-        )
-    if not scanned.paths:
-        fail(f"none of the {len(paths)} image(s) under {images} could be read")
+    if (upload or project) and not (server and api_key):
+        fail("--project and --upload need --server and --api-key (or FRAMESCOUT_SERVER / FRAMESCOUT_API_KEY)")
+    client = None
+    if server and api_key:
+        from framescout.client import Client
+
+        client = Client(server, api_key)
     try:
-        picked = select(scanned.pool, budget, strategy, seed=seed)
-    except SelectionError as exc:
-        fail(str(exc))
-    chosen = [scanned.paths[int(i)] for i in picked]
+        if images is not None:
+            if not images.is_dir():
+                fail(f"{images} is not a folder")
+            items = [PoolItem(str(p), p.read_bytes) for p in list_images(images)]
+            where = str(images)
+        else:
+            assert client is not None and project is not None
+            items = _fetch(client, project)
+            where = project
+        if not items:
+            fail(f"no images found in {where}")
+        detector = _detector(model, model_format, classes) if model else None
+        features: Embedder | None = None
+        if strategy in NEEDS_EMBEDDINGS:
+            try:
+                features = OnnxEmbedder(embedder) if embedder else ColorTexture()
+            except ValueError as exc:
+                fail(str(exc))
+        with _progress() as progress:
+            task = progress.add_task("reading images", total=len(items))
+            scanned = scan(
+                items,
+                embedder=features,
+                detector=detector,
+                near_duplicate_bits=near_duplicate_bits,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+        if not scanned.items:
+            fail(f"none of the {len(items)} image(s) in {where} could be read")
+        try:
+            picked = select(scanned.pool, budget, strategy, seed=seed)
+        except SelectionError as exc:
+            fail(str(exc))
+        _report(scanned, picked, strategy, len(items), budget, out, copy_to)
+        if upload:
+            assert client is not None
+            _upload(client, scanned, picked, upload, batch or f"select-{strategy}")
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _fetch(client: Any, project: str) -> list[PoolItem]:
+    from framescout.client import FramescoutError
+
+    try:
+        return _project_items(client, project)
+    except FramescoutError as exc:
+        fail(f"cannot list {project}: {exc}")
+
+
+def _report(
+    scanned: ScannedPool,
+    picked: Any,
+    strategy: str,
+    total: int,
+    budget: int,
+    out: Path | None,
+    copy_to: Path | None,
+) -> None:
+    chosen = [scanned.items[int(i)] for i in picked]
     console.print(
-        f"{len(paths)} image(s): {len(scanned.skipped)} unreadable, {len(scanned.duplicates)} duplicate(s), "
-        f"{len(scanned.paths)} in the pool; picked {len(chosen)} by {strategy}"
+        f"{total} image(s): {len(scanned.skipped)} unreadable, {len(scanned.duplicates)} duplicate(s), "
+        f"{len(scanned.items)} in the pool; picked {len(chosen)} by {strategy}"
     )
     for name, reason in list(scanned.skipped.items())[:10]:
         console.print(f"  [yellow]skipped[/] {escape(name)}: {escape(reason)}")
     if out:
-        rows = [{"rank": r + 1, "path": str(p)} for r, p in enumerate(chosen)]
+        rows = [{"rank": r + 1, "path": item.name, "id": item.id} for r, item in enumerate(chosen)]
         report = {
             "strategy": strategy,
             "budget": budget,
@@ -121,39 +186,36 @@ def select_command(
         out.write_text(json.dumps(report, indent=2))
     if copy_to:
         copy_to.mkdir(parents=True, exist_ok=True)
-        for rank, path in enumerate(chosen, start=1):
-            shutil.copy2(path, copy_to / f"{rank:05d}_{path.name}")
-    if upload:
-        _upload(chosen, scanned, picked, upload, server or "", api_key or "", batch or f"select-{strategy}")
-    if not (out or copy_to or upload):
-        for path in chosen:
-            typer.echo(str(path))
+        for rank, item in enumerate(chosen, start=1):
+            (copy_to / f"{rank:05d}_{safe_name(item.name) or item.id}").write_bytes(item.read())
+    if not (out or copy_to):
+        for item in chosen:
+            typer.echo(item.name if item.id is None else f"{item.id}\t{item.name}")
 
 
-def _upload(
-    chosen: list[Path], scanned: Any, picked: Any, project: str, server: str, key: str, batch: str
-) -> None:
-    from framescout.client import ApiError, Client, ServerUnavailable
+def _upload(client: Any, scanned: ScannedPool, picked: Any, project: str, batch: str) -> None:
+    from framescout.client import FramescoutError
 
     predictions = scanned.pool.predictions
     new = 0
-    with Client(server, key) as client, _progress() as progress:
-        task = progress.add_task("uploading", total=len(chosen))
-        for n, (path, index) in enumerate(zip(chosen, picked, strict=True), start=1):
+    with _progress() as progress:
+        task = progress.add_task("uploading", total=len(picked))
+        for n, index in enumerate(picked, start=1):
+            item = scanned.items[int(index)]
             try:
                 result = client.upload_image(
                     project,
-                    path,
-                    name=path.name,
+                    item.read(),
+                    name=safe_name(item.name) or None,
                     batch=batch,
                     tags=["selected"],
                     predictions=None if predictions is None else predictions[int(index)],
                 )
-            except (ApiError, ServerUnavailable) as exc:
-                fail(f"upload of {path} failed: {exc}")
+            except FramescoutError as exc:
+                fail(f"upload of {item.name} failed: {exc}")
             new += not result.duplicate
             progress.update(task, completed=n)
     console.print(
         f"uploaded {new} new image(s) to {escape(project)} (batch {escape(batch)}); "
-        f"{len(chosen) - new} were already there"
+        f"{len(picked) - new} were already there"
     )

@@ -1,5 +1,5 @@
-"""Scan a folder of unlabelled images into a selection pool: hash, decode, deduplicate, embed, and
-(optionally) run a detector so uncertainty strategies have predictions to rank by."""
+"""Scan unlabelled images (a folder, or a server project) into a selection pool: hash, decode,
+deduplicate, embed, and (optionally) run a detector so uncertainty strategies have predictions."""
 
 from __future__ import annotations
 
@@ -26,11 +26,22 @@ class Detector(Protocol):
     def predict(self, image: Any, confidence: float = ..., iou: float = ...) -> Predictions: ...
 
 
+@dataclass(frozen=True)
+class PoolItem:
+    """One candidate: a display name, how to read its bytes, and predictions already known for it
+    (e.g. the pre-labels a collector uploaded), used when no detector is given."""
+
+    name: str
+    read: Callable[[], bytes]
+    id: str | None = None
+    predictions: Predictions | None = None
+
+
 @dataclass
 class ScannedPool:
-    """A folder turned into a pool: ``paths[i]`` is pool item ``i``; what was skipped and why."""
+    """Items turned into a pool: ``items[i]`` is pool item ``i``; what was skipped and why."""
 
-    paths: list[Path]
+    items: list[PoolItem]
     pool: Pool
     hashes: list[str]
     skipped: dict[str, str] = field(default_factory=dict)
@@ -43,8 +54,13 @@ def list_images(folder: Path, recursive: bool = True) -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def scan_folder(
-    paths: Sequence[Path],
+def scan_folder(paths: Sequence[Path], **options: Any) -> ScannedPool:
+    """`scan` over image files."""
+    return scan([PoolItem(str(p), p.read_bytes) for p in paths], **options)
+
+
+def scan(
+    items: Sequence[PoolItem],
     *,
     embedder: Embedder | None = None,
     detector: Detector | None = None,
@@ -53,43 +69,49 @@ def scan_folder(
     progress: Callable[[int], None] | None = None,
 ) -> ScannedPool:
     """Read every image once: content hash, pHash, optional embedding and predictions. Unreadable and
-    corrupt files are skipped with the reason; exact and near duplicates are dropped before selection."""
+    corrupt images are skipped with the reason; exact and near duplicates are dropped before selection."""
     hasher = PerceptualHash()
-    kept_paths: list[Path] = []
+    kept: list[PoolItem] = []
     hashes: list[str] = []
     phashes: list[NDArray[np.uint8]] = []
     vectors: list[NDArray[Any]] = []
     predictions: list[Predictions] = []
     skipped: dict[str, str] = {}
-    for done, path in enumerate(paths, start=1):
+    for done, item in enumerate(items, start=1):
         try:
-            data = path.read_bytes()
+            data = item.read()
             image = to_bgr(decode_image(data))
         except OSError as exc:
-            skipped[str(path)] = f"unreadable: {exc.strerror or exc}"
+            skipped[item.name] = f"unreadable: {exc.strerror or exc}"
         except ImageError as exc:
-            skipped[str(path)] = f"{exc.code}: {exc}"
+            skipped[item.name] = f"{exc.code}: {exc}"
         else:
-            kept_paths.append(path)
+            kept.append(item)
             hashes.append(sha256_hex(data))
             phashes.append(hasher.hash_one(image))
             if embedder is not None:
                 vectors.append(embedder.embed([image])[0])
             if detector is not None:
                 predictions.append(detector.predict(image, confidence=confidence))
+            elif item.predictions is not None:
+                predictions.append(item.predictions)
         if progress:
             progress(done)
+    if predictions and len(predictions) != len(kept):
+        raise ValueError(
+            "some items carry predictions and others do not; give a detector to predict them all"
+        )
     packed = np.stack(phashes) if phashes else np.zeros((0, 8), dtype=np.uint8)
     dedup = remove_duplicates(hashes, packed, max_distance=near_duplicate_bits)
     keep = np.flatnonzero(dedup.keep)
-    duplicates = {str(kept_paths[i]): str(kept_paths[j]) for i, j in dedup.duplicate_of.items()}
+    duplicates = {kept[i].name: kept[j].name for i, j in dedup.duplicate_of.items()}
     pool = Pool(
         embeddings=np.stack([vectors[i] for i in keep]) if vectors and len(keep) else None,
         predictions=[predictions[i] for i in keep] if predictions else None,
         size=len(keep),
     )
     return ScannedPool(
-        paths=[kept_paths[i] for i in keep],
+        items=[kept[i] for i in keep],
         pool=pool,
         hashes=[hashes[i] for i in keep],
         skipped=skipped,
