@@ -6,6 +6,7 @@ import typer
 
 from framescout import __version__
 from framescout.cli import collect, keys, models_cmd, predict, projects, rules, serve, spool
+from framescout.cli import export as export_cmd
 from framescout.cli import select as select_cmd
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app.command("select")(select_cmd.select_command)
 app.command("predict")(predict.predict)
 app.command("collect")(collect.collect)
 app.add_typer(spool.app, name="spool")
+app.command("export")(export_cmd.export_command)
 
 
 @app.callback(invoke_without_command=True)

@@ -1,0 +1,63 @@
+"""``framescout export``: write a project's labelled images in the format a trainer reads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from framescout.cli._output import console, fail
+from framescout.cli.projects import split_ref
+from framescout.cli.serve import DATA_DIR_HELP
+from framescout.export import FORMATS, ExportError, export
+from framescout.export.from_store import dataset_from_project
+from framescout.store import Store, StoreError, default_data_dir
+
+
+def export_command(
+    ref: str = typer.Argument(..., metavar="WORKSPACE/PROJECT"),
+    fmt: str = typer.Option(..., "--format", help=f"One of {', '.join(FORMATS)}."),
+    out: Path = typer.Option(..., help="A new (or empty) folder to write."),
+    include_unlabelled: bool | None = typer.Option(
+        None, help="Also export images without ground truth (default: only for labelstudio, as tasks)."
+    ),
+    ratios: str = typer.Option("0.8,0.1,0.1", help="train,valid,test shares for images that have no split."),
+    seed: int = typer.Option(0, help="Seed of the split assignment for images without one."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+) -> None:
+    """Export labelled images with their boxes and splits (works with the server stopped or running)."""
+    workspace, project = split_ref(ref)
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    try:
+        shares = [float(x) for x in ratios.split(",")]
+    except ValueError:
+        fail(f"--ratios must be three numbers like 0.8,0.1,0.1; got {ratios!r}")
+    if len(shares) != 3 or min(shares) < 0 or sum(shares) <= 0:
+        fail(f"--ratios must be three non-negative numbers with a positive sum; got {ratios!r}")
+    unlabelled = fmt == "labelstudio" if include_unlabelled is None else include_unlabelled
+    store = Store.open(data_dir or default_data_dir())
+    try:
+        dataset = dataset_from_project(
+            store, workspace, project, include_unlabelled=unlabelled, ratios=shares, seed=seed
+        )
+        if not dataset.images:
+            fail(
+                f"{workspace}/{project} has no images with ground truth to export (see --include-unlabelled)"
+            )
+        written = export(dataset, out, fmt)
+    except StoreError as exc:
+        fail(exc.message)
+    except (ExportError, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    splits = Counter(image.split for image in dataset.images)
+    boxes = sum(len(image.boxes) for image in dataset.images)
+    console.print(
+        f"exported {len(dataset.images)} image(s), {boxes} box(es), "
+        f"{len(dataset.classes)} class(es) as {fmt} "
+        f"to {escape(str(written))} ({', '.join(f'{s} {n}' for s, n in sorted(splits.items()))})"
+    )

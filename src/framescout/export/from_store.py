@@ -1,0 +1,82 @@
+"""Build an `ExportDataset` from a project in the store: images with ground truth (and, for
+labelling tools, unlabelled images with their pre-labels), in their splits."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from framescout.export.dataset import SPLITS, ExportBox, ExportDataset, ExportImage
+from framescout.store import Store
+from framescout.store.accounts import get_project, get_workspace
+from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Image
+
+
+def assign_split(sha256: str, ratios: Sequence[float], seed: int = 0) -> str:
+    """A split for an image that has none: deterministic from its content hash, so re-exports agree."""
+    total = sum(ratios)
+    point = int(hashlib.sha256(f"{seed}:{sha256}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF * total
+    edge = 0.0
+    for split, ratio in zip(SPLITS, ratios, strict=True):
+        edge += ratio
+        if point <= edge:
+            return split
+    return SPLITS[-1]
+
+
+def dataset_from_project(
+    store: Store,
+    workspace: str,
+    project: str,
+    *,
+    include_unlabelled: bool = False,
+    ratios: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+) -> ExportDataset:
+    """Images of ``workspace/project`` with their ground truth and pre-labels, ready for a writer."""
+    with store.db.reading() as session:
+        ws = get_workspace(session, workspace)
+        proj = get_project(session, ws, project)
+        images = list(
+            session.scalars(select(Image).where(Image.project_id == proj.id).order_by(Image.created_at))
+        )
+        boxes: dict[str, dict[str, list[Annotation]]] = defaultdict(lambda: defaultdict(list))
+        ids = [image.id for image in images]
+        for start in range(0, len(ids), 500):
+            rows = session.scalars(
+                select(Annotation)
+                .where(Annotation.image_id.in_(ids[start : start + 500]))
+                .order_by(Annotation.position)
+            )
+            for row in rows:
+                boxes[row.image_id][row.kind].append(row)
+        classes = list(proj.classes)
+        name = f"{ws.slug}/{proj.slug}"
+    seen_classes = {a.class_name for per in boxes.values() for a in per[GROUND_TRUTH]}
+    classes += sorted(seen_classes - set(classes))
+    exported = []
+    for image in images:
+        truth = boxes[image.id][GROUND_TRUTH]
+        if not truth and not include_unlabelled:
+            continue
+        predictions = boxes[image.id][PREDICTION]
+        exported.append(
+            ExportImage(
+                id=image.id,
+                file_name=image.name or f"{image.id}.jpg",
+                width=image.width,
+                height=image.height,
+                split=image.split or assign_split(image.sha256, ratios, seed),
+                boxes=[ExportBox(a.class_name, a.x_min, a.y_min, a.x_max, a.y_max) for a in truth],
+                predictions=[
+                    ExportBox(a.class_name, a.x_min, a.y_min, a.x_max, a.y_max, a.confidence)
+                    for a in predictions
+                ],
+                model_version=predictions[0].model_version if predictions else image.model_version,
+            )
+        )
+    hashes = {image.id: image.sha256 for image in images}
+    return ExportDataset(name, classes, exported, lambda image: store.blobs.get(hashes[image.id]))

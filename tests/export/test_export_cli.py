@@ -1,0 +1,102 @@
+"""`framescout export` from a real server's data directory: what a trainer gets back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from framescout import Predictions
+from framescout.client import Client
+from framescout.server.process import ServerProcess
+
+
+def framescout(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "framescout", *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def project(coco_tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory whose acme/lot project has 6 images: 4 labelled (2 with a split), 2 not."""
+    server = ServerProcess(tmp_path_factory.mktemp("export") / "data")
+    key = server.create_key("acme")
+    server.cli("projects", "create", "acme/lot", "--classes", "person,car")
+    files = sorted((coco_tiny / "val2017").glob("*.jpg"))[:6]
+    with server, Client(server.url, key) as client:
+        for i, path in enumerate(files):
+            pre = Predictions.from_arrays([[5, 5, 60, 80]], [0.4], [0], class_name=["person"])
+            split = ["train", "valid"][i] if i < 2 else None
+            image = client.upload_image("acme/lot", path, predictions=pre, split=split)
+            if i < 4:
+                truth = {"predictions": [{"x": 40, "y": 50, "width": 30, "height": 40, "class": "car"}]}
+                client.add_annotations("acme/lot", image.id, json.dumps(truth), format="roboflow")
+    return server.data_dir
+
+
+def test_coco_export_loads_in_pycocotools(project: Path, tmp_path: Path) -> None:
+    coco = pytest.importorskip("pycocotools.coco", reason="pycocotools is in the dev extra")
+    out = tmp_path / "coco"
+    result = framescout(
+        "export", "acme/lot", "--format", "coco", "--out", str(out), "--data-dir", str(project)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exported 4 image(s), 4 box(es), 2 class(es) as coco" in result.stdout
+    files = sorted(out.glob("*/_annotations.coco.json"))
+    total = 0
+    for path in files:
+        data = coco.COCO(str(path))
+        total += len(data.getImgIds())
+        anns = data.loadAnns(data.getAnnIds())
+        assert [data.loadCats(a["category_id"])[0]["name"] for a in anns] == ["car"] * len(anns)
+        assert anns[0]["bbox"] == [25, 30, 30, 40]
+    assert total == 4
+    assert (out / "train").is_dir() and (out / "valid").is_dir()
+
+
+def test_yolo_and_labelstudio_exports(project: Path, tmp_path: Path) -> None:
+    yolo = tmp_path / "yolo"
+    assert (
+        framescout(
+            "export", "acme/lot", "--format", "yolo", "--out", str(yolo), "--data-dir", str(project)
+        ).returncode
+        == 0
+    )
+    assert yaml.safe_load((yolo / "data.yaml").read_text())["names"] == {0: "person", 1: "car"}
+    labels = list(yolo.glob("labels/*/*.txt"))
+    assert len(labels) == 4 and all(p.read_text().startswith("1 ") for p in labels)
+    ls = tmp_path / "ls"
+    result = framescout(
+        "export", "acme/lot", "--format", "labelstudio", "--out", str(ls), "--data-dir", str(project)
+    )
+    assert result.returncode == 0, result.stderr
+    tasks = json.loads((ls / "tasks.json").read_text())
+    assert len(tasks) == 6  # unlabelled images come along as tasks with pre-annotations
+    assert sum("annotations" in t for t in tasks) == 4 and all("predictions" in t for t in tasks)
+
+
+def test_export_errors(project: Path, tmp_path: Path) -> None:
+    result = framescout(
+        "export", "acme/nope", "--format", "coco", "--out", str(tmp_path / "x"), "--data-dir", str(project)
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    result = framescout(
+        "export", "acme/lot", "--format", "csv", "--out", str(tmp_path / "y"), "--data-dir", str(project)
+    )
+    assert result.returncode == 1 and "unknown format" in result.stderr
+    again = tmp_path / "z"
+    assert (
+        framescout(
+            "export", "acme/lot", "--format", "voc", "--out", str(again), "--data-dir", str(project)
+        ).returncode
+        == 0
+    )
+    result = framescout(
+        "export", "acme/lot", "--format", "voc", "--out", str(again), "--data-dir", str(project)
+    )
+    assert result.returncode == 1 and "already exists" in result.stderr
