@@ -100,3 +100,43 @@ def test_export_errors(project: Path, tmp_path: Path) -> None:
         "export", "acme/lot", "--format", "voc", "--out", str(again), "--data-dir", str(project)
     )
     assert result.returncode == 1 and "already exists" in result.stderr
+
+
+def test_a_version_is_frozen(project: Path, tmp_path: Path) -> None:
+    data = ["--data-dir", str(project)]
+    created = framescout("versions", "create", "acme/lot", "v1", *data)
+    assert created.returncode == 0, created.stderr
+    assert "created version v1 of acme/lot: 4 image(s), 4 box(es)" in created.stdout
+    assert "already has a version" in framescout("versions", "create", "acme/lot", "v1", *data).stderr
+    first = tmp_path / "first"
+    assert (
+        framescout(
+            "export", "acme/lot", "--version", "v1", "--format", "coco", "--out", str(first), *data
+        ).returncode
+        == 0
+    )
+
+    server = ServerProcess(project)  # the project moves on: one more image gets ground truth
+    key = server.create_key("acme")
+    with server, Client(server.url, key) as client:
+        unlabelled = client.list_images("acme/lot", labelled=False)["images"][0]
+        truth = {"predictions": [{"x": 40, "y": 50, "width": 30, "height": 40, "class": "person"}]}
+        client.add_annotations("acme/lot", unlabelled["id"], json.dumps(truth), format="roboflow")
+
+    second, live = tmp_path / "second", tmp_path / "live"
+    assert (
+        framescout(
+            "export", "acme/lot", "--version", "v1", "--format", "coco", "--out", str(second), *data
+        ).returncode
+        == 0
+    )
+    files = [p for p in first.rglob("*") if p.is_file()]
+    assert files and all((second / p.relative_to(first)).read_bytes() == p.read_bytes() for p in files)
+    now = framescout("export", "acme/lot", "--format", "coco", "--out", str(live), *data)
+    assert "exported 5 image(s)" in now.stdout
+    listed = framescout("versions", "list", "acme/lot", *data)
+    assert listed.returncode == 0 and "v1" in listed.stdout
+    missing = framescout(
+        "export", "acme/lot", "--version", "v9", "--format", "coco", "--out", str(tmp_path / "n"), *data
+    )
+    assert missing.returncode == 1 and "no version named 'v9'" in missing.stderr

@@ -23,9 +23,18 @@ def test_open_migrates_and_uses_wal(tmp_path: Path) -> None:
     again.close()
     with sqlite3.connect(tmp_path / "d" / "framescout.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"workspaces", "api_keys", "projects", "images", "image_tags", "annotations", "batches"} <= tables
+    assert {
+        "workspaces",
+        "api_keys",
+        "projects",
+        "images",
+        "image_tags",
+        "annotations",
+        "batches",
+        "dataset_versions",
+    } <= tables
 
 
 def test_keys_are_stored_hashed_and_resolve_to_their_workspace(tmp_path: Path) -> None:

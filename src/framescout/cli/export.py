@@ -13,6 +13,7 @@ from framescout.cli.projects import split_ref
 from framescout.cli.serve import DATA_DIR_HELP
 from framescout.export import FORMATS, ExportError, export
 from framescout.export.from_store import dataset_from_project
+from framescout.export.versions import load_version
 from framescout.store import Store, StoreError, default_data_dir
 
 
@@ -25,6 +26,9 @@ def export_command(
     ),
     ratios: str = typer.Option("0.8,0.1,0.1", help="train,valid,test shares for images that have no split."),
     seed: int = typer.Option(0, help="Seed of the split assignment for images without one."),
+    version: str | None = typer.Option(
+        None, help="Export this frozen dataset version instead of the live project."
+    ),
     data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """Export labelled images with their boxes and splits (works with the server stopped or running)."""
@@ -40,9 +44,12 @@ def export_command(
     unlabelled = fmt == "labelstudio" if include_unlabelled is None else include_unlabelled
     store = Store.open(data_dir or default_data_dir())
     try:
-        dataset = dataset_from_project(
-            store, workspace, project, include_unlabelled=unlabelled, ratios=shares, seed=seed
-        )
+        if version:
+            dataset = load_version(store, workspace, project, version)
+        else:
+            dataset = dataset_from_project(
+                store, workspace, project, include_unlabelled=unlabelled, ratios=shares, seed=seed
+            )
         if not dataset.images:
             fail(
                 f"{workspace}/{project} has no images with ground truth to export (see --include-unlabelled)"

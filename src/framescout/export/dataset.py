@@ -45,6 +45,7 @@ class ExportImage:
     boxes: Sequence[ExportBox] = ()
     predictions: Sequence[ExportBox] = ()
     model_version: str | None = None
+    sha256: str | None = None
 
 
 @dataclass

@@ -76,6 +76,7 @@ def dataset_from_project(
                     for a in predictions
                 ],
                 model_version=predictions[0].model_version if predictions else image.model_version,
+                sha256=image.sha256,
             )
         )
     hashes = {image.id: image.sha256 for image in images}

@@ -156,3 +156,21 @@ class ModelVersion(Base):
     format: Mapped[str | None] = mapped_column(String(20))
     class_names: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetVersion(Base):
+    """A frozen, named snapshot of a project's images, boxes and splits for retraining.
+
+    The snapshot itself is a JSON manifest kept in the content-addressed blob store (immutable, like
+    the images it points at), so an export of the version is reproducible byte for byte."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    images: Mapped[int] = mapped_column(Integer)
+    boxes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
