@@ -13,7 +13,7 @@ from framescout.server.errors import install_error_handlers
 from framescout.server.inference import ModelRegistry
 from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
-from framescout.server.routers import images, inference, projects, roboflow, similarity, workspaces
+from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
 from framescout.server.settings import Settings
 from framescout.store import Store
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         """Liveness: answers without authentication."""
         return {"status": "ok", "version": __version__}
 
-    for module in (workspaces, projects, images, annotations_router, similarity):
+    for module in (workspaces, projects, images, annotations_router, similarity, reports):
         app.include_router(module.router)
     # Last: root-level Roboflow-compatible paths must not shadow the native API.
     app.include_router(roboflow.router)

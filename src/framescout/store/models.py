@@ -174,3 +174,27 @@ class DatasetVersion(Base):
     images: Mapped[int] = mapped_column(Integer)
     boxes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    """What an end user's app said: a verdict on a prediction (``feedback``) or a ``bug`` report.
+
+    Corrected boxes are kept as the user's suggestion for the reviewer, never written as ground truth
+    directly; the image (if any) is tagged so it shows up in the review queue."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_project_kind_status", "project_id", "kind", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    verdict: Mapped[str | None] = mapped_column(String(40))
+    severity: Mapped[str | None] = mapped_column(String(40))
+    prediction_index: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(4000), default="")
+    corrected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    app_version: Mapped[str | None] = mapped_column(String(200))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
