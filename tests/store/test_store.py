@@ -14,6 +14,20 @@ from framescout.store.accounts import create_key, get_or_create_workspace, slugi
 from framescout.store.models import ApiKey
 
 
+def _head_revision() -> str:
+    """The newest migration shipped in the package."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import framescout.store.migrations as migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_open_migrates_and_uses_wal(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "d")
     assert store.created
@@ -23,7 +37,7 @@ def test_open_migrates_and_uses_wal(tmp_path: Path) -> None:
     again.close()
     with sqlite3.connect(tmp_path / "d" / "framescout.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == _head_revision()
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {
         "workspaces",
