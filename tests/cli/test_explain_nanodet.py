@@ -8,8 +8,6 @@ without depending on the product's runners — and gives them something to agree
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 
 from framescout.sampling import load_config
+from helpers import framescout
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
 MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
@@ -90,13 +89,7 @@ def predictions_file(nanodet_path: Path, coco_tiny: Path, tmp_path_factory: pyte
 
 
 def explain(rules: Path, predictions: Path) -> list[dict]:
-    result = subprocess.run(
-        [sys.executable, "-m", "framescout", "rules", "explain", str(rules), str(predictions), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = framescout("rules", "explain", str(rules), str(predictions), "--json")
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 

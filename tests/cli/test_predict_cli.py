@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from helpers import framescout
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
-
-
-def framescout(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "framescout", *args], capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 def test_predict_then_explain(nanodet_path: Path, coco_tiny: Path, tmp_path: Path) -> None:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import framescout
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
-
-
-def framescout(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "framescout", *args], capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def test_check_accepts_every_example() -> None:

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def framescout(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "framescout", *args], capture_output=True, text=True, timeout=300, check=False
-    )
+from helpers import framescout
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -13,18 +11,9 @@ import pytest
 from framescout.client import Client
 from framescout.collector import Source
 from framescout.server.process import ServerProcess
+from helpers import framescout
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
-
-
-def framescout(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "framescout", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

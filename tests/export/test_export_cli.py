@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,12 +11,7 @@ import yaml
 from framescout import Predictions
 from framescout.client import Client
 from framescout.server.process import ServerProcess
-
-
-def framescout(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "framescout", *args], capture_output=True, text=True, timeout=300, check=False
-    )
+from helpers import framescout
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from framescout.models.decoders.base import (
     cxcywh_to_xyxy,
     dims,
     grid_cells,
+    objectness_class_count,
+    objectness_scores,
     rgb_unit_blob,
 )
 from framescout.models.letterbox import Letterbox
@@ -36,8 +38,7 @@ class YoloV5(Layout):
         )
 
     def class_count(self, outputs: Sequence[Shape]) -> int | None:
-        shape = dims(outputs[0])
-        return None if shape is None else shape[2] - 5
+        return objectness_class_count(outputs)
 
     def preprocess(
         self, image: BGRImage, input_size: tuple[int, int]
@@ -46,6 +47,5 @@ class YoloV5(Layout):
 
     def decode(self, outputs: Sequence[NDArray[np.float32]], input_size: tuple[int, int]) -> Decoded:
         rows = outputs[0][0]
-        probs = np.ascontiguousarray(rows[:, 5:], dtype=np.float32)
-        scores = (probs * rows[:, 4:5]).astype(np.float32)
+        scores, probs = objectness_scores(rows)
         return Decoded(cxcywh_to_xyxy(rows[:, :4]), scores, probs)

@@ -11,7 +11,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from framescout.imaging import BGRImage
-from framescout.models.decoders.base import Decoded, Layout, Shape, cxcywh_to_xyxy, dims, grid_cells
+from framescout.models.decoders.base import (
+    Decoded,
+    Layout,
+    Shape,
+    cxcywh_to_xyxy,
+    dims,
+    grid_cells,
+    objectness_class_count,
+    objectness_scores,
+)
 from framescout.models.letterbox import Letterbox, letterbox
 
 STRIDES = (8, 16, 32)
@@ -33,8 +42,7 @@ class Yolox(Layout):
         )
 
     def class_count(self, outputs: Sequence[Shape]) -> int | None:
-        shape = dims(outputs[0])
-        return None if shape is None else shape[2] - 5
+        return objectness_class_count(outputs)
 
     def preprocess(
         self, image: BGRImage, input_size: tuple[int, int]
@@ -58,6 +66,5 @@ class Yolox(Layout):
             cells, strides = self._grid(input_size)
             boxes[:, :2] = (boxes[:, :2] + cells) * strides
             boxes[:, 2:4] = np.exp(np.clip(boxes[:, 2:4], -20, 20)) * strides
-        probs = np.ascontiguousarray(rows[:, 5:], dtype=np.float32)
-        scores = (probs * rows[:, 4:5]).astype(np.float32)
+        scores, probs = objectness_scores(rows)
         return Decoded(cxcywh_to_xyxy(boxes), scores, probs)
