@@ -72,7 +72,6 @@ def _nanodet_or_skip() -> None:
 
 
 def test_roboflow_version_model_predict(registered: Any, samples: Path) -> None:
-    _nanodet_or_skip()
     predictions = registered.roboflow("predict", project="coco", version=1, path=str(samples / "bus.jpg"))
     assert predictions, "NanoDet should find something in bus.jpg"
     assert {"x", "y", "width", "height", "confidence", "class", "class_id", "detection_id"} <= set(
@@ -85,7 +84,6 @@ def test_roboflow_version_model_predict(registered: Any, samples: Path) -> None:
 def test_hosted_inference_base64_and_url_agree(
     registered: Any, samples: Path, image_host: tuple[str, Path]
 ) -> None:
-    _nanodet_or_skip()
     import shutil
 
     base, folder = image_host
@@ -105,7 +103,6 @@ def test_hosted_inference_base64_and_url_agree(
 
 def test_guide_active_learning_flow(registered: Any, coco_tiny: Path, tmp_path: Path) -> None:
     """workspace.active_learning(...) as in the guide, without the similarity keys."""
-    _nanodet_or_skip()
     import shutil
 
     folder = tmp_path / "raw"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from framescout.cli._output import console, fail
 from framescout.cli.projects import split_ref
 from framescout.cli.serve import DATA_DIR_HELP
 from framescout.imaging import sha256_hex
+from framescout.models import ModelError, OnnxDetector
 from framescout.store import Store, StoreError, default_data_dir
 from framescout.store.accounts import get_project, get_workspace, register_model
 
@@ -45,14 +45,9 @@ def add(
         fail(f"{classes} lists no class names")
     fmt = None if format_ == "auto" else format_
     try:
-        runner = importlib.import_module("framescout.models")
-    except ImportError:
-        runner = None  # the runner is optional at registration time; inference reports load errors
-    if runner is not None:
-        try:
-            runner.OnnxDetector(str(onnx), class_names=names, format=fmt)
-        except runner.ModelError as exc:
-            fail(f"{onnx} cannot be served: {exc}")
+        OnnxDetector(str(onnx), class_names=names, format=fmt)  # refuse a model that cannot be served
+    except ModelError as exc:
+        fail(f"{onnx} cannot be served: {exc}")
     workspace, project_slug = split_ref(ref)
     store = Store.open(data_dir or default_data_dir())
     try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 from pathlib import Path
 from typing import Any
 
+from framescout.models import ModelError, OnnxDetector
 from framescout.predictions import Predictions
 from framescout.store.errors import StoreError
 from framescout.store.models import ModelVersion
@@ -17,10 +17,10 @@ class ModelRegistry:
 
     def __init__(self, models_dir: Path) -> None:
         self.models_dir = models_dir
-        self._loaded: dict[tuple[str, str | None, tuple[str, ...]], Any] = {}
+        self._loaded: dict[tuple[str, str | None, tuple[str, ...]], OnnxDetector] = {}
         self._lock = threading.Lock()
 
-    def detector(self, model: ModelVersion) -> Any:
+    def detector(self, model: ModelVersion) -> OnnxDetector:
         key = (model.onnx_sha256, model.format, tuple(model.class_names))
         with self._lock:
             found = self._loaded.get(key)
@@ -30,16 +30,8 @@ class ModelRegistry:
             if not path.exists():
                 raise StoreError("model_file_missing", f"the model file {path.name} is missing", status=503)
             try:
-                runner = importlib.import_module("framescout.models")
-            except ImportError as exc:
-                raise StoreError(
-                    "runner_unavailable", f"the ONNX runner cannot be imported: {exc}", status=503
-                ) from None
-            try:
-                detector = runner.OnnxDetector(
-                    str(path), class_names=list(model.class_names), format=model.format
-                )
-            except runner.ModelError as exc:
+                detector = OnnxDetector(str(path), class_names=list(model.class_names), format=model.format)
+            except ModelError as exc:
                 raise StoreError(
                     "model_unusable", f"version {model.version} cannot be loaded: {exc}", status=503
                 ) from None
