@@ -154,6 +154,31 @@ def test_spool_cap_evicts_random_frames_first(tmp_path: Path) -> None:
     assert rules["low"] == 3
 
 
+def test_a_full_disk_is_a_counted_drop_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from framescout.collector import spool as spool_module
+
+    real_fsync = spool_module.os.fsync
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with Collector(rules=keep_low(), spool_dir=tmp_path / "spool") as collector:
+        monkeypatch.setattr(spool_module.os, "fsync", disk_full)
+        for i in range(3):
+            collector.observe(frame(i), LOW)
+        collector.flush()
+        monkeypatch.setattr(spool_module.os, "fsync", real_fsync)  # space freed: the loop goes on
+        collector.observe(frame(9), LOW)
+        collector.flush()
+        status = collector.status()
+    assert status["rules"]["low"]["dropped"] == {"disk_full": 3}
+    assert status["rules"]["low"]["queued"] == 1
+    frames = sorted(p.name for p in (tmp_path / "spool" / "frames").iterdir())
+    assert len(frames) == 1 and frames[0].endswith(".jpg")  # no temp file left behind
+
+
 CHILD = textwrap.dedent(
     """
     import sys, time, numpy as np

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import shutil
+import threading
 from collections import Counter
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from framescout.client import Client
@@ -45,6 +49,42 @@ def test_a_stream_that_never_answers_is_retried_then_given_up() -> None:
     source = Source("rtsp://127.0.0.1:9/none", max_reconnects=2, max_reconnect_delay=0.1)
     assert list(source) == []
     assert source.stats.reconnects == 2
+
+
+def test_a_stream_that_drops_is_reconnected_and_the_loop_goes_on(tmp_path: Path) -> None:
+    """A real HTTP stream: served whole twice (each end is a drop), then refused; both passes arrive."""
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    for i in range(12):
+        writer.write(np.full((120, 160, 3), i * 20, np.uint8))
+    writer.release()
+    data, served = clip.read_bytes(), []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            served.append(self.path)
+            if len(served) > 2:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "video/x-msvideo")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/clip.avi"
+        source = Source(url, max_reconnects=1, max_reconnect_delay=0.05)
+        frames = list(source)
+    finally:
+        server.shutdown()
+    assert len(frames) == 24 and frames[0].image.shape == (120, 160, 3)
+    assert source.stats.reconnects == 2 and len(served) == 3
 
 
 def test_unknown_source_is_refused() -> None:

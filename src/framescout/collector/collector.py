@@ -14,6 +14,7 @@ accumulate in the spool for ``framescout spool push`` later.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from pathlib import Path
@@ -27,6 +28,8 @@ from framescout.collector.uploader import Uploader
 from framescout.predictions import Predictions
 from framescout.sampling import Decision, Sampler, SamplingConfig, default_sampler, load_config
 from framescout.selection import ColorTexture, NoveltyFilter, PerceptualHash
+
+log = logging.getLogger("framescout.collector")
 
 RulesSpec = str | Path | SamplingConfig | Sampler | None
 
@@ -85,6 +88,9 @@ class Collector:
         self.spool = Spool(spool_dir, spool_cap_bytes)
         for gone in self.spool.recovered_missing:
             self.counters.drop(gone.rule, "spool_entry_lost_in_crash")
+            log.warning("spool entry %s (%s) lost its file in a crash; dropped", gone.id, gone.rule)
+        if self.spool.recovered_orphans:
+            log.info("removed %d unindexed spool file(s) left by a crash", self.spool.recovered_orphans)
         self._priority = {
             rule.name: (0 if rule.kind in LOW_PRIORITY_TYPES else 1) for rule in self.sampler.rules
         }

@@ -5,6 +5,7 @@ cannot keep up), the frame is dropped and counted rather than blocking inference
 
 from __future__ import annotations
 
+import errno
 import logging
 import queue
 import threading
@@ -101,7 +102,7 @@ class Encoder:
         try:
             _, evicted = self.spool.put(jpeg, meta, rule=job.rule, priority=job.priority)
         except SpoolFull as exc:
-            self.counters.drop(job.rule, "spool_full")
+            self.counters.drop(job.rule, "spool_full" if exc.errno == errno.EFBIG else "disk_full")
             log.warning("cannot spool a kept frame (%s): %s", job.rule, exc)
             return
         except OSError as exc:
@@ -110,6 +111,7 @@ class Encoder:
             return
         for gone in evicted:
             self.counters.drop(gone.rule, "evicted_spool_cap")
+            log.warning("spool cap reached: evicted a frame kept by %s (%s)", gone.rule, gone.id)
         self.counters.add(job.rule, "queued")
         if self.on_spooled:
             self.on_spooled()
