@@ -137,3 +137,11 @@ def test_guide_active_learning_flow(registered: Any, coco_tiny: Path, tmp_path: 
         headers={"Authorization": f"Bearer {registered.key}"},
     ).json()["images"]
     assert expected and expected <= {im["name"] for im in stored}
+
+
+def test_sdk_predict_returns_predictions(registered: Any, samples: Path) -> None:
+    from framescout.client import Client
+
+    with Client(registered.server.url, registered.key) as client:
+        predictions = client.predict("coco", 1, samples / "bus.jpg", confidence=0.4)
+    assert len(predictions) > 0 and predictions.image_width and predictions.confidence.min() >= 0.4
