@@ -101,10 +101,8 @@ def test_5xx_and_429_are_retried_until_everything_arrives_once(flaky: FlakyServe
 def test_a_slow_server_only_slows_delivery(tmp_path: Path) -> None:
     slow = FlakyServer([], delay=0.2)
     try:
-        start = time.monotonic()
         status = run(slow, tmp_path / "spool", 5)
-        assert time.monotonic() - start >= 1.0
-        assert len(slow.stored) == 5
+        assert len(slow.stored) == 5 and slow.requests == 5  # each answered late, none given up on
         rules = status["rules"]
         assert isinstance(rules, dict) and rules["low"]["uploaded"] == 5
     finally:
