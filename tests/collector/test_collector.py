@@ -70,6 +70,19 @@ def test_offline_frames_wait_in_the_spool_with_scaled_pre_labels(tmp_path: Path)
     assert entry.meta["rule"] == "low" and entry.meta["tags"] == ["low-confidence"]
 
 
+def test_copy_true_lets_the_caller_reuse_its_buffer(tmp_path: Path) -> None:
+    import cv2
+
+    buffer = np.full((240, 320, 3), 200, np.uint8)
+    with Collector(rules=keep_low(), spool_dir=tmp_path / "spool") as collector:
+        collector.observe(buffer, LOW, copy=True)
+        buffer[:] = 0  # the inference loop reuses its frame buffer at once
+        collector.flush()
+        entry = collector.spool.due()[0]
+        pixels = cv2.imdecode(np.frombuffer(collector.spool.read(entry), np.uint8), cv2.IMREAD_COLOR)
+    assert abs(float(pixels.mean()) - 200) < 3
+
+
 def test_server_down_for_the_whole_run_then_started(server: ServerProcess, tmp_path: Path) -> None:
     collector = Collector(
         server=server.url,

@@ -119,9 +119,10 @@ class Collector:
         *,
         model_version: str | None = None,
         name: str | None = None,
+        copy: bool = False,
     ) -> Decision:
-        """Decide for one frame; a kept frame is handed to the background encoder (never copied here:
-        do not modify ``image`` afterwards, or pass a copy)."""
+        """Decide for one frame; a kept frame is handed to the background encoder by reference: do not
+        modify ``image`` afterwards, or pass ``copy=True`` (copies kept frames only)."""
         version = model_version or self.model_version
         decision = self.sampler.decide(predictions, model_version=version)
         self.counters.observed(decision.rule, decision.limited)
@@ -135,6 +136,8 @@ class Collector:
                 "name": name,
                 "metadata": {"observed_at": decision.timestamp},
             }
+            if copy and hasattr(image, "copy"):
+                image = image.copy()
             self.encoder.submit(
                 Job(image, predictions, decision.rule, self._priority.get(decision.rule, 1), meta)
             )
