@@ -17,7 +17,11 @@ def serve(
     data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for every interface)."),
     port: int = typer.Option(9001, help="Port (9001 is what Roboflow's local-server examples assume)."),
-    workers: int = typer.Option(1, min=1, help="API worker processes."),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        help="API worker processes. Default: one per CPU core, at most 4 (SQLite WAL serialises writes).",
+    ),
     max_upload_mb: float = typer.Option(50.0, min=0.01, help="Largest accepted image, in MiB."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
@@ -34,8 +38,9 @@ def serve(
     except Exception as exc:
         fail(f"cannot open the data directory {root}: {exc}")
     store.close()
+    workers = workers or min(4, os.cpu_count() or 1)
     url = f"http://{host}:{port}"
-    console.print(f"framescout serving {url}  (API docs {url}/docs, data {root})")
+    console.print(f"framescout serving {url}  (API docs {url}/docs, data {root}, {workers} worker(s))")
     if store.created:
         console.print(
             "New data directory. Create an API key with:\n"
