@@ -39,8 +39,16 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> Image.Image:
-    """Decode encoded bytes into a fully loaded RGB/L PIL image, EXIF orientation applied."""
+def decode_image(
+    data: bytes,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+    draft: tuple[int, int] | None = None,
+) -> Image.Image:
+    """Decode encoded bytes into a fully loaded RGB/L PIL image, EXIF orientation applied.
+
+    ``draft`` lets a JPEG decode at a reduced scale that still covers that size (thumbnails)."""
     if not data:
         raise ImageError("empty", "the image is empty (0 bytes)")
     if len(data) > max_bytes:
@@ -61,6 +69,8 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
         )
     if width == 0 or height == 0:
         raise ImageError("corrupt_image", "the image has no pixels")
+    if draft is not None and image.format == "JPEG":
+        image.draft("RGB", draft)
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -69,6 +79,15 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     return image
+
+
+def thumbnail_jpeg(data: bytes, side: int, quality: int = 80) -> bytes:
+    """A JPEG no larger than ``side`` pixels on its longer side (JPEGs are decoded at reduced scale)."""
+    image = decode_image(data, draft=(side, side))
+    image.thumbnail((side, side))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
 
 
 def read_image_file(

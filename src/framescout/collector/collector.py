@@ -134,7 +134,7 @@ class Collector:
                 "model_version": version,
                 "device_id": self.device_id,
                 "name": name,
-                "metadata": {"observed_at": decision.timestamp},
+                "metadata": {"observed_at": decision.timestamp, "rule_kind": decision.rule_kind},
             }
             if copy and hasattr(image, "copy"):
                 image = image.copy()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from framescout.export.dataset import SPLITS, ExportBox, ExportDataset, ExportImage
 from framescout.store import Store
 from framescout.store.accounts import get_project, get_workspace
-from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Image
+from framescout.store.models import GROUND_TRUTH, PREDICTION, REJECTED, REVIEWED, Annotation, Image
 
 
 def assign_split(sha256: str, ratios: Sequence[float], seed: int = 0) -> str:
@@ -36,7 +36,10 @@ def dataset_from_project(
     ratios: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
 ) -> ExportDataset:
-    """Images of ``workspace/project`` with their ground truth and pre-labels, ready for a writer."""
+    """Images of ``workspace/project`` with their ground truth and pre-labels, ready for a writer.
+
+    An image counts as labelled when it has ground truth or a reviewer saved it with no boxes (a true
+    negative, exported as a background image); images a reviewer rejected are never exported."""
     with store.db.reading() as session:
         ws = get_workspace(session, workspace)
         proj = get_project(session, ws, project)
@@ -60,7 +63,9 @@ def dataset_from_project(
     exported = []
     for image in images:
         truth = boxes[image.id][GROUND_TRUTH]
-        if not truth and not include_unlabelled:
+        if image.review_status == REJECTED:
+            continue
+        if not truth and image.review_status != REVIEWED and not include_unlabelled:
             continue
         predictions = boxes[image.id][PREDICTION]
         exported.append(

@@ -19,6 +19,8 @@ class Decision:
     reason: str
     timestamp: float
     limited: tuple[str, ...] = ()
+    rule_kind: str | None = None
+    """The type of the keeping rule (``confidence_below``, ``random``, ...), for dashboards."""
 
     def __bool__(self) -> bool:
         return self.keep
@@ -32,4 +34,5 @@ class Decision:
             "reason": self.reason,
             "timestamp": self.timestamp,
             "limited": list(self.limited),
+            "rule_kind": self.rule_kind,
         }

@@ -72,7 +72,7 @@ class Sampler:
                     continue
                 rule.on_kept(frame)
                 self._let_watchers_see(frame, after=index)
-                return Decision(True, rule.name, rule.tags, reason, now, tuple(limited))
+                return Decision(True, rule.name, rule.tags, reason, now, tuple(limited), rule.kind)
         if limited:
             return Decision(
                 False, None, (), f"matched {', '.join(limited)} but over the limit", now, tuple(limited)

@@ -15,6 +15,7 @@ from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
 from framescout.server.settings import Settings
+from framescout.server.web import install_web_ui
 from framescout.store import Store
 
 DESCRIPTION = """Self-hosted active learning for computer vision.
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     for module in (workspaces, projects, images, annotations_router, similarity, reports):
         app.include_router(module.router)
+    install_web_ui(app)  # before the root-level routes: /ui must not be read as a workspace
     # Last: root-level Roboflow-compatible paths must not shadow the native API.
     app.include_router(roboflow.router)
     app.include_router(inference.router)

@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from framescout.store.errors import StoreError
@@ -39,18 +39,25 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
-def _store_error(_: Request, exc: Exception) -> JSONResponse:
+def _respond(request: Request, status: int, code: str, message: str) -> Response:
+    """JSON, unless the app has an error page for this request (the web UI's HTML pages)."""
+    page = getattr(request.app.state, "error_page", None)
+    rendered = page(request, status, code, message) if page is not None else None
+    return rendered if rendered is not None else error_response(status, code, message)
+
+
+def _store_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StoreError)
-    return error_response(exc.status, exc.code, exc.message)
+    return _respond(request, exc.status, exc.code, exc.message)
 
 
-def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    return _respond(request, exc.status_code, code, str(exc.detail))
 
 
-def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = []
     code = "validation_error"
@@ -59,7 +66,7 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
             code = "malformed_json"
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
         problems.append(f"{where}: {err.get('msg', 'invalid')}")
-    return error_response(422, code, "; ".join(problems) or "invalid request")
+    return _respond(request, 422, code, "; ".join(problems) or "invalid request")
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:

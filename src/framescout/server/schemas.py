@@ -78,6 +78,7 @@ class AnnotationOut(BaseModel):
     y_max: float
     confidence: float | None = None
     model_version: str | None = None
+    created_by: str | None = Field(None, description="Who saved this ground truth (review UI).")
 
     @classmethod
     def of(cls, a: Annotation) -> AnnotationOut:
@@ -102,6 +103,11 @@ class ImageOut(BaseModel):
     device_id: str | None
     source_url: str | None
     created_at: datetime
+    review_status: Literal["reviewed", "rejected"] | None = Field(
+        None, description="`null` while the image waits for review."
+    )
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
     annotations: list[AnnotationOut] | None = None
 
     @classmethod
@@ -124,6 +130,9 @@ class ImageOut(BaseModel):
             device_id=im.device_id,
             source_url=im.source_url,
             created_at=im.created_at,
+            review_status=im.review_status,  # type: ignore[arg-type]
+            reviewed_by=im.reviewed_by,
+            reviewed_at=im.reviewed_at,
             annotations=None if annotations is None else [AnnotationOut.of(a) for a in annotations],
         )
 

@@ -97,6 +97,11 @@ class ImageFilter:
     labelled: bool | None = None
     device_id: str | None = None
     model_version: str | None = None
+    review_status: str | None = None
+    """``pending`` (not reviewed yet), ``reviewed`` or ``rejected``."""
+
+
+REVIEW_FILTERS = ("pending", "reviewed", "rejected")
 
 
 # ---------------------------------------------------------------------------------------- validation
@@ -508,7 +513,8 @@ def get_image(session: Session, project: Project, image_id: str) -> Image:
     return image
 
 
-def _filtered(project: Project, f: ImageFilter) -> Select[Image]:
+def filtered_query(project: Project, f: ImageFilter) -> Select[Image]:
+    """The images of ``project`` that match ``f`` (unordered)."""
     query = select(Image).where(Image.project_id == project.id)
     if f.split is not None:
         query = query.where(Image.split == f.split)
@@ -524,6 +530,17 @@ def _filtered(project: Project, f: ImageFilter) -> Select[Image]:
         )
     if f.tag is not None:
         query = query.where(exists().where(ImageTag.image_id == Image.id, ImageTag.name == f.tag))
+    if f.review_status is not None:
+        if f.review_status not in REVIEW_FILTERS:
+            raise Invalid(
+                "invalid_status",
+                f"status must be one of {', '.join(REVIEW_FILTERS)}; got {f.review_status!r}",
+            )
+        query = query.where(
+            Image.review_status.is_(None)
+            if f.review_status == "pending"
+            else Image.review_status == f.review_status
+        )
     if f.labelled is not None:
         labelled = exists().where(Annotation.image_id == Image.id, Annotation.kind == GROUND_TRUTH)
         query = query.where(labelled if f.labelled else ~labelled)
@@ -541,7 +558,7 @@ def query_images(
     session: Session, project: Project, f: ImageFilter, *, limit: int = 100, offset: int = 0
 ) -> tuple[list[Image], int]:
     """A page of images matching ``f`` (newest first) and the total count."""
-    query = _filtered(project, f)
+    query = filtered_query(project, f)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Image.created_at.desc(), Image.id).limit(limit).offset(offset))
     return list(rows), int(total)

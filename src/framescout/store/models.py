@@ -13,6 +13,11 @@ GROUND_TRUTH = "ground_truth"
 PREDICTION = "prediction"
 ANNOTATION_KINDS = (GROUND_TRUTH, PREDICTION)
 SPLITS = ("train", "valid", "test")
+REVIEWED = "reviewed"
+REJECTED = "rejected"
+REVIEW_STATUSES = (REVIEWED, REJECTED)
+"""An image's ``review_status``: ``None`` while it waits for review, ``reviewed`` once a person saved its
+ground truth (possibly no boxes: a true negative), ``rejected`` when it is unusable for training."""
 
 
 def new_id() -> str:
@@ -89,6 +94,7 @@ class Image(Base):
         Index("ix_images_project_split", "project_id", "split"),
         Index("ix_images_project_rule", "project_id", "sampling_rule"),
         Index("ix_images_sha256", "sha256"),
+        Index("ix_images_project_review", "project_id", "review_status"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -108,6 +114,9 @@ class Image(Base):
     device_id: Mapped[str | None] = mapped_column(String(200))
     source_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    review_status: Mapped[str | None] = mapped_column(String(20))
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None] = mapped_column()
 
     batch: Mapped[Batch | None] = relationship(lazy="joined")
     tags: Mapped[list[ImageTag]] = relationship(
@@ -141,6 +150,7 @@ class Annotation(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class ModelVersion(Base):
@@ -198,3 +208,22 @@ class Report(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A browser sign-in: the cookie holds a random token, the table only its hash.
+
+    Kept in the database (not in process memory) so every API worker process recognises it; the
+    CSRF token is echoed by forms and by the review page's requests."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+    workspace: Mapped[Workspace] = relationship(lazy="joined")

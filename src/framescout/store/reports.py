@@ -131,3 +131,14 @@ def list_reports(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Report.created_at.desc()).limit(limit).offset(offset))
     return list(rows), int(total)
+
+
+def set_report_status(session: Session, project: Project, report_id: str, status: str) -> Report:
+    """Resolve or reopen a report of ``project``."""
+    if status not in STATUSES:
+        raise Invalid("invalid_status", f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+    report = session.get(Report, report_id)
+    if report is None or report.project_id != project.id:
+        raise NotFound("report_not_found", f"no report {report_id!r} in project {project.slug!r}")
+    report.status = status
+    return report

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from framescout.imaging import ImageError, decode_image
+from framescout.imaging import ImageError, thumbnail_jpeg
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
 from framescout.server.schemas import ErrorOut, ImageList, ImageOut, UploadOut
 from framescout.server.uploads import ingest, parse_predictions, split_tags
@@ -94,6 +93,9 @@ def list_images(
         float | None, Query(ge=0, le=1, description="Has a prediction at most this.")
     ] = None,
     labelled: Annotated[bool | None, Query(description="Has ground-truth annotations (or not).")] = None,
+    status: Annotated[
+        Literal["pending", "reviewed", "rejected"] | None, Query(description="Review status.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ImageList:
@@ -108,6 +110,7 @@ def list_images(
         labelled=labelled,
         device_id=device_id,
         model_version=model_version,
+        review_status=status,
     )
     with store.db.reading() as session:
         rows, total = query_images(session, project, f, limit=limit, offset=offset)
@@ -152,13 +155,7 @@ def thumbnail(
     with store.db.reading() as session:
         image = get_image(session, project, image_id)
     try:
-        decoded = decode_image(store.blobs.get(image.sha256))
+        data = thumbnail_jpeg(store.blobs.get(image.sha256), size or settings.thumbnail_size)
     except (KeyError, ImageError):
         raise NotFound("blob_missing", f"the bytes of image {image_id} are missing or unreadable") from None
-    side = size or settings.thumbnail_size
-    decoded.thumbnail((side, side))
-    out = io.BytesIO()
-    decoded.convert("RGB").save(out, format="JPEG", quality=85)
-    return Response(
-        out.getvalue(), media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
-    )
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

@@ -1,0 +1,200 @@
+"""The image browser (filters, thumbnails, pages) and the image bytes behind the session cookie."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func, select
+
+from framescout.imaging import ImageError, thumbnail_jpeg
+from framescout.server.deps import SettingsDep, StoreDep
+from framescout.server.web.session import SignedInDep
+from framescout.server.web.templating import load_project, render
+from framescout.store import Store
+from framescout.store.errors import Invalid, NotFound
+from framescout.store.images import REVIEW_FILTERS, ImageFilter, get_image, query_images
+from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Batch, Image, ImageTag, Project
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+PAGE_SIZE = 48
+
+
+class BrowseParams(BaseModel):
+    """The browser's filters, as they appear in the page's query string (empty fields are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rule: str | None = Field(None, max_length=200)
+    tag: str | None = Field(None, max_length=100)
+    batch: str | None = Field(None, max_length=200)
+    split: str | None = Field(None, pattern="^(train|valid|test)$")
+    status: str | None = Field(None, pattern=f"^({'|'.join(REVIEW_FILTERS)})$")
+    min_confidence: float | None = Field(None, ge=0, le=1)
+    max_confidence: float | None = Field(None, ge=0, le=1)
+    model_version: str | None = Field(None, max_length=200)
+    page: int = Field(1, ge=1, le=100_000)
+
+    def to_filter(self) -> ImageFilter:
+        return ImageFilter(
+            batch=self.batch,
+            tag=self.tag,
+            split=self.split,
+            sampling_rule=self.rule,
+            min_confidence=self.min_confidence,
+            max_confidence=self.max_confidence,
+            model_version=self.model_version,
+            review_status=self.status,
+        )
+
+    def query(self, **changes: Any) -> str:
+        """This filter as a query string (for links), with ``changes`` applied; page 1 is left out."""
+        values = {**self.model_dump(), **changes}
+        if values.get("page") == 1:
+            values.pop("page")
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+def browse_params(request: Request) -> BrowseParams:
+    """Parse the filters; a bad value is a clear 422 naming the field, not a silent reset."""
+    raw = {k: v for k, v in request.query_params.items() if v.strip()}
+    try:
+        return BrowseParams.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise Invalid("invalid_filter", f"invalid filter: {problems}") from None
+
+
+BrowseDep = Annotated[BrowseParams, Depends(browse_params)]
+
+
+@dataclass
+class FilterChoices:
+    """The values each filter can take in this project (for the filter form's drop-downs)."""
+
+    rules: list[str]
+    tags: list[str]
+    batches: list[str]
+    model_versions: list[str]
+
+
+def filter_choices(store: Store, project: Project) -> FilterChoices:
+    with store.db.reading() as session:
+        rules = session.scalars(
+            select(Image.sampling_rule)
+            .where(Image.project_id == project.id, Image.sampling_rule.is_not(None))
+            .distinct()
+            .order_by(Image.sampling_rule)
+        ).all()
+        tags = session.scalars(
+            select(ImageTag.name)
+            .join(Image, Image.id == ImageTag.image_id)
+            .where(Image.project_id == project.id)
+            .distinct()
+            .order_by(ImageTag.name)
+            .limit(500)
+        ).all()
+        batches = session.scalars(
+            select(Batch.name).where(Batch.project_id == project.id).order_by(Batch.name)
+        ).all()
+        versions = session.scalars(
+            select(Image.model_version)
+            .where(Image.project_id == project.id, Image.model_version.is_not(None))
+            .distinct()
+            .order_by(Image.model_version)
+        ).all()
+    return FilterChoices([r for r in rules if r], list(tags), list(batches), [v for v in versions if v])
+
+
+@router.get("/p/{project}/images", response_class=HTMLResponse)
+def browser(
+    project: str, request: Request, who: SignedInDep, store: StoreDep, params: BrowseDep
+) -> HTMLResponse:
+    """Thumbnails of the project's images, newest first, under the chosen filters."""
+    proj = load_project(store, who, project)
+    with store.db.reading() as session:
+        images, total = query_images(
+            session, proj, params.to_filter(), limit=PAGE_SIZE, offset=(params.page - 1) * PAGE_SIZE
+        )
+        ids = [im.id for im in images]
+        counts: dict[tuple[str, str], int] = {
+            (image_id, kind): int(n)
+            for image_id, kind, n in session.execute(
+                select(Annotation.image_id, Annotation.kind, func.count())
+                .where(Annotation.image_id.in_(ids))
+                .group_by(Annotation.image_id, Annotation.kind)
+            ).all()
+        }
+        lowest = dict(
+            session.execute(
+                select(Annotation.image_id, func.min(Annotation.confidence))
+                .where(Annotation.image_id.in_(ids), Annotation.kind == PREDICTION)
+                .group_by(Annotation.image_id)
+            ).all()
+        )
+        cards = [
+            {
+                "image": im,
+                "tags": [t.name for t in im.tags],
+                "predictions": counts.get((im.id, PREDICTION), 0),
+                "boxes": counts.get((im.id, GROUND_TRUTH), 0),
+                "lowest": lowest.get(im.id),
+            }
+            for im in images
+        ]
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    return render(
+        request,
+        "browse.html",
+        who,
+        tab="images",
+        project=proj,
+        cards=cards,
+        total=total,
+        params=params,
+        filters=asdict(params.to_filter()),
+        choices=filter_choices(store, proj),
+        page=params.page,
+        pages=pages,
+        review_query=params.query(page=None),
+    )
+
+
+def _image_row(store: Store, who: SignedInDep, project: str, image_id: str) -> Image:
+    proj = load_project(store, who, project)
+    with store.db.reading() as session:
+        return get_image(session, proj, image_id)
+
+
+@router.get("/p/{project}/images/{image_id}/file")
+def image_file(project: str, image_id: str, who: SignedInDep, store: StoreDep) -> Response:
+    """The original bytes (the review page draws boxes over them)."""
+    image = _image_row(store, who, project, image_id)
+    try:
+        data = store.blobs.get(image.sha256)
+    except KeyError:
+        raise NotFound("blob_missing", f"the bytes of image {image_id} are missing") from None
+    headers = {"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{image.sha256}"'}
+    return Response(data, media_type=image.content_type, headers=headers)
+
+
+@router.get("/p/{project}/images/{image_id}/thumbnail")
+def image_thumbnail(
+    project: str, image_id: str, who: SignedInDep, store: StoreDep, settings: SettingsDep
+) -> Response:
+    """A small JPEG for the browser grid (cached by the browser: the bytes never change)."""
+    image = _image_row(store, who, project, image_id)
+    try:
+        data = thumbnail_jpeg(store.blobs.get(image.sha256), settings.thumbnail_size)
+    except (KeyError, ImageError):
+        raise NotFound("blob_missing", f"the bytes of image {image_id} are missing or unreadable") from None
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )

@@ -1,0 +1,118 @@
+"""Charts as inline SVG, laid out in Python: no JavaScript charting library, nothing fetched from a CDN,
+and the page is complete (and testable) as soon as the HTML arrives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from framescout.store.stats import KeptOverTime
+
+PALETTE = (
+    "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed",
+    "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    title: str
+
+
+@dataclass
+class Chart:
+    """Everything a template needs to draw one bar chart."""
+
+    width: int
+    height: int
+    bars: list[Bar] = field(default_factory=list)
+    x_labels: list[tuple[float, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+    legend: list[tuple[str, str, int]] = field(default_factory=list)  # (colour, name, total)
+    empty: bool = True
+
+
+PLOT_LEFT, PLOT_BOTTOM, PLOT_TOP = 40, 22, 8
+
+
+def _nice_max(value: int) -> int:
+    """A round axis maximum at or above ``value`` (1, 2, 5 × 10^k)."""
+    if value <= 0:
+        return 1
+    magnitude = 1
+    while magnitude * 10 <= value:
+        magnitude *= 10
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= value:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def _axis(chart: Chart, top_value: int) -> float:
+    """Add y ticks for 0..top_value and return pixels per unit."""
+    plot_height = chart.height - PLOT_BOTTOM - PLOT_TOP
+    scale = plot_height / top_value
+    for fraction in (0, 0.5, 1):
+        value = top_value * fraction
+        label = f"{value:g}" if value != int(value) else str(int(value))
+        chart.y_ticks.append((chart.height - PLOT_BOTTOM - value * scale, label))
+    return scale
+
+
+def kept_chart(kept: KeptOverTime, *, width: int = 720, height: int = 220) -> Chart:
+    """Stacked bars: kept frames per time bucket, one colour per sampling rule."""
+    chart = Chart(width, height)
+    if not kept.buckets:
+        return chart
+    colours = {rule: PALETTE[i % len(PALETTE)] for i, rule in enumerate(kept.rules)}
+    totals = [sum(kept.counts[r][i] for r in kept.rules) for i in range(len(kept.buckets))]
+    scale = _axis(chart, _nice_max(max(totals)))
+    slot = (width - PLOT_LEFT - 4) / len(kept.buckets)
+    bar_width = max(slot * 0.8, 1.0)
+    for i, bucket in enumerate(kept.buckets):
+        base = float(height - PLOT_BOTTOM)
+        x = PLOT_LEFT + i * slot + (slot - bar_width) / 2
+        for rule in kept.rules:
+            n = kept.counts[rule][i]
+            if not n:
+                continue
+            h = n * scale
+            base -= h
+            chart.bars.append(Bar(x, base, bar_width, h, colours[rule], f"{bucket}: {n} kept by {rule}"))
+    every = max(1, len(kept.buckets) // 6)
+    for i in range(0, len(kept.buckets), every):
+        label = kept.buckets[i][5:] if kept.unit == "day" else kept.buckets[i][8:]
+        chart.x_labels.append((PLOT_LEFT + (i + 0.5) * slot, label))
+    chart.legend = [(colours[r], r, sum(kept.counts[r])) for r in kept.rules]
+    chart.empty = False
+    return chart
+
+
+def histogram_chart(counts: list[int], *, width: int = 720, height: int = 200) -> Chart:
+    """Bars over equal confidence bins in [0, 1]."""
+    chart = Chart(width, height)
+    if not any(counts):
+        return chart
+    scale = _axis(chart, _nice_max(max(counts)))
+    slot = (width - PLOT_LEFT - 4) / len(counts)
+    for i, n in enumerate(counts):
+        lo, hi = i / len(counts), (i + 1) / len(counts)
+        h = n * scale
+        chart.bars.append(
+            Bar(
+                PLOT_LEFT + i * slot + 1,
+                height - PLOT_BOTTOM - h,
+                max(slot - 2, 1.0),
+                h,
+                "#2563eb",
+                f"confidence {lo:.2f}–{hi:.2f}: {n} prediction(s)",
+            )
+        )
+    for value in (0.0, 0.25, 0.5, 0.75, 1.0):
+        chart.x_labels.append((PLOT_LEFT + value * (width - PLOT_LEFT - 4), f"{value:.2f}"))
+    chart.empty = False
+    return chart

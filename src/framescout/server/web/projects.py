@@ -1,0 +1,125 @@
+"""Project list, per-project dashboard and the reports (feedback and bug reports) queue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import func, select
+
+from framescout.server.deps import StoreDep
+from framescout.server.web.charts import histogram_chart, kept_chart
+from framescout.server.web.session import SignedInDep, check_csrf
+from framescout.server.web.templating import load_project, render
+from framescout.store.accounts import list_projects
+from framescout.store.models import Image, Report
+from framescout.store.reports import STATUSES, list_reports, set_report_status
+from framescout.store.stats import CONFIDENCE_RULE_KINDS, project_stats
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def project_list(request: Request, who: SignedInDep, store: StoreDep) -> HTMLResponse:
+    """The workspace's projects with their image counts, review queue and open bug reports."""
+    with store.db.reading() as session:
+        projects = list_projects(session, who.workspace)
+        ids = [p.id for p in projects]
+        totals = dict(
+            session.execute(
+                select(Image.project_id, func.count())
+                .where(Image.project_id.in_(ids))
+                .group_by(Image.project_id)
+            ).all()
+        )
+        pending = dict(
+            session.execute(
+                select(Image.project_id, func.count())
+                .where(Image.project_id.in_(ids), Image.review_status.is_(None))
+                .group_by(Image.project_id)
+            ).all()
+        )
+        bugs = dict(
+            session.execute(
+                select(Report.project_id, func.count())
+                .where(Report.project_id.in_(ids), Report.kind == "bug", Report.status == "open")
+                .group_by(Report.project_id)
+            ).all()
+        )
+    rows = [
+        {
+            "project": p,
+            "images": totals.get(p.id, 0),
+            "pending": pending.get(p.id, 0),
+            "bugs": bugs.get(p.id, 0),
+        }
+        for p in projects
+    ]
+    return render(request, "projects.html", who, rows=rows)
+
+
+@router.get("/p/{project}", response_class=HTMLResponse)
+def dashboard(project: str, request: Request, who: SignedInDep, store: StoreDep) -> HTMLResponse:
+    """Kept frames over time per rule, the confidence histogram, review progress, reports, model versions."""
+    proj = load_project(store, who, project)
+    with store.db.reading() as session:
+        stats = project_stats(session, proj)
+        bugs, _ = list_reports(session, proj, kind="bug", status="open", limit=5)
+    return render(
+        request,
+        "dashboard.html",
+        who,
+        tab="dashboard",
+        project=proj,
+        stats=stats,
+        kept=kept_chart(stats.kept),
+        histogram=histogram_chart(stats.histogram),
+        bugs=bugs,
+        confidence_kinds=sorted(CONFIDENCE_RULE_KINDS),
+    )
+
+
+@router.get("/p/{project}/reports", response_class=HTMLResponse)
+def reports(
+    project: str,
+    request: Request,
+    who: SignedInDep,
+    store: StoreDep,
+    kind: str | None = None,
+    status: str | None = "open",
+) -> HTMLResponse:
+    """Feedback and bug reports from the team's apps, newest first."""
+    proj = load_project(store, who, project)
+    kind = kind if kind in ("bug", "feedback") else None
+    status = status if status in STATUSES else None
+    with store.db.reading() as session:
+        rows, total = list_reports(session, proj, kind=kind, status=status, limit=200)
+    return render(
+        request,
+        "reports.html",
+        who,
+        tab="reports",
+        project=proj,
+        reports=rows,
+        total=total,
+        kind=kind,
+        status=status,
+    )
+
+
+@router.post("/p/{project}/reports/{report_id}/status")
+def change_report_status(
+    project: str,
+    report_id: str,
+    who: SignedInDep,
+    store: StoreDep,
+    status: Annotated[str, Form(max_length=20)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> RedirectResponse:
+    """Resolve (or reopen) a report."""
+    check_csrf(who, csrf)
+    proj = load_project(store, who, project)
+    with store.db.writing() as session:
+        set_report_status(session, proj, report_id, status)
+    return RedirectResponse(f"/ui/p/{proj.slug}/reports", status_code=303)

@@ -1,0 +1,171 @@
+"""The review page: the image with the model's boxes, and saving a reviewer's result as ground truth."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from framescout.server.deps import StoreDep
+from framescout.server.web.browse import BrowseDep, BrowseParams
+from framescout.server.web.session import CSRF_HEADER, SignedInDep, check_csrf
+from framescout.server.web.templating import load_project, render
+from framescout.store.images import Box, get_image, list_annotations
+from framescout.store.models import GROUND_TRUTH, PREDICTION, Project, Report
+from framescout.store.review import MAX_REVIEW_BOXES, first_pending, neighbours, save_review
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def _image_url(project: Project, image_id: str, params: BrowseParams) -> str:
+    query = params.query(page=None)
+    return f"/ui/p/{project.slug}/images/{image_id}" + (f"?{query}" if query else "")
+
+
+def _browser_url(project: Project, params: BrowseParams, **extra: str) -> str:
+    query = "&".join(q for q in (params.query(), *(f"{k}={v}" for k, v in extra.items())) if q)
+    return f"/ui/p/{project.slug}/images" + (f"?{query}" if query else "")
+
+
+@router.get("/p/{project}/review")
+def start_review(project: str, who: SignedInDep, store: StoreDep, params: BrowseDep) -> RedirectResponse:
+    """Open the newest image that still waits for review under the browser's filters."""
+    proj = load_project(store, who, project)
+    found = first_pending(store.db, proj, params.to_filter())
+    if found is None:
+        return RedirectResponse(_browser_url(proj, params, done="1"), status_code=303)
+    return RedirectResponse(_image_url(proj, found, params), status_code=303)
+
+
+@router.get("/p/{project}/images/{image_id}", response_class=HTMLResponse)
+def review_page(
+    project: str, image_id: str, request: Request, who: SignedInDep, store: StoreDep, params: BrowseDep
+) -> HTMLResponse:
+    """The image, its boxes (ground truth if reviewed, else the model's predictions and users'
+    suggested corrections) and the keyboard-driven editor."""
+    proj = load_project(store, who, project)
+    with store.db.reading() as session:
+        image = get_image(session, proj, image_id)
+        rows = list_annotations(session, image.id)
+        tags = [t.name for t in image.tags]
+        batch = image.batch.name if image.batch is not None else None
+        suggestions = session.scalars(
+            select(Report).where(Report.image_id == image.id, Report.kind == "feedback")
+        ).all()
+    truth = [a for a in rows if a.kind == GROUND_TRUTH]
+    predictions = [a for a in rows if a.kind == PREDICTION]
+    boxes: list[dict[str, Any]] = []
+    if truth or image.review_status is not None:
+        boxes += [_box(a.class_name, a, "ground_truth", "accepted") for a in truth]
+    else:
+        boxes += [_box(a.class_name, a, "prediction", "pending", a.confidence) for a in predictions]
+        for report in suggestions:
+            for c in report.corrected:
+                boxes.append(
+                    {
+                        "class": c["class"],
+                        "x_min": c["x_min"], "y_min": c["y_min"], "x_max": c["x_max"], "y_max": c["y_max"],
+                        "confidence": None, "source": "feedback", "state": "pending",
+                    }
+                )  # fmt: skip
+    previous, following = neighbours(store.db, proj, image.id, params.to_filter())
+    classes = list(proj.classes)
+    classes += sorted({b["class"] for b in boxes} - set(classes))
+    state = {
+        "image": {"id": image.id, "width": image.width, "height": image.height},
+        "classes": classes,
+        "boxes": boxes,
+        "predictions": [_box(a.class_name, a, "prediction", "pending", a.confidence) for a in predictions],
+        "saveUrl": f"/ui/p/{proj.slug}/images/{image.id}/review?{params.query(page=None)}",
+        "nextUrl": None if following is None else _image_url(proj, following, params),
+        "prevUrl": None if previous is None else _image_url(proj, previous, params),
+        "browserUrl": _browser_url(proj, params),
+        "csrf": who.csrf_token,
+    }
+    return render(
+        request,
+        "review.html",
+        who,
+        tab="review",
+        project=proj,
+        image=image,
+        tags=tags,
+        batch=batch,
+        reports=suggestions,
+        state_json=json.dumps(state).replace("<", "\\u003c"),
+        browser_url=state["browserUrl"],
+        prev_url=state["prevUrl"],
+        next_url=state["nextUrl"],
+    )
+
+
+def _box(class_name: str, a: Any, source: str, state: str, confidence: float | None = None) -> dict[str, Any]:
+    return {
+        "class": class_name,
+        "x_min": a.x_min,
+        "y_min": a.y_min,
+        "x_max": a.x_max,
+        "y_max": a.y_max,
+        "confidence": confidence,
+        "source": source,
+        "state": state,
+    }
+
+
+class ReviewBox(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    class_name: str = Field(alias="class", min_length=1, max_length=200)
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+
+
+class ReviewIn(BaseModel):
+    """What the review page sends: the boxes that are ground truth now, or a rejected image."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["reviewed", "rejected"] = "reviewed"
+    boxes: list[ReviewBox] = Field(default_factory=list, max_length=MAX_REVIEW_BOXES)
+
+
+class ReviewOut(BaseModel):
+    image_id: str
+    status: str
+    boxes: int
+    reviewed_by: str
+    reviewed_at: str
+    next_url: str
+
+
+@router.post("/p/{project}/images/{image_id}/review", response_model=ReviewOut)
+def save(
+    project: str,
+    image_id: str,
+    body: ReviewIn,
+    who: SignedInDep,
+    store: StoreDep,
+    params: BrowseDep,
+    csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
+) -> ReviewOut:
+    """Store the reviewed boxes as ground truth (who and when), and answer where to go next."""
+    check_csrf(who, csrf)
+    proj = load_project(store, who, project)
+    boxes = [Box(b.class_name, b.x_min, b.y_min, b.x_max, b.y_max) for b in body.boxes]
+    result = save_review(store.db, proj, image_id, boxes, reviewer=who.reviewer, status=body.status)
+    _, following = neighbours(store.db, proj, image_id, params.to_filter(), pending_only=True)
+    next_url = _image_url(proj, following, params) if following else _browser_url(proj, params, done="1")
+    return ReviewOut(
+        image_id=result.image_id,
+        status=result.status,
+        boxes=result.boxes,
+        reviewed_by=result.reviewed_by,
+        reviewed_at=result.reviewed_at.isoformat(timespec="seconds"),
+        next_url=next_url,
+    )

@@ -1,0 +1,301 @@
+// The review page: the model's boxes over the image, edited with the keyboard or the mouse, saved as
+// ground truth. No framework and no build step: the page's state arrives as JSON in the HTML.
+"use strict";
+
+(() => {
+  const state = JSON.parse(document.getElementById("review-state").textContent);
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const svg = document.getElementById("overlay");
+  const list = document.getElementById("box-list");
+  const statusLine = document.getElementById("status-line");
+  const drawButton = document.getElementById("draw");
+  const classes = state.classes.slice();
+  const W = state.image.width;
+  const H = state.image.height;
+
+  // Each box: {class, x_min, y_min, x_max, y_max, confidence, source, state}; state is
+  // "pending" (undecided), "accepted" or "rejected".
+  let boxes = state.boxes.map((b) => ({ ...b }));
+  let selected = boxes.length ? 0 : -1;
+  let drawMode = false;
+  let drag = null;
+  let saving = false;
+  let lastClass = classes[0] || "";
+
+  const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569"];
+  const colourOf = (name) => {
+    const i = classes.indexOf(name);
+    return COLOURS[(i < 0 ? classes.length : i) % COLOURS.length];
+  };
+
+  function say(message, kind) {
+    statusLine.textContent = message;
+    statusLine.className = "status-line" + (kind ? " " + kind : "");
+  }
+
+  function toImage(event) {
+    const point = svg.createSVGPoint();
+    point.x = event.clientX;
+    point.y = event.clientY;
+    const p = point.matrixTransform(svg.getScreenCTM().inverse());
+    return { x: Math.min(Math.max(p.x, 0), W), y: Math.min(Math.max(p.y, 0), H) };
+  }
+
+  // ------------------------------------------------------------------ drawing the overlay
+  function render() {
+    const scale = W / Math.max(svg.clientWidth || W, 1);
+    svg.replaceChildren();
+    boxes.forEach((b, i) => {
+      const g = document.createElementNS(SVG_NS, "g");
+      g.setAttribute("class", `box state-${b.state} source-${b.source}` + (i === selected ? " selected" : ""));
+      g.dataset.index = String(i);
+      const rect = document.createElementNS(SVG_NS, "rect");
+      rect.setAttribute("x", b.x_min);
+      rect.setAttribute("y", b.y_min);
+      rect.setAttribute("width", Math.max(b.x_max - b.x_min, 0));
+      rect.setAttribute("height", Math.max(b.y_max - b.y_min, 0));
+      rect.setAttribute("stroke", colourOf(b.class));
+      g.appendChild(rect);
+      const label = document.createElementNS(SVG_NS, "text");
+      label.setAttribute("x", b.x_min + 3 * scale);
+      label.setAttribute("y", Math.max(b.y_min - 4 * scale, 12 * scale));
+      label.setAttribute("font-size", 13 * scale);
+      label.setAttribute("fill", colourOf(b.class));
+      label.textContent = `${i + 1} ${b.class}` + (b.confidence != null ? ` ${b.confidence.toFixed(2)}` : "");
+      g.appendChild(label);
+      g.addEventListener("mousedown", (event) => {
+        if (drawMode) return;
+        event.stopPropagation();
+        select(i);
+      });
+      svg.appendChild(g);
+    });
+    if (drag && drag.current) {
+      const r = document.createElementNS(SVG_NS, "rect");
+      const [x0, y0, x1, y1] = dragBox();
+      r.setAttribute("class", "drawing");
+      r.setAttribute("x", x0);
+      r.setAttribute("y", y0);
+      r.setAttribute("width", x1 - x0);
+      r.setAttribute("height", y1 - y0);
+      svg.appendChild(r);
+    }
+    renderList();
+  }
+
+  function renderList() {
+    list.replaceChildren();
+    boxes.forEach((b, i) => {
+      const li = document.createElement("li");
+      li.className = `state-${b.state}` + (i === selected ? " selected" : "");
+      li.dataset.index = String(i);
+      const choose = document.createElement("select");
+      choose.className = "class-select";
+      choose.setAttribute("aria-label", `class of box ${i + 1}`);
+      for (const name of classes) {
+        const option = document.createElement("option");
+        option.value = name;
+        option.textContent = name;
+        option.selected = name === b.class;
+        choose.appendChild(option);
+      }
+      choose.addEventListener("change", () => setClass(i, choose.value));
+      choose.addEventListener("focus", () => { if (selected !== i) { selected = i; render(); choose.focus(); } });
+      const info = document.createElement("span");
+      info.className = "info";
+      const source = { prediction: "model", ground_truth: "saved", feedback: "user", drawn: "drawn" }[b.source] || b.source;
+      info.textContent = `${source}${b.confidence != null ? " " + b.confidence.toFixed(2) : ""} · ${b.state}`;
+      const accept = button("✓", `accept box ${i + 1}`, () => { select(i); decide("accepted"); });
+      const reject = button("✗", `reject box ${i + 1}`, () => { select(i); decide("rejected"); });
+      const remove = button("🗑", `delete box ${i + 1}`, () => { select(i); removeSelected(); });
+      const number = document.createElement("span");
+      number.className = "n";
+      number.textContent = String(i + 1);
+      li.append(number, choose, info, accept, reject, remove);
+      li.addEventListener("click", (event) => { if (event.target === li || event.target === info) select(i); });
+      list.appendChild(li);
+    });
+    const pending = boxes.filter((b) => b.state === "pending").length;
+    const accepted = boxes.filter((b) => b.state === "accepted").length;
+    document.getElementById("box-count").textContent = `${accepted} accepted · ${pending} undecided`;
+  }
+
+  function button(text, label, action) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.title = label;
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", (event) => { event.stopPropagation(); action(); });
+    return b;
+  }
+
+  // ------------------------------------------------------------------ editing
+  function select(i) {
+    selected = boxes.length ? (i + boxes.length) % boxes.length : -1;
+    render();
+  }
+
+  function decide(verdict) {
+    if (selected < 0) return say("No box selected.", "warn");
+    boxes[selected].state = verdict;
+    const next = boxes.findIndex((b, j) => j > selected && b.state === "pending");
+    if (next >= 0) selected = next;
+    render();
+  }
+
+  function setClass(i, name) {
+    if (i < 0 || !name) return;
+    boxes[i].class = name;
+    lastClass = name;
+    if (boxes[i].state === "pending") boxes[i].state = "accepted"; // correcting a box is a decision
+    render();
+  }
+
+  function removeSelected() {
+    if (selected < 0) return say("No box selected.", "warn");
+    boxes.splice(selected, 1);
+    selected = Math.min(selected, boxes.length - 1);
+    render();
+  }
+
+  function addClass() {
+    const input = document.getElementById("new-class");
+    const name = input.value.trim();
+    if (!name) return;
+    if (!classes.includes(name)) classes.push(name);
+    input.value = "";
+    if (selected >= 0) setClass(selected, name);
+    else { lastClass = name; render(); }
+  }
+
+  function setDrawMode(on) {
+    drawMode = on;
+    drag = null;
+    document.getElementById("stage").classList.toggle("drawing-mode", on);
+    drawButton.classList.toggle("active", on);
+    say(on ? `Drag on the image to draw a ${lastClass || "new"} box (Esc to stop).` : "");
+  }
+
+  function dragBox() {
+    const a = drag.start, b = drag.current;
+    return [Math.min(a.x, b.x), Math.min(a.y, b.y), Math.max(a.x, b.x), Math.max(a.y, b.y)];
+  }
+
+  svg.addEventListener("mousedown", (event) => {
+    if (!drawMode || event.button !== 0) return;
+    event.preventDefault();
+    drag = { start: toImage(event), current: null };
+  });
+  window.addEventListener("mousemove", (event) => {
+    if (!drag) return;
+    drag.current = toImage(event);
+    render();
+  });
+  window.addEventListener("mouseup", () => {
+    if (!drag) return;
+    if (drag.current) {
+      const [x0, y0, x1, y1] = dragBox();
+      if (x1 - x0 >= 2 && y1 - y0 >= 2) {
+        if (!lastClass) {
+          drag = null;
+          render();
+          return say("Add a class first (type a name under the box list).", "warn");
+        }
+        boxes.push({ class: lastClass, x_min: x0, y_min: y0, x_max: x1, y_max: y1, confidence: null, source: "drawn", state: "accepted" });
+        selected = boxes.length - 1;
+      }
+    }
+    drag = null;
+    setDrawMode(false);
+    render();
+  });
+
+  // ------------------------------------------------------------------ saving
+  async function save(status) {
+    if (saving) return;
+    saving = true;
+    const kept = status === "rejected" ? [] : boxes.filter((b) => b.state === "accepted");
+    say("Saving…");
+    try {
+      const response = await fetch(state.saveUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": state.csrf },
+        body: JSON.stringify({
+          status,
+          boxes: kept.map((b) => ({ class: b.class, x_min: b.x_min, y_min: b.y_min, x_max: b.x_max, y_max: b.y_max })),
+        }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        const message = body.error ? body.error.message : `HTTP ${response.status}`;
+        saving = false;
+        return say(`Not saved: ${message}`, "error");
+      }
+      say(`Saved ${body.boxes} box(es) as ${body.status}.`, "ok");
+      document.getElementById("review-status").textContent = body.status;
+      window.location.assign(body.next_url);
+    } catch (error) {
+      saving = false;
+      say(`Not saved: ${error}`, "error");
+    }
+  }
+
+  function acceptAllAndNext() {
+    for (const b of boxes) if (b.state === "pending") b.state = "accepted";
+    render();
+    save("reviewed");
+  }
+
+  // ------------------------------------------------------------------ keyboard
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    const typing = target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement;
+    if (typing) {
+      if (event.key === "Enter" && target.id === "new-class") { event.preventDefault(); addClass(); }
+      if (event.key === "Escape") target.blur();
+      return;
+    }
+    if (target instanceof HTMLSelectElement && !["Escape", "Tab"].includes(event.key)) {
+      if (event.key === "Enter") target.blur();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key;
+    let handled = true;
+    if (key === "Tab" || key === "j" || key === "ArrowDown") select(selected + (event.shiftKey && key === "Tab" ? -1 : 1));
+    else if (key === "k" || key === "ArrowUp") select(selected - 1);
+    else if (key === "a") decide("accepted");
+    else if (key === "r") decide("rejected");
+    else if (key === "X" && event.shiftKey) save("rejected");
+    else if (key === "x" || key === "Delete" || key === "Backspace") removeSelected();
+    else if (/^[1-9]$/.test(key)) {
+      const name = classes[Number(key) - 1];
+      if (!name) say(`There is no class ${key}.`, "warn");
+      else if (drawMode || selected < 0) { lastClass = name; say(`New boxes: ${name}`); }
+      else setClass(selected, name);
+    } else if (key === "c") {
+      const chooser = list.querySelector(`li[data-index="${selected}"] select`);
+      if (chooser) chooser.focus();
+    } else if (key === "n" || key === "d") setDrawMode(!drawMode);
+    else if (key === "Escape") setDrawMode(false);
+    else if (key === "Enter") acceptAllAndNext();
+    else if (key === "s") save("reviewed");
+    else if (key === "ArrowRight" && state.nextUrl) window.location.assign(state.nextUrl);
+    else if (key === "ArrowLeft" && state.prevUrl) window.location.assign(state.prevUrl);
+    else if (key === "?") { const help = document.getElementById("help"); help.open = !help.open; }
+    else handled = false;
+    if (handled) event.preventDefault();
+  });
+
+  drawButton.addEventListener("click", () => setDrawMode(!drawMode));
+  document.getElementById("accept-all").addEventListener("click", acceptAllAndNext);
+  document.getElementById("save").addEventListener("click", () => save("reviewed"));
+  document.getElementById("reject-image").addEventListener("click", () => save("rejected"));
+  document.getElementById("add-class").addEventListener("click", addClass);
+  window.addEventListener("resize", render);
+  document.getElementById("photo").addEventListener("load", render);
+  render();
+  window.framescoutReview = { boxes: () => boxes.map((b) => ({ ...b })) }; // for tests and debugging
+})();

@@ -1,0 +1,127 @@
+"""Review: a person's verdict on an image becomes its ground truth, with who and when.
+
+Saving a review replaces the image's ground-truth boxes and stamps the image ``reviewed`` in one
+transaction, so a reader never sees boxes without their review or a review without its boxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+
+from framescout.store.accounts import add_classes
+from framescout.store.db import Database
+from framescout.store.errors import Invalid
+from framescout.store.images import Box, ImageFilter, check_boxes, filtered_query, get_image
+from framescout.store.models import GROUND_TRUTH, REJECTED, REVIEWED, Annotation, Image, Project, utcnow
+
+MAX_REVIEW_BOXES = 1000
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    image_id: str
+    status: str
+    boxes: int
+    reviewed_by: str
+    reviewed_at: datetime
+
+
+def save_review(
+    db: Database,
+    project: Project,
+    image_id: str,
+    boxes: Sequence[Box],
+    *,
+    reviewer: str,
+    status: str = REVIEWED,
+) -> ReviewResult:
+    """Store ``boxes`` as the image's ground truth (``reviewed``), or mark it ``rejected`` (no boxes).
+
+    Boxes are validated like uploaded annotations: inside the image, and of a known class when the
+    project has a fixed class list (otherwise new classes are learnt)."""
+    if status not in (REVIEWED, REJECTED):
+        raise Invalid("invalid_status", f"status must be {REVIEWED} or {REJECTED}; got {status!r}")
+    if status == REJECTED and boxes:
+        raise Invalid("rejected_with_boxes", "a rejected image cannot have boxes")
+    if len(boxes) > MAX_REVIEW_BOXES:
+        raise Invalid("too_many_boxes", f"at most {MAX_REVIEW_BOXES} boxes per image")
+    reviewer = reviewer.strip()[:200] or "unknown"
+    now = utcnow()
+    with db.writing() as session:
+        image = get_image(session, project, image_id)
+        fresh = session.get(Project, project.id)
+        assert fresh is not None
+        clean = check_boxes(boxes, image.width, image.height, fresh, learn=True)
+        session.execute(
+            delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == GROUND_TRUTH)
+        )
+        add_classes(fresh, [b.class_name for b in clean])
+        for position, b in enumerate(clean):
+            session.add(
+                Annotation(
+                    image_id=image.id,
+                    kind=GROUND_TRUTH,
+                    position=position,
+                    class_name=b.class_name,
+                    x_min=b.x_min,
+                    y_min=b.y_min,
+                    x_max=b.x_max,
+                    y_max=b.y_max,
+                    created_at=now,
+                    created_by=reviewer,
+                )
+            )
+        image.review_status = status
+        image.reviewed_by = reviewer
+        image.reviewed_at = now
+    return ReviewResult(image_id, status, len(clean), reviewer, now)
+
+
+def neighbours(
+    db: Database, project: Project, image_id: str, f: ImageFilter, *, pending_only: bool = False
+) -> tuple[str | None, str | None]:
+    """The images before and after ``image_id`` in the browser's order (newest first) under ``f``.
+
+    With ``pending_only`` the "next" is the next image still waiting for review, wrapping around to
+    the newest one so a reviewer working through a queue never falls off its end."""
+    with db.reading() as session:
+        current = get_image(session, project, image_id)
+        query = filtered_query(project, f)
+        key = (current.created_at, current.id)
+        newer = query.where(
+            (Image.created_at > key[0]) | ((Image.created_at == key[0]) & (Image.id < key[1]))
+        ).order_by(Image.created_at.asc(), Image.id.desc())
+        older = query.where(
+            (Image.created_at < key[0]) | ((Image.created_at == key[0]) & (Image.id > key[1]))
+        ).order_by(Image.created_at.desc(), Image.id.asc())
+        previous = session.scalar(newer.with_only_columns(Image.id).limit(1))
+        if pending_only:
+            waiting = Image.review_status.is_(None)
+            following = session.scalar(older.where(waiting).with_only_columns(Image.id).limit(1))
+            if following is None:
+                following = session.scalar(
+                    query.where(waiting, Image.id != current.id)
+                    .order_by(Image.created_at.desc(), Image.id.asc())
+                    .with_only_columns(Image.id)
+                    .limit(1)
+                )
+        else:
+            following = session.scalar(older.with_only_columns(Image.id).limit(1))
+    return previous, following
+
+
+def first_pending(db: Database, project: Project, f: ImageFilter) -> str | None:
+    """The newest image under ``f`` that still waits for review."""
+    with db.reading() as session:
+        found: str | None = session.scalar(
+            filtered_query(project, f)
+            .where(Image.review_status.is_(None))
+            .order_by(Image.created_at.desc(), Image.id.asc())
+            .with_only_columns(Image.id)
+            .limit(1)
+        )
+    return found
