@@ -37,6 +37,7 @@ class Chart:
 
 
 PLOT_LEFT, PLOT_BOTTOM, PLOT_TOP = 40, 22, 8
+MAX_BAR_WIDTH = 48.0
 
 
 def _nice_max(value: int) -> int:
@@ -63,7 +64,7 @@ def _axis(chart: Chart, top_value: int) -> float:
     return scale
 
 
-def kept_chart(kept: KeptOverTime, *, width: int = 720, height: int = 220) -> Chart:
+def kept_chart(kept: KeptOverTime, *, width: int = 1000, height: int = 240) -> Chart:
     """Stacked bars: kept frames per time bucket, one colour per sampling rule."""
     chart = Chart(width, height)
     if not kept.buckets:
@@ -72,7 +73,7 @@ def kept_chart(kept: KeptOverTime, *, width: int = 720, height: int = 220) -> Ch
     totals = [sum(kept.counts[r][i] for r in kept.rules) for i in range(len(kept.buckets))]
     scale = _axis(chart, _nice_max(max(totals)))
     slot = (width - PLOT_LEFT - 4) / len(kept.buckets)
-    bar_width = max(slot * 0.8, 1.0)
+    bar_width = min(max(slot * 0.8, 1.0), MAX_BAR_WIDTH)
     for i, bucket in enumerate(kept.buckets):
         base = float(height - PLOT_BOTTOM)
         x = PLOT_LEFT + i * slot + (slot - bar_width) / 2
@@ -92,7 +93,7 @@ def kept_chart(kept: KeptOverTime, *, width: int = 720, height: int = 220) -> Ch
     return chart
 
 
-def histogram_chart(counts: list[int], *, width: int = 720, height: int = 200) -> Chart:
+def histogram_chart(counts: list[int], *, width: int = 1000, height: int = 220) -> Chart:
     """Bars over equal confidence bins in [0, 1]."""
     chart = Chart(width, height)
     if not any(counts):

@@ -107,7 +107,7 @@
       info.textContent = `${source}${b.confidence != null ? " " + b.confidence.toFixed(2) : ""} · ${b.state}`;
       const accept = button("✓", `accept box ${i + 1}`, () => { select(i); decide("accepted"); });
       const reject = button("✗", `reject box ${i + 1}`, () => { select(i); decide("rejected"); });
-      const remove = button("🗑", `delete box ${i + 1}`, () => { select(i); removeSelected(); });
+      const remove = button("del", `delete box ${i + 1}`, () => { select(i); removeSelected(); });
       const number = document.createElement("span");
       number.className = "n";
       number.textContent = String(i + 1);

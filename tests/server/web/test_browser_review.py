@@ -1,0 +1,258 @@
+"""The review UI in a real browser: Debian's Chromium driven by Playwright against a real
+``framescout serve`` holding real photos with the real NanoDet-m model's boxes as pre-labels.
+
+Sign in, open the project, read the dashboard, filter the image browser, review an image with the
+keyboard and the mouse (accept a box, fix a class, draw a box), export COCO from the export page and
+load it with pycocotools. Screenshots of the dashboard and the review page go to ``test-output/``."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from framescout.client import Client
+from framescout.server.process import ServerProcess
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[3]
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class UiServer:
+    server: ServerProcess
+    key: str
+    images: dict[str, str]  # file name -> image id
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def api(self, path: str) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory, nanodet_path: Path, coco_tiny: Path) -> Iterator[UiServer]:
+    from framescout.models import OnnxDetector
+
+    samples = coco_tiny.parent / "samples"
+    names = (nanodet_path.parent / "coco.names").read_text().split("\n")
+    detector = OnnxDetector(nanodet_path, class_names=tuple(n for n in names if n))
+    server = ServerProcess(tmp_path_factory.mktemp("ui") / "data")
+    key = server.create_key("acme")
+    server.cli("projects", "create", "acme/street")
+    photos = [samples / n for n in ("bus.jpg", "dog.jpg", "person.jpg")]
+    photos += sorted((coco_tiny / "val2017").glob("*.jpg"))[:9]
+    images: dict[str, str] = {}
+    with server, Client(server.url, key) as client:
+        for i, path in enumerate(photos):
+            predictions = detector.predict(path, confidence=0.3)
+            unsure = bool(len(predictions)) and float(predictions.confidence.min()) < 0.5
+            result = client.upload_image(
+                "acme/street",
+                path,
+                predictions=predictions,
+                sampling_rule="low-confidence" if unsure else "random",
+                sampling_reason="a box below 0.50" if unsure else "1% of traffic",
+                metadata={"rule_kind": "confidence_below" if unsure else "random"},
+                model_version="1" if i % 2 else "2",
+                tags=["night"] if i % 3 == 0 else [],
+            )
+            images[path.name] = result.id
+        # An end user's bug report, so the dashboard has one to show.
+        httpx.post(
+            f"{server.url}/api/v1/projects/acme/street/bug-reports",
+            headers={"Authorization": f"Bearer {key}"},
+            data={"severity": "no_detections", "description": "nothing detected at the back door"},
+            timeout=30,
+        ).raise_for_status()
+        yield UiServer(server, key, images)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _sign_in(page, ui: UiServer, reviewer: str = "Alice Reviewer") -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{ui.url}/ui/")
+    assert "/ui/login" in page.url  # not signed in: redirected
+    page.fill("input[name=api_key]", "not-a-key")
+    page.click("button[type=submit]")
+    assert "not valid" in page.inner_text("[role=alert]")
+    page.fill("input[name=api_key]", ui.key)
+    page.fill("input[name=reviewer]", reviewer)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{ui.url}/ui/")
+
+
+def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pycocotools.coco import COCO
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    # Sign in and open the project from the list.
+    _sign_in(page, ui_server)
+    assert page.locator("#projects").inner_text().count("street") >= 1
+    page.click("#projects a:text('street')")
+    page.wait_for_url(f"{ui_server.url}/ui/p/street")
+
+    # Dashboard: counts and real charts.
+    assert page.inner_text("#total-images") == str(len(ui_server.images))
+    assert page.inner_text("#open-bugs") == "1"
+    assert page.locator("#kept-chart rect.bar").count() >= 1
+    assert page.locator("#confidence-chart rect.bar").count() >= 1
+    assert page.locator("#model-versions tbody tr").count() == 2
+    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+    # Image browser: filters narrow the grid.
+    page.click("nav.tabs a:text('Images')")
+    assert page.locator("#thumbs li").count() == len(ui_server.images)
+    page.select_option("select[name=tag]", "night")
+    page.click("#filters button[type=submit]")
+    night = sum(1 for i in range(len(ui_server.images)) if i % 3 == 0)
+    assert page.locator("#thumbs li").count() == night
+    page.click("a:text('Clear')")
+
+    # Review the bus photo: its NanoDet boxes are pre-labels.
+    bus_id = ui_server.images["bus.jpg"]
+    page.goto(f"{ui_server.url}/ui/p/street/images/{bus_id}")
+    page.wait_for_selector("#overlay g.box")
+    before = page.evaluate("window.framescoutReview.boxes()")
+    assert len(before) >= 2, before
+    assert all(b["state"] == "pending" and b["source"] == "prediction" for b in before)
+
+    page.keyboard.press("a")  # accept box 1 (selection moves to box 2)
+    page.fill("#new-class", "van")  # fix box 2's class: a class the model does not know
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")  # on to box 3 (if any), then reject the rest with r
+    for _ in range(len(before) - 2):
+        page.keyboard.press("r")
+
+    # Draw a new box with the mouse.
+    page.keyboard.press("n")
+    box = page.locator("#overlay").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.05)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.12, steps=5)
+    page.mouse.up()
+    after = page.evaluate("window.framescoutReview.boxes()")
+    assert len(after) == len(before) + 1
+    drawn = after[-1]
+    assert drawn["source"] == "drawn" and drawn["state"] == "accepted"
+    page.screenshot(path=str(SHOTS / "review.png"), full_page=True)
+
+    # Save & next: the accepted, corrected and drawn boxes become ground truth, by Alice.
+    page.keyboard.press("s")
+    page.wait_for_url(lambda url: bus_id not in url)
+    record = ui_server.api(f"/api/v1/projects/acme/street/images/{bus_id}").json()
+    assert record["review_status"] == "reviewed"
+    assert record["reviewed_by"] == "Alice Reviewer"
+    truth = [a for a in record["annotations"] if a["kind"] == "ground_truth"]
+    predictions = [a for a in record["annotations"] if a["kind"] == "prediction"]
+    assert len(predictions) == len(before)  # the model's boxes are kept apart, untouched
+    assert [a["class_name"] for a in truth] == [before[0]["class"], "van", "van"]
+    assert truth[0]["x_min"] == pytest.approx(before[0]["x_min"])
+    assert all(a["created_by"] == "Alice Reviewer" for a in truth)
+    width = record["width"]
+    assert truth[2]["x_min"] == pytest.approx(0.05 * width, abs=0.02 * width)
+
+    # The next image: accept all & next with one key.
+    second = page.url.split("/images/")[1].split("?")[0]
+    page.wait_for_selector("#overlay")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: second not in url)
+    second_record = ui_server.api(f"/api/v1/projects/acme/street/images/{second}").json()
+    assert second_record["review_status"] == "reviewed"
+    second_truth = [a for a in second_record["annotations"] if a["kind"] == "ground_truth"]
+    second_predictions = [a for a in second_record["annotations"] if a["kind"] == "prediction"]
+    assert len(second_truth) == len(second_predictions)
+
+    # Export COCO from the export page and read it with pycocotools.
+    page.goto(f"{ui_server.url}/ui/p/street/export")
+    page.select_option("select[name=format]", "coco")
+    with page.expect_download() as download_info:
+        page.click("#export-form button[type=submit]")
+    archive = tmp_path / "export.zip"
+    download_info.value.save_as(archive)
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(tmp_path / "coco")
+    annotation_files = sorted((tmp_path / "coco").rglob("*.json"))
+    assert annotation_files, list((tmp_path / "coco").rglob("*"))
+    coco_images, coco_boxes, names = 0, 0, set()
+    for path in annotation_files:
+        coco = COCO(str(path))
+        coco_images += len(coco.getImgIds())
+        coco_boxes += len(coco.getAnnIds())
+        names |= {c["name"] for c in coco.loadCats(coco.getCatIds())}
+        for image in coco.loadImgs(coco.getImgIds()):
+            assert (path.parent / image["file_name"]).is_file()
+    assert coco_images == 2
+    assert coco_boxes == len(truth) + len(second_truth)
+    assert "van" in names
+    assert not errors, errors
+    context.close()
+
+
+def test_keyboard_reject_image_and_csrf(ui_server: UiServer, browser) -> None:  # type: ignore[no-untyped-def]
+    """Shift+X rejects an image (excluded from exports); a forged save without the token is refused."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    _sign_in(page, ui_server, reviewer="Bob")
+    dog_id = ui_server.images["dog.jpg"]
+    page.goto(f"{ui_server.url}/ui/p/street/images/{dog_id}")
+    page.wait_for_selector("#overlay")
+    forged = page.evaluate(
+        """async (url) => (await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({status: 'reviewed', boxes: []})})).status""",
+        f"/ui/p/street/images/{dog_id}/review",
+    )
+    assert forged == 403
+    page.keyboard.press("Shift+X")
+    page.wait_for_url(lambda url: dog_id not in url)
+    record = ui_server.api(f"/api/v1/projects/acme/street/images/{dog_id}").json()
+    assert record["review_status"] == "rejected"
+    assert record["reviewed_by"] == "Bob"
+    assert not [a for a in record["annotations"] if a["kind"] == "ground_truth"]
+    listing = ui_server.api("/api/v1/projects/acme/street/images?status=rejected").json()
+    assert [im["id"] for im in listing["images"]] == [dog_id]
+    context.close()
+
+
+def test_signed_out_pages_redirect_and_scripts_get_json(ui_server: UiServer) -> None:
+    page = httpx.get(f"{ui_server.url}/ui/p/street", headers={"Accept": "text/html"})
+    assert page.status_code == 303 and page.headers["location"].startswith("/ui/login?next=")
+    script = httpx.post(f"{ui_server.url}/ui/p/street/images/x/review", json={"status": "reviewed"})
+    assert script.status_code == 401
+    assert json.loads(script.text)["error"]["code"] == "sign_in_required"
