@@ -50,7 +50,9 @@ class UiServer:
 
 
 @pytest.fixture(scope="module")
-def ui_server(tmp_path_factory: pytest.TempPathFactory, nanodet_path: Path, coco_tiny: Path) -> Iterator[UiServer]:
+def ui_server(
+    tmp_path_factory: pytest.TempPathFactory, nanodet_path: Path, coco_tiny: Path
+) -> Iterator[UiServer]:
     from framescout.models import OnnxDetector
 
     samples = coco_tiny.parent / "samples"
