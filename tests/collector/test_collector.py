@@ -104,6 +104,9 @@ def test_server_down_for_the_whole_run_then_started(server: ServerProcess, tmp_p
         status = collector.status()
         collector.close()
         assert names_on(server) == Counter({f"f{i}": 1 for i in range(12)})
+        with Client(server.url, server.__dict__["key"]) as client:
+            kinds = {image["metadata"].get("rule_kind") for image in client.iter_images("acme/cams")}
+        assert kinds == {"confidence_below"}  # the dashboard's per-model-version confidence share reads it
     assert status["rules"]["low"]["uploaded"] == 12 and status["spool"]["entries"] == 0
 
 
