@@ -26,7 +26,9 @@ def test_first_matching_rule_keeps_and_carries_its_tags(preds) -> None:
 
 
 def test_a_decision_names_the_type_of_its_rule_for_dashboards(preds) -> None:
-    sampler = Sampler([ConfidenceBelow(0.5, name="low"), RandomSample(1.0, name="rand")], clock=ManualClock(0))
+    sampler = Sampler(
+        [ConfidenceBelow(0.5, name="low"), RandomSample(1.0, name="rand")], clock=ManualClock(0)
+    )
     assert sampler.decide(preds([("a", 0.2)])).to_dict()["rule_kind"] == "confidence_below"
     assert sampler.decide(preds([("a", 0.9)])).rule_kind == "random"
     assert Sampler([NothingDetected()], clock=ManualClock(0)).decide(preds([("a", 0.9)])).rule_kind is None

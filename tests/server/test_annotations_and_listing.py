@@ -157,3 +157,28 @@ def test_open_projects_learn_classes_and_strict_ones_refuse(
     classes = env.client.get("/api/v1/projects/acme/open", headers=env.auth()).json()["classes"]
     assert classes == ["cat", "bird"]
     assert upload("cams", 3, "bird") == 422  # created with person, car, dog
+
+
+def test_review_through_the_api_sets_ground_truth_and_status(env, make_jpeg) -> None:  # type: ignore[no-untyped-def]
+    """Scripts (e.g. an import from a labelling tool) can store a review like the review page does."""
+    base = "/api/v1/projects/acme/cams/images"
+    image_id = env.client.post(
+        base, headers=env.auth(), files={"file": ("r.jpg", make_jpeg(seed=77), "image/jpeg")}
+    ).json()["id"]
+    body = {
+        "boxes": [{"class": "car", "x_min": 1, "y_min": 2, "x_max": 20, "y_max": 30}],
+        "reviewer": "importer",
+    }
+    saved = env.client.post(f"{base}/{image_id}/review", headers=env.auth(), json=body)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["reviewed_by"] == "importer" and saved.json()["boxes"] == 1
+    assert env.client.get(f"{base}?status=reviewed", headers=env.auth()).json()["total"] == 1
+    assert env.client.get(f"{base}?status=pending", headers=env.auth()).json()["total"] == 0
+    refused = env.client.post(
+        f"{base}/{image_id}/review",
+        headers=env.auth(),
+        json={"boxes": [{**body["boxes"][0], "class": "yak"}]},
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "unknown_class"
+    other = env.client.post(f"{base}/{image_id}/review", headers=env.auth(env.other_key), json=body)
+    assert other.status_code == 404

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from framescout.store.images import Box
 from framescout.store.models import Annotation, Image, ModelVersion, Project, Workspace
+from framescout.store.review import MAX_REVIEW_BOXES
 
 
 class ErrorDetail(BaseModel):
@@ -166,3 +168,41 @@ class ModelVersionOut(BaseModel):
     @classmethod
     def of(cls, m: ModelVersion) -> ModelVersionOut:
         return cls(version=m.version, format=m.format, classes=m.class_names, created_at=m.created_at)
+
+
+class ReviewBox(BaseModel):
+    """One ground-truth box in pixels of the image."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    class_name: str = Field(alias="class", min_length=1, max_length=200)
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+
+
+class ReviewIn(BaseModel):
+    """A person's review: the boxes that are the image's ground truth now, or a rejected image."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["reviewed", "rejected"] = "reviewed"
+    boxes: list[ReviewBox] = Field(default_factory=list, max_length=MAX_REVIEW_BOXES)
+
+    def to_boxes(self) -> list[Box]:
+        return [Box(b.class_name, b.x_min, b.y_min, b.x_max, b.y_max) for b in self.boxes]
+
+
+class ApiReviewIn(ReviewIn):
+    reviewer: str = Field(
+        "", max_length=200, description="Who reviewed (defaults to the API key's label or prefix)."
+    )
+
+
+class ReviewSaved(BaseModel):
+    image_id: str
+    status: str
+    boxes: int
+    reviewed_by: str
+    reviewed_at: datetime

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from framescout.imaging import ImageError, thumbnail_jpeg
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
-from framescout.server.schemas import ErrorOut, ImageList, ImageOut, UploadOut
+from framescout.server.schemas import ApiReviewIn, ErrorOut, ImageList, ImageOut, ReviewSaved, UploadOut
 from framescout.server.uploads import ingest, parse_predictions, split_tags
 from framescout.store.errors import NotFound
 from framescout.store.images import (
@@ -20,6 +20,7 @@ from framescout.store.images import (
     parse_metadata,
     query_images,
 )
+from framescout.store.review import save_review
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}/images", tags=["images"])
 
@@ -159,3 +160,24 @@ def thumbnail(
     except (KeyError, ImageError):
         raise NotFound("blob_missing", f"the bytes of image {image_id} are missing or unreadable") from None
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.post("/{image_id}/review", response_model=ReviewSaved, responses=_ERRORS)
+def review(image_id: str, body: ApiReviewIn, project: PathProject, store: StoreDep) -> ReviewSaved:
+    """Store a review (what the review page does): ``boxes`` become the image's ground truth and the
+    image is marked ``reviewed`` (or ``rejected``, with no boxes), with who and when."""
+    result = save_review(
+        store.db,
+        project,
+        image_id,
+        body.to_boxes(),
+        reviewer=body.reviewer or "API client",
+        status=body.status,
+    )
+    return ReviewSaved(
+        image_id=result.image_id,
+        status=result.status,
+        boxes=result.boxes,
+        reviewed_by=result.reviewed_by,
+        reviewed_at=result.reviewed_at,
+    )

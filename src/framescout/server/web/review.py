@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from framescout.server.deps import StoreDep
+from framescout.server.schemas import ReviewIn
 from framescout.server.web.browse import BrowseDep, BrowseParams
 from framescout.server.web.session import CSRF_HEADER, SignedInDep, check_csrf
 from framescout.server.web.templating import load_project, render
-from framescout.store.images import Box, get_image, list_annotations
+from framescout.store.images import get_image, list_annotations
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Project, Report
-from framescout.store.review import MAX_REVIEW_BOXES, first_pending, neighbours, save_review
+from framescout.store.review import first_pending, neighbours, save_review
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -116,25 +117,6 @@ def _box(class_name: str, a: Any, source: str, state: str, confidence: float | N
     }
 
 
-class ReviewBox(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    class_name: str = Field(alias="class", min_length=1, max_length=200)
-    x_min: float
-    y_min: float
-    x_max: float
-    y_max: float
-
-
-class ReviewIn(BaseModel):
-    """What the review page sends: the boxes that are ground truth now, or a rejected image."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    status: Literal["reviewed", "rejected"] = "reviewed"
-    boxes: list[ReviewBox] = Field(default_factory=list, max_length=MAX_REVIEW_BOXES)
-
-
 class ReviewOut(BaseModel):
     image_id: str
     status: str
@@ -157,8 +139,7 @@ def save(
     """Store the reviewed boxes as ground truth (who and when), and answer where to go next."""
     check_csrf(who, csrf)
     proj = load_project(store, who, project)
-    boxes = [Box(b.class_name, b.x_min, b.y_min, b.x_max, b.y_max) for b in body.boxes]
-    result = save_review(store.db, proj, image_id, boxes, reviewer=who.reviewer, status=body.status)
+    result = save_review(store.db, proj, image_id, body.to_boxes(), reviewer=who.reviewer, status=body.status)
     _, following = neighbours(store.db, proj, image_id, params.to_filter(), pending_only=True)
     next_url = _image_url(proj, following, params) if following else _browser_url(proj, params, done="1")
     return ReviewOut(
