@@ -164,3 +164,20 @@ def test_other_workspaces_cannot_report_or_read(env: Any, make_jpeg: Callable[..
         == 401
     )
     assert reports_count(env) == 0
+
+
+def test_feedback_to_the_wrong_project_is_refused(env: Any, make_jpeg: Callable[..., bytes]) -> None:
+    image_id = upload(env, make_jpeg)  # an image of acme/cams
+    elsewhere = env.client.post(
+        "/api/v1/projects/acme/open/feedback",
+        headers=env.auth(),
+        data={"image_id": image_id, "verdict": "correct"},
+    )
+    assert elsewhere.status_code == 404 and elsewhere.json()["error"]["code"] == "image_not_found"
+    missing = env.client.post(
+        "/api/v1/projects/acme/nope/bug-reports",
+        headers=env.auth(),
+        data={"severity": "crash", "description": "x"},
+    )
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "project_not_found"
+    assert reports_count(env) == 0
