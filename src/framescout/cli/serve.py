@@ -40,10 +40,13 @@ def serve(
     store.close()
     workers = workers or min(4, os.cpu_count() or 1)
     url = f"http://{host}:{port}"
-    console.print(f"framescout serving {url}  (API docs {url}/docs, data {root}, {workers} worker(s))")
+    console.print(
+        f"framescout serving {url}  (review UI {url}/ui/, API docs {url}/docs, "
+        f"data {root}, {workers} worker(s))"
+    )
     if store.created:
         console.print(
-            "New data directory. Create an API key with:\n"
+            "New data directory. Create an API key (then sign in to the review UI with it):\n"
             f"  framescout keys create --workspace my-team --data-dir {root}"
         )
     os.environ.update(settings.to_env())
