@@ -15,6 +15,7 @@ from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
 from framescout.server.settings import Settings
+from framescout.server.thumbnails import ThumbnailCache
 from framescout.server.web import install_web_ui
 from framescout.store import Store
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.caches = Caches()
     app.state.models = ModelRegistry(store.models_dir)
+    app.state.thumbnails = ThumbnailCache.for_store(store)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 

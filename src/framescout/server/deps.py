@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from framescout.server.cache import TTLCache
 from framescout.server.errors import ApiError
 from framescout.server.settings import Settings
+from framescout.server.thumbnails import ThumbnailCache
 from framescout.store import Store
 from framescout.store.accounts import get_project, workspace_for_key
 from framescout.store.keys import hash_key
@@ -48,8 +49,14 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_thumbnails(request: Request) -> ThumbnailCache:
+    thumbnails: ThumbnailCache = request.app.state.thumbnails
+    return thumbnails
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ThumbnailsDep = Annotated[ThumbnailCache, Depends(get_thumbnails)]
 
 
 async def current_workspace(

@@ -208,6 +208,9 @@ def test_thumbnail_and_file_behind_the_session(env: Any, make_jpeg: Callable[...
     thumb = env.client.get(f"/ui/p/cams/images/{image_id}/thumbnail")
     assert thumb.headers["content-type"] == "image/jpeg"
     assert max(Image.open(io.BytesIO(thumb.content)).size) <= 256
+    cached = list((env.store.data_dir / "cache" / "thumbs").rglob("*.jpg"))
+    assert len(cached) == 1 and cached[0].read_bytes() == thumb.content  # made once, then read from disk
+    assert env.client.get(f"/ui/p/cams/images/{image_id}/thumbnail").content == thumb.content
     assert env.client.get(f"/ui/p/cams/images/{image_id}/file").content == make_jpeg(seed=7)
 
 

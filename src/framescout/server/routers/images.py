@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from framescout.imaging import ImageError, thumbnail_jpeg
-from framescout.server.deps import PathProject, SettingsDep, StoreDep
+from framescout.imaging import ImageError
+from framescout.server.deps import PathProject, SettingsDep, StoreDep, ThumbnailsDep
 from framescout.server.schemas import ApiReviewIn, ErrorOut, ImageList, ImageOut, ReviewSaved, UploadOut
 from framescout.server.uploads import ingest, parse_predictions, split_tags
 from framescout.store.errors import NotFound
@@ -150,13 +150,14 @@ def thumbnail(
     project: PathProject,
     store: StoreDep,
     settings: SettingsDep,
+    thumbnails: ThumbnailsDep,
     size: Annotated[int | None, Query(ge=16, le=1024)] = None,
 ) -> Response:
     """A JPEG no larger than ``size`` pixels on its longer side."""
     with store.db.reading() as session:
         image = get_image(session, project, image_id)
     try:
-        data = thumbnail_jpeg(store.blobs.get(image.sha256), size or settings.thumbnail_size)
+        data = thumbnails.get(store, image.sha256, size or settings.thumbnail_size)
     except (KeyError, ImageError):
         raise NotFound("blob_missing", f"the bytes of image {image_id} are missing or unreadable") from None
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 
-from framescout.imaging import ImageError, thumbnail_jpeg
-from framescout.server.deps import SettingsDep, StoreDep
+from framescout.imaging import ImageError
+from framescout.server.deps import SettingsDep, StoreDep, ThumbnailsDep
 from framescout.server.web.session import SignedInDep
 from framescout.server.web.templating import load_project, render
 from framescout.store import Store
@@ -185,12 +185,17 @@ def image_file(project: str, image_id: str, who: SignedInDep, store: StoreDep) -
 
 @router.get("/p/{project}/images/{image_id}/thumbnail")
 def image_thumbnail(
-    project: str, image_id: str, who: SignedInDep, store: StoreDep, settings: SettingsDep
+    project: str,
+    image_id: str,
+    who: SignedInDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    thumbnails: ThumbnailsDep,
 ) -> Response:
     """A small JPEG for the browser grid (cached by the browser: the bytes never change)."""
     image = _image_row(store, who, project, image_id)
     try:
-        data = thumbnail_jpeg(store.blobs.get(image.sha256), settings.thumbnail_size)
+        data = thumbnails.get(store, image.sha256, settings.thumbnail_size)
     except (KeyError, ImageError):
         raise NotFound("blob_missing", f"the bytes of image {image_id} are missing or unreadable") from None
     return Response(

@@ -35,8 +35,11 @@ class CsrfError(StoreError):
         )
 
 
-async def signed_in(request: Request, store: StoreDep) -> SignedIn:
-    """The reviewer behind the session cookie (raises `SignInRequired` when there is none)."""
+def signed_in(request: Request, store: StoreDep) -> SignedIn:
+    """The reviewer behind the session cookie (raises `SignInRequired` when there is none).
+
+    A plain function: FastAPI runs it in the threadpool, so its database read never blocks the
+    event loop that every other request shares."""
     token = request.cookies.get(COOKIE)
     if token:
         with store.db.reading() as session:
