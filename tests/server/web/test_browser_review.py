@@ -139,6 +139,10 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     # Image browser: filters narrow the grid.
     page.click("nav.tabs a:text('Images')")
     assert page.locator("#thumbs li").count() == len(ui_server.images)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#thumbs img')].every(i => i.complete && i.naturalWidth)"
+    )
+    page.screenshot(path=str(SHOTS / "images.png"), full_page=True)
     page.select_option("select[name=tag]", "night")
     page.click("#filters button[type=submit]")
     night = sum(1 for i in range(len(ui_server.images)) if i % 3 == 0)
@@ -203,6 +207,7 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
 
     # Export COCO from the export page and read it with pycocotools.
     page.goto(f"{ui_server.url}/ui/p/street/export")
+    page.screenshot(path=str(SHOTS / "export.png"), full_page=True)
     page.select_option("select[name=format]", "coco")
     with page.expect_download() as download_info:
         page.click("#export-form button[type=submit]")

@@ -36,7 +36,7 @@ class Chart:
     empty: bool = True
 
 
-PLOT_LEFT, PLOT_BOTTOM, PLOT_TOP = 40, 22, 8
+PLOT_LEFT, PLOT_RIGHT, PLOT_BOTTOM, PLOT_TOP = 40, 16, 22, 8
 MAX_BAR_WIDTH = 48.0
 
 
@@ -72,7 +72,7 @@ def kept_chart(kept: KeptOverTime, *, width: int = 1000, height: int = 240) -> C
     colours = {rule: PALETTE[i % len(PALETTE)] for i, rule in enumerate(kept.rules)}
     totals = [sum(kept.counts[r][i] for r in kept.rules) for i in range(len(kept.buckets))]
     scale = _axis(chart, _nice_max(max(totals)))
-    slot = (width - PLOT_LEFT - 4) / len(kept.buckets)
+    slot = (width - PLOT_LEFT - PLOT_RIGHT) / len(kept.buckets)
     bar_width = min(max(slot * 0.8, 1.0), MAX_BAR_WIDTH)
     for i, bucket in enumerate(kept.buckets):
         base = float(height - PLOT_BOTTOM)
@@ -99,7 +99,7 @@ def histogram_chart(counts: list[int], *, width: int = 1000, height: int = 220) 
     if not any(counts):
         return chart
     scale = _axis(chart, _nice_max(max(counts)))
-    slot = (width - PLOT_LEFT - 4) / len(counts)
+    slot = (width - PLOT_LEFT - PLOT_RIGHT) / len(counts)
     for i, n in enumerate(counts):
         lo, hi = i / len(counts), (i + 1) / len(counts)
         h = n * scale
@@ -114,6 +114,6 @@ def histogram_chart(counts: list[int], *, width: int = 1000, height: int = 220) 
             )
         )
     for value in (0.0, 0.25, 0.5, 0.75, 1.0):
-        chart.x_labels.append((PLOT_LEFT + value * (width - PLOT_LEFT - 4), f"{value:.2f}"))
+        chart.x_labels.append((PLOT_LEFT + value * (width - PLOT_LEFT - PLOT_RIGHT), f"{value:.2f}"))
     chart.empty = False
     return chart
