@@ -1,0 +1,67 @@
+"""API fuzzing with schemathesis: requests generated from the server's own OpenAPI document, valid
+and invalid, against the real app over a real SQLite data directory. No request may crash the server
+(5xx), and every refusal must be the documented JSON error shape with a stable code."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from PIL import Image
+from schemathesis.checks import not_a_server_error
+
+from framescout.server import Settings, create_app
+from framescout.store import Store
+from framescout.store.accounts import create_key, create_project, get_or_create_workspace
+from framescout.store.images import ImageFields, ingest_image
+
+pytestmark = pytest.mark.slow
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _app(root: Path) -> tuple[Any, str, str]:
+    store = Store.open(root)
+    with store.db.writing() as session:
+        workspace = get_or_create_workspace(session, "acme")
+        key = create_key(session, workspace)
+        project = create_project(session, workspace, "cams", classes=["person", "car"])
+    image = ingest_image(store.db, store.blobs, project, _jpeg(), ImageFields(name="a.jpg"))
+    return create_app(Settings(data_dir=root, max_upload_bytes=1_000_000), store), key, image.id
+
+
+APP, KEY, IMAGE_ID = _app(Path(tempfile.mkdtemp(prefix="framescout-fuzz-")) / "data")
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@schemathesis.check
+def errors_are_json_with_a_code(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 4xx is ``{"error": {"code", "message"}}`` (never an HTML page or a bare string)."""
+    if 400 <= response.status_code < 500:
+        body = response.json()
+        assert isinstance(body, dict) and set(body) == {"error"}, body
+        assert set(body["error"]) == {"code", "message"}, body
+        assert body["error"]["code"] and body["error"]["message"], body
+    return None
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_no_request_crashes_the_server(case: Any) -> None:
+    # Aim most requests at things that exist, so they reach the handlers instead of stopping at a 404.
+    params = case.path_parameters or {}
+    for name, value in (("workspace", "acme"), ("project", "cams"), ("image_id", IMAGE_ID)):
+        if name in params:
+            params[name] = value
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {KEY}"}, checks=[not_a_server_error, errors_are_json_with_a_code]
+    )
