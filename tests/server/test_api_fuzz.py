@@ -4,7 +4,9 @@ and invalid, against the real app over a real SQLite data directory. No request 
 
 from __future__ import annotations
 
+import atexit
 import io
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,9 @@ def _app(root: Path) -> tuple[Any, str, str]:
     return create_app(Settings(data_dir=root, max_upload_bytes=1_000_000), store), key, image.id
 
 
-APP, KEY, IMAGE_ID = _app(Path(tempfile.mkdtemp(prefix="framescout-fuzz-")) / "data")
+_ROOT = Path(tempfile.mkdtemp(prefix="framescout-fuzz-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
+APP, KEY, IMAGE_ID = _app(_ROOT / "data")
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
