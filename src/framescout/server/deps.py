@@ -18,9 +18,11 @@ from framescout.store import Store
 from framescout.store.accounts import get_project, workspace_for_key
 from framescout.store.keys import hash_key
 from framescout.store.models import Project, Workspace
+from framescout.store.web_sessions import SignedIn
 
 KEY_CACHE_SECONDS = 30.0
 PROJECT_CACHE_SECONDS = 2.0
+WEB_SESSION_CACHE_SECONDS = 10.0
 
 
 class Caches:
@@ -29,6 +31,7 @@ class Caches:
     def __init__(self) -> None:
         self.keys: TTLCache[str, Workspace | None] = TTLCache(KEY_CACHE_SECONDS)
         self.projects: TTLCache[tuple[str, str], Project] = TTLCache(PROJECT_CACHE_SECONDS)
+        self.web_sessions: TTLCache[str, SignedIn | None] = TTLCache(WEB_SESSION_CACHE_SECONDS)
 
 
 async def get_caches(request: Request) -> Caches:
@@ -54,6 +57,7 @@ async def get_thumbnails(request: Request) -> ThumbnailCache:
     return thumbnails
 
 
+CachesDep = Annotated[Caches, Depends(get_caches)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ThumbnailsDep = Annotated[ThumbnailCache, Depends(get_thumbnails)]

@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from framescout.server.deps import StoreDep
+from framescout.server.deps import CachesDep, StoreDep
 from framescout.server.web.session import COOKIE, SignedInDep, check_csrf, safe_next
 from framescout.server.web.templating import render
+from framescout.store.keys import hash_key
 from framescout.store.web_sessions import SESSION_LIFETIME, sign_in, sign_out
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -75,13 +76,18 @@ def login(
 
 @router.post("/logout")
 def logout(
-    request: Request, who: SignedInDep, store: StoreDep, csrf: Annotated[str, Form(max_length=100)] = ""
+    request: Request,
+    who: SignedInDep,
+    store: StoreDep,
+    caches: CachesDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
-    """End the session (on this browser only)."""
+    """End the session (on this browser only; other workers forget it within seconds)."""
     check_csrf(who, csrf)
     token = request.cookies.get(COOKIE, "")
     with store.db.writing() as session:
         sign_out(session, token)
+    caches.web_sessions.discard(hash_key(token))
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from framescout.imaging import ImageError
 from framescout.server.deps import SettingsDep, StoreDep, ThumbnailsDep
-from framescout.server.web.session import SignedInDep
-from framescout.server.web.templating import load_project, render
+from framescout.server.web.session import ProjectDep, SignedInDep
+from framescout.server.web.templating import render
 from framescout.store import Store
 from framescout.store.errors import Invalid, NotFound
 from framescout.store.images import REVIEW_FILTERS, ImageFilter, get_image, query_images
@@ -113,10 +113,9 @@ def filter_choices(store: Store, project: Project) -> FilterChoices:
 
 @router.get("/p/{project}/images", response_class=HTMLResponse)
 def browser(
-    project: str, request: Request, who: SignedInDep, store: StoreDep, params: BrowseDep
+    request: Request, who: SignedInDep, proj: ProjectDep, store: StoreDep, params: BrowseDep
 ) -> HTMLResponse:
     """Thumbnails of the project's images, newest first, under the chosen filters."""
-    proj = load_project(store, who, project)
     with store.db.reading() as session:
         images, total = query_images(
             session, proj, params.to_filter(), limit=PAGE_SIZE, offset=(params.page - 1) * PAGE_SIZE
@@ -165,16 +164,15 @@ def browser(
     )
 
 
-def _image_row(store: Store, who: SignedInDep, project: str, image_id: str) -> Image:
-    proj = load_project(store, who, project)
+def _image_row(store: Store, project: Project, image_id: str) -> Image:
     with store.db.reading() as session:
-        return get_image(session, proj, image_id)
+        return get_image(session, project, image_id)
 
 
 @router.get("/p/{project}/images/{image_id}/file")
-def image_file(project: str, image_id: str, who: SignedInDep, store: StoreDep) -> Response:
+def image_file(image_id: str, proj: ProjectDep, store: StoreDep) -> Response:
     """The original bytes (the review page draws boxes over them)."""
-    image = _image_row(store, who, project, image_id)
+    image = _image_row(store, proj, image_id)
     try:
         data = store.blobs.get(image.sha256)
     except KeyError:
@@ -185,15 +183,14 @@ def image_file(project: str, image_id: str, who: SignedInDep, store: StoreDep) -
 
 @router.get("/p/{project}/images/{image_id}/thumbnail")
 def image_thumbnail(
-    project: str,
     image_id: str,
-    who: SignedInDep,
+    proj: ProjectDep,
     store: StoreDep,
     settings: SettingsDep,
     thumbnails: ThumbnailsDep,
 ) -> Response:
     """A small JPEG for the browser grid (cached by the browser: the bytes never change)."""
-    image = _image_row(store, who, project, image_id)
+    image = _image_row(store, proj, image_id)
     try:
         data = thumbnails.get(store, image.sha256, settings.thumbnail_size)
     except (KeyError, ImageError):

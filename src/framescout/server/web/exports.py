@@ -18,8 +18,8 @@ from framescout.export.dataset import ExportDataset
 from framescout.export.from_store import dataset_from_project
 from framescout.export.versions import create_version, list_versions, load_version
 from framescout.server.deps import StoreDep
-from framescout.server.web.session import SignedInDep, check_csrf
-from framescout.server.web.templating import load_project, render
+from framescout.server.web.session import ProjectDep, SignedInDep, check_csrf
+from framescout.server.web.templating import render
 from framescout.store import Store
 from framescout.store.errors import Invalid, NotFound
 
@@ -27,9 +27,8 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
 @router.get("/p/{project}/export", response_class=HTMLResponse)
-def export_page(project: str, request: Request, who: SignedInDep, store: StoreDep) -> HTMLResponse:
+def export_page(request: Request, who: SignedInDep, proj: ProjectDep, store: StoreDep) -> HTMLResponse:
     """Formats, dataset versions, and how many images are ready to export."""
-    proj = load_project(store, who, project)
     versions = list_versions(store, who.workspace.slug, proj.slug)
     ready = dataset_from_project(store, who.workspace.slug, proj.slug)
     return render(
@@ -47,8 +46,8 @@ def export_page(project: str, request: Request, who: SignedInDep, store: StoreDe
 
 @router.post("/p/{project}/export")
 def download(
-    project: str,
     who: SignedInDep,
+    proj: ProjectDep,
     store: StoreDep,
     fmt: Annotated[str, Form(alias="format", max_length=20)],
     version: Annotated[str, Form(max_length=100)] = "",
@@ -57,7 +56,6 @@ def download(
 ) -> FileResponse:
     """The export as a zip (the same files as ``framescout export`` writes)."""
     check_csrf(who, csrf)
-    proj = load_project(store, who, project)
     if fmt not in FORMATS:
         raise Invalid("invalid_format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     dataset = _dataset(
@@ -93,14 +91,13 @@ def _dataset(store: Store, workspace: str, project: str, version: str, unlabelle
 
 @router.post("/p/{project}/versions")
 def freeze(
-    project: str,
     who: SignedInDep,
+    proj: ProjectDep,
     store: StoreDep,
     name: Annotated[str, Form(max_length=100)],
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
     """Freeze the project's labelled images, boxes and splits as a named dataset version."""
     check_csrf(who, csrf)
-    proj = load_project(store, who, project)
     create_version(store, who.workspace.slug, proj.slug, name)
     return RedirectResponse(f"/ui/p/{proj.slug}/export", status_code=303)

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from framescout.server.deps import StoreDep
 from framescout.server.web.charts import histogram_chart, kept_chart
-from framescout.server.web.session import SignedInDep, check_csrf
-from framescout.server.web.templating import load_project, render
+from framescout.server.web.session import ProjectDep, SignedInDep, check_csrf
+from framescout.server.web.templating import render
 from framescout.store.accounts import list_projects
 from framescout.store.models import Image, Report
 from framescout.store.reports import STATUSES, list_reports, set_report_status
@@ -60,9 +60,8 @@ def project_list(request: Request, who: SignedInDep, store: StoreDep) -> HTMLRes
 
 
 @router.get("/p/{project}", response_class=HTMLResponse)
-def dashboard(project: str, request: Request, who: SignedInDep, store: StoreDep) -> HTMLResponse:
+def dashboard(request: Request, who: SignedInDep, proj: ProjectDep, store: StoreDep) -> HTMLResponse:
     """Kept frames over time per rule, the confidence histogram, review progress, reports, model versions."""
-    proj = load_project(store, who, project)
     with store.db.reading() as session:
         stats = project_stats(session, proj)
         bugs, _ = list_reports(session, proj, kind="bug", status="open", limit=5)
@@ -82,15 +81,14 @@ def dashboard(project: str, request: Request, who: SignedInDep, store: StoreDep)
 
 @router.get("/p/{project}/reports", response_class=HTMLResponse)
 def reports(
-    project: str,
     request: Request,
     who: SignedInDep,
+    proj: ProjectDep,
     store: StoreDep,
     kind: str | None = None,
     status: str | None = "open",
 ) -> HTMLResponse:
     """Feedback and bug reports from the team's apps, newest first."""
-    proj = load_project(store, who, project)
     kind = kind if kind in ("bug", "feedback") else None
     status = status if status in STATUSES else None
     with store.db.reading() as session:
@@ -110,16 +108,15 @@ def reports(
 
 @router.post("/p/{project}/reports/{report_id}/status")
 def change_report_status(
-    project: str,
     report_id: str,
     who: SignedInDep,
+    proj: ProjectDep,
     store: StoreDep,
     status: Annotated[str, Form(max_length=20)],
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
     """Resolve (or reopen) a report."""
     check_csrf(who, csrf)
-    proj = load_project(store, who, project)
     with store.db.writing() as session:
         set_report_status(session, proj, report_id, status)
     return RedirectResponse(f"/ui/p/{proj.slug}/reports", status_code=303)

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from framescout.server.deps import StoreDep
 from framescout.server.schemas import ReviewIn
 from framescout.server.web.browse import BrowseDep, BrowseParams
-from framescout.server.web.session import CSRF_HEADER, SignedInDep, check_csrf
-from framescout.server.web.templating import load_project, render
+from framescout.server.web.session import CSRF_HEADER, ProjectDep, SignedInDep, check_csrf
+from framescout.server.web.templating import render
 from framescout.store.images import get_image, list_annotations
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Project, Report
 from framescout.store.review import first_pending, neighbours, save_review
@@ -33,9 +33,8 @@ def _browser_url(project: Project, params: BrowseParams, **extra: str) -> str:
 
 
 @router.get("/p/{project}/review")
-def start_review(project: str, who: SignedInDep, store: StoreDep, params: BrowseDep) -> RedirectResponse:
+def start_review(who: SignedInDep, proj: ProjectDep, store: StoreDep, params: BrowseDep) -> RedirectResponse:
     """Open the newest image that still waits for review under the browser's filters."""
-    proj = load_project(store, who, project)
     found = first_pending(store.db, proj, params.to_filter())
     if found is None:
         return RedirectResponse(_browser_url(proj, params, done="1"), status_code=303)
@@ -44,11 +43,15 @@ def start_review(project: str, who: SignedInDep, store: StoreDep, params: Browse
 
 @router.get("/p/{project}/images/{image_id}", response_class=HTMLResponse)
 def review_page(
-    project: str, image_id: str, request: Request, who: SignedInDep, store: StoreDep, params: BrowseDep
+    image_id: str,
+    request: Request,
+    who: SignedInDep,
+    proj: ProjectDep,
+    store: StoreDep,
+    params: BrowseDep,
 ) -> HTMLResponse:
     """The image, its boxes (ground truth if reviewed, else the model's predictions and users'
     suggested corrections) and the keyboard-driven editor."""
-    proj = load_project(store, who, project)
     with store.db.reading() as session:
         image = get_image(session, proj, image_id)
         rows = list_annotations(session, image.id)
@@ -128,17 +131,16 @@ class ReviewOut(BaseModel):
 
 @router.post("/p/{project}/images/{image_id}/review", response_model=ReviewOut)
 def save(
-    project: str,
     image_id: str,
     body: ReviewIn,
     who: SignedInDep,
+    proj: ProjectDep,
     store: StoreDep,
     params: BrowseDep,
     csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None,
 ) -> ReviewOut:
     """Store the reviewed boxes as ground truth (who and when), and answer where to go next."""
     check_csrf(who, csrf)
-    proj = load_project(store, who, project)
     result = save_review(store.db, proj, image_id, body.to_boxes(), reviewer=who.reviewer, status=body.status)
     _, following = neighbours(store.db, proj, image_id, params.to_filter(), pending_only=True)
     next_url = _image_url(proj, following, params) if following else _browser_url(proj, params, done="1")

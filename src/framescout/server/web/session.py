@@ -12,8 +12,11 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
-from framescout.server.deps import StoreDep
+from framescout.server.deps import CachesDep, StoreDep
+from framescout.store.accounts import get_project
 from framescout.store.errors import StoreError
+from framescout.store.keys import hash_key
+from framescout.store.models import Project
 from framescout.store.web_sessions import SignedIn, resolve
 
 COOKIE = "framescout_session"
@@ -35,15 +38,19 @@ class CsrfError(StoreError):
         )
 
 
-def signed_in(request: Request, store: StoreDep) -> SignedIn:
+def signed_in(request: Request, store: StoreDep, caches: CachesDep) -> SignedIn:
     """The reviewer behind the session cookie (raises `SignInRequired` when there is none).
 
-    A plain function: FastAPI runs it in the threadpool, so its database read never blocks the
-    event loop that every other request shares."""
+    Looked up at most every few seconds per worker (a grid of thumbnails is one lookup, not 48); a
+    plain function, so FastAPI runs the database read in its threadpool, off the event loop."""
     token = request.cookies.get(COOKIE)
     if token:
-        with store.db.reading() as session:
-            who = resolve(session, token)
+
+        def load() -> SignedIn | None:
+            with store.db.reading() as session:
+                return resolve(session, token)
+
+        who = caches.web_sessions.get(hash_key(token), load)
         if who is not None:
             return who
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -51,6 +58,19 @@ def signed_in(request: Request, store: StoreDep) -> SignedIn:
 
 
 SignedInDep = Annotated[SignedIn, Depends(signed_in)]
+
+
+def current_project(project: str, who: SignedInDep, store: StoreDep, caches: CachesDep) -> Project:
+    """The signed-in workspace's project named in the path (404 for any other, in any workspace)."""
+
+    def load() -> Project:
+        with store.db.reading() as session:
+            return get_project(session, who.workspace, project)
+
+    return caches.projects.get((who.workspace.id, project), load)
+
+
+ProjectDep = Annotated[Project, Depends(current_project)]
 
 
 def check_csrf(who: SignedIn, presented: str | None) -> None:

@@ -11,9 +11,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from framescout import __version__
-from framescout.store import Store
-from framescout.store.accounts import get_project
-from framescout.store.models import Project
 from framescout.store.web_sessions import SignedIn
 
 HERE = Path(__file__).parent
@@ -45,9 +42,3 @@ def render(
         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
     )
     return response
-
-
-def load_project(store: Store, who: SignedIn, slug: str) -> Project:
-    """The signed-in workspace's project ``slug`` (404 for anything else, including other workspaces)."""
-    with store.db.reading() as session:
-        return get_project(session, who.workspace, slug)
