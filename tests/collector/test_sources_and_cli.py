@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import http.server
+import itertools
+import json
 import shutil
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -43,6 +46,21 @@ def test_video_source_every_nth(video: Path) -> None:
     frames = list(source)
     assert len(frames) == 25 and frames[0].image.shape == (1080, 1920, 3)  # 248 frames, one in ten
     assert source.stats.skipped["every"] == 223
+
+
+def test_video_fps_cap_follows_video_time_not_processing_speed(video: Path) -> None:
+    """people.mp4 is 248 frames at 24.7 fps (10 s): 2 frames per second of video, however slow we read."""
+    fast = [f.index for f in Source(str(video), fps=2)]
+    slow_source = Source(str(video), fps=2)
+    slow = []
+    for frame in slow_source:
+        slow.append(frame.index)
+        time.sleep(0.05)  # a slow model between frames must not change which frames are kept
+    assert fast == slow
+    assert 20 <= len(fast) <= 21 and fast[0] == 0
+    gaps = {b - a for a, b in itertools.pairwise(fast)}
+    assert gaps <= {12, 13}  # ~24.7 / 2 frames apart
+    assert slow_source.stats.skipped["fps"] == 248 - len(slow)
 
 
 def test_a_stream_that_never_answers_is_retried_then_given_up() -> None:
@@ -199,6 +217,10 @@ def test_collect_dry_run_writes_frames_and_sidecars(video: Path, nanodet_path: P
         str(nanodet_path.parent / "coco.names"),
         "--every",
         "25",
+        "--max-side",
+        "320",
+        "--device-id",
+        "cam-7",
         "--dry-run",
         str(out),
     )
@@ -206,6 +228,8 @@ def test_collect_dry_run_writes_frames_and_sidecars(video: Path, nanodet_path: P
     jpgs, sidecars = sorted(out.glob("*.jpg")), sorted(out.glob("*.json"))
     assert jpgs and len(jpgs) == len(sidecars)
     assert "predictions" in sidecars[0].read_text()
+    assert json.loads(sidecars[0].read_text())["device_id"] == "cam-7"
+    assert cv2.imread(str(jpgs[0])).shape[:2] == (180, 320)  # 1920x1080 resized to a 320 longer side
 
 
 def test_collect_refuses_bad_arguments(tmp_path: Path, nanodet_path: Path) -> None:

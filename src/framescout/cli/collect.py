@@ -59,8 +59,20 @@ def collect(
     api_key: str | None = typer.Option(None, envvar="FRAMESCOUT_API_KEY", help="API key for --server."),
     project: str | None = typer.Option(None, help="WORKSPACE/PROJECT to upload to."),
     spool: Path = typer.Option(Path("framescout-spool"), help="Spool folder (kept frames wait here)."),
+    spool_cap_mb: float = typer.Option(
+        1024.0,
+        min=1.0,
+        help="Spool size cap in MB; beyond it frames are evicted by priority (docs/collector.md).",
+    ),
+    max_side: int = typer.Option(
+        1280, min=0, help="Resize kept frames so their longer side is at most this (0 = keep full size)."
+    ),
+    jpeg_quality: int = typer.Option(90, min=1, max=100, help="JPEG quality of kept frames."),
+    device_id: str | None = typer.Option(None, help="This device's name on the server (default: hostname)."),
     every: int = typer.Option(1, min=1, help="Use one frame in N."),
-    fps: float | None = typer.Option(None, min=0.01, help="At most this many frames per second."),
+    fps: float | None = typer.Option(
+        None, min=0.01, help="At most this many frames per second (of video time, for a video file)."
+    ),
     confidence: float = typer.Option(0.25, min=0.0, max=1.0, help="Detector score threshold."),
     model_version: str | None = typer.Option(None, help="Deployed model version (threshold schedules)."),
     max_frames: int | None = typer.Option(None, min=1, help="Stop after this many frames."),
@@ -83,7 +95,14 @@ def collect(
         frames = Source(source, every=every, fps=fps)
     except (ModelError, ValueError) as exc:
         fail(str(exc))
-    options: dict[str, Any] = {"rules": config, "model_version": model_version}
+    options: dict[str, Any] = {
+        "rules": config,
+        "model_version": model_version,
+        "spool_cap_bytes": int(spool_cap_mb * 1_000_000),
+        "max_side": max_side or None,
+        "jpeg_quality": jpeg_quality,
+        "device_id": device_id,
+    }
     if dry_run:
         options |= {
             "transport": FolderTransport(dry_run),

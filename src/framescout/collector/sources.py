@@ -1,8 +1,10 @@
 """Frame sources: an image folder, a video file, a camera index, or an RTSP/HTTP stream (OpenCV).
 
 Every source yields `SourceFrame`s and counts what it skipped. ``every`` keeps one frame in N;
-``fps`` caps the rate (frames arriving faster are skipped, not queued). Live streams reconnect with
-exponential backoff when they drop; files simply end.
+``fps`` caps the rate (frames arriving faster are skipped, not queued): in video time for a video
+file, so the same file always gives the same frames however fast the machine is, and in wall-clock
+time for cameras, streams and folders. Live streams reconnect with exponential backoff when they
+drop; files simply end.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class SourceFrame:
     name: str
     index: int
     timestamp: float
+    media_time: float | None = None
+    """Seconds into a video file (``None`` for live sources and folders)."""
 
 
 @dataclass
@@ -83,14 +87,14 @@ class Source:
 
     def __iter__(self) -> Iterator[SourceFrame]:
         raw = self._folder() if self.kind in ("folder", "image") else self._capture()
-        last = 0.0
+        last = float("-inf")
         for frame in raw:
             self.stats.read += 1
             if (frame.index % self.every) != 0:
                 self.stats.skip("every")
                 continue
             if self.fps is not None:
-                now = time.monotonic()
+                now = frame.media_time if frame.media_time is not None else time.monotonic()
                 if now - last < 1.0 / self.fps:
                     self.stats.skip("fps")
                     continue
@@ -117,12 +121,16 @@ class Source:
         live = self.kind in ("camera", "stream")
         index, failures = 0, 0
         capture = self._open()
+        video_fps = capture.get(cv2.CAP_PROP_FPS) if self.kind == "video" else 0.0
         try:
             while True:
                 ok, image = capture.read() if capture.isOpened() else (False, None)
                 if ok and image is not None and image.size:
                     failures = 0
-                    yield SourceFrame(np.ascontiguousarray(image), f"frame-{index:06d}", index, time.time())
+                    media_time = index / video_fps if video_fps and video_fps > 0 else None
+                    yield SourceFrame(
+                        np.ascontiguousarray(image), f"frame-{index:06d}", index, time.time(), media_time
+                    )
                     index += 1
                     continue
                 if not live or not self.reconnect:
