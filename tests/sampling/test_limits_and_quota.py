@@ -14,7 +14,7 @@ from framescout.sampling import ManualClock, RandomSample, Sampler, TimeQuota
 from framescout.sampling.frame import Frame
 
 EMPTY = Predictions.empty()
-PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 
 
 def max_in_any_window(times: list[float], length: float) -> int:
