@@ -88,3 +88,43 @@ def test_serve_refuses_an_unusable_data_dir(tmp_path: Path) -> None:
     blocker.write_text("x")
     result = runner.invoke(app, ["serve", "--data-dir", str(blocker / "sub")])
     assert result.exit_code == 1 and "cannot open the data directory" in result.output
+
+
+def test_serve_prints_its_address_and_keys_work_while_it_runs(tmp_path: Path) -> None:
+    """A brand-new data dir: serve says where it listens and how to make a key; a key created by the
+    CLI while the server runs is accepted at once (the server reads keys from the database)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from framescout.server.process import free_port
+
+    port = free_port()
+    data = tmp_path / "fresh"
+    command = [sys.executable, "-m", "framescout", "serve", "--data-dir", str(data), "--port", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline() + proc.stdout.readline() + proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in banner and "/ui/" in banner and "/docs" in banner
+        assert "framescout keys create --workspace" in banner
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve did not answer"
+                time.sleep(0.1)
+        created = runner.invoke(app, ["keys", "create", "--workspace", "late", "--data-dir", str(data)])
+        key = created.output.strip().splitlines()[-1]
+        whoami = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/whoami", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert whoami.status_code == 200 and whoami.json()["slug"] == "late"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -136,7 +136,8 @@ def test_guide_active_learning_flow(registered: Any, coco_tiny: Path, tmp_path: 
         params={"limit": 1000},
         headers={"Authorization": f"Bearer {registered.key}"},
     ).json()["images"]
-    assert expected and expected <= {im["name"] for im in stored}
+    names = {path.name for path in folder.iterdir()}
+    assert expected and {im["name"] for im in stored} & names == expected  # and nothing else was sent
 
 
 def test_sdk_predict_returns_predictions(registered: Any, samples: Path) -> None:
