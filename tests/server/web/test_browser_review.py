@@ -3,25 +3,31 @@
 
 Sign in, open the project, read the dashboard, filter the image browser, review an image with the
 keyboard and the mouse (accept a box, fix a class, draw a box), export COCO from the export page and
-load it with pycocotools. Screenshots of the dashboard and the review page go to ``test-output/``."""
+load it with pycocotools. Screenshots of the dashboard and the review page go to ``test-output/``.
+Without ../shared the same flow runs on drawn scenes with fixed boxes."""
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from PIL import Image as PILImage
 
+from framescout import Predictions
 from framescout.client import Client
 from framescout.server.process import ServerProcess
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
+SHARED = ROOT.parent / "shared"
 SHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,28 +55,56 @@ class UiServer:
         return httpx.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
 
 
-@pytest.fixture(scope="module")
-def ui_server(
-    tmp_path_factory: pytest.TempPathFactory, nanodet_path: Path, coco_tiny: Path
-) -> Iterator[UiServer]:
-    from framescout.models import OnnxDetector
+def _real_photos() -> list[tuple[str, bytes, Any]] | None:
+    """Sample photos and coco-tiny images with the real NanoDet-m model's boxes (when ../shared is here)."""
+    nanodet = SHARED / "models" / "nanodet-m" / "nanodet_m.onnx"
+    coco = SHARED / "data" / "coco-tiny" / "val2017"
+    if not nanodet.exists() or not coco.exists():
+        return None
+    from framescout.models import OnnxDetector, load_class_names
 
-    samples = coco_tiny.parent / "samples"
-    names = (nanodet_path.parent / "coco.names").read_text().split("\n")
-    detector = OnnxDetector(nanodet_path, class_names=tuple(n for n in names if n))
+    detector = OnnxDetector(nanodet, class_names=load_class_names(nanodet.parent / "coco.names"))
+    paths = [SHARED / "data" / "samples" / n for n in ("bus.jpg", "dog.jpg", "person.jpg")]
+    paths += sorted(coco.glob("*.jpg"))[:9]
+    return [(p.name, p.read_bytes(), detector.predict(p, confidence=0.3)) for p in paths]
+
+
+def _drawn_photos() -> list[tuple[str, bytes, Any]]:
+    """Without ../shared: drawn scenes with fixed boxes, so the UI is still tested end to end."""
+    from PIL import ImageDraw
+
+    names = ["bus.jpg", "dog.jpg", "person.jpg", *(f"scene{i}.jpg" for i in range(9))]
+    out = []
+    for i, name in enumerate(names):
+        image = PILImage.new("RGB", (640, 480), (40 + 15 * i, 90, 140))
+        draw = ImageDraw.Draw(image)
+        boxes = [(60 + 10 * i, 80, 260, 300), (320, 120 + 5 * i, 560, 400), (30, 20, 120, 90)]
+        for box in boxes:
+            draw.rectangle(box, outline=(255, 255, 255), width=4)
+        data = io.BytesIO()
+        image.save(data, format="JPEG", quality=90)
+        confidence = [0.62, 0.41 + 0.02 * i, 0.35]
+        predictions = Predictions.from_arrays(
+            boxes, confidence, [0, 2, 0], class_name=["person", "car", "person"]
+        )
+        out.append((name, data.getvalue(), predictions))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    photos = _real_photos() or _drawn_photos()
     server = ServerProcess(tmp_path_factory.mktemp("ui") / "data")
     key = server.create_key("acme")
     server.cli("projects", "create", "acme/street")
-    photos = [samples / n for n in ("bus.jpg", "dog.jpg", "person.jpg")]
-    photos += sorted((coco_tiny / "val2017").glob("*.jpg"))[:9]
     images: dict[str, str] = {}
     with server, Client(server.url, key) as client:
-        for i, path in enumerate(photos):
-            predictions = detector.predict(path, confidence=0.3)
+        for i, (name, data, predictions) in enumerate(photos):
             unsure = bool(len(predictions)) and float(predictions.confidence.min()) < 0.5
             result = client.upload_image(
                 "acme/street",
-                path,
+                data,
+                name=name,
                 predictions=predictions,
                 sampling_rule="low-confidence" if unsure else "random",
                 sampling_reason="a box below 0.50" if unsure else "1% of traffic",
@@ -78,7 +112,7 @@ def ui_server(
                 model_version="1" if i % 2 else "2",
                 tags=["night"] if i % 3 == 0 else [],
             )
-            images[path.name] = result.id
+            images[name] = result.id
         # An end user's bug report, so the dashboard has one to show.
         httpx.post(
             f"{server.url}/api/v1/projects/acme/street/bug-reports",
