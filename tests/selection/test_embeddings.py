@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from framescout.imaging import encode_jpeg, read_image_file, sha256_hex, to_bgr
+from framescout.imaging import decode_image, encode_jpeg, read_image_file, sha256_hex, to_bgr
 from framescout.selection import (
     ColorTexture,
     NoveltyFilter,
@@ -119,3 +119,28 @@ def test_novelty_filter_follows_the_guides_similarity_semantics(photos: list[np.
     assert [with_timeout.check(f).novel for f in stream] == [True, False, True, True, False]
     with pytest.raises(ValueError):
         NoveltyFilter(1.5)
+
+
+def test_scan_keeps_embeddings_memory_mapped_and_drops_duplicates(photos: list[np.ndarray]) -> None:
+    """A scanned pool's embeddings live in a memory map (not 100k arrays plus a copy); duplicate rows
+    are closed up in place, in chunks, and every kept row is the embedding of its own image."""
+    from framescout.selection.folder import PoolItem, _VectorStore, scan
+
+    jpegs = [encode_jpeg(p, quality=90) for p in photos[:8]]
+    order = [0, 1, 0, 2, 3, 1, 4, 5, 6, 7, 2]  # three exact duplicates among eleven items
+    items = [PoolItem(f"item{i}", lambda data=jpegs[k]: data) for i, k in enumerate(order)]
+    embedder = ColorTexture()
+    old_chunk = _VectorStore.CHUNK
+    _VectorStore.CHUNK = 3  # several chunks even for a small pool
+    try:
+        scanned = scan(items, embedder=embedder)
+    finally:
+        _VectorStore.CHUNK = old_chunk
+    assert [item.name for item in scanned.items] == [f"item{i}" for i in (0, 1, 3, 4, 6, 7, 8, 9)]
+    assert set(scanned.duplicates) == {"item2", "item5", "item10"}
+    embeddings = scanned.pool.embeddings
+    assert isinstance(embeddings, np.memmap) and embeddings.shape == (8, embedder.dim)
+    expected = embedder.embed(
+        [cv2.imdecode(np.frombuffer(jpegs[k], np.uint8), cv2.IMREAD_COLOR) for k in range(8)]
+    )
+    np.testing.assert_allclose(embeddings, expected, rtol=1e-5, atol=1e-6)

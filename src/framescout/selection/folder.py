@@ -3,6 +3,8 @@ deduplicate, embed, and (optionally) run a detector so uncertainty strategies ha
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +76,7 @@ def scan(
     kept: list[PoolItem] = []
     hashes: list[str] = []
     phashes: list[NDArray[np.uint8]] = []
-    vectors: list[NDArray[Any]] = []
+    vectors = _VectorStore(len(items)) if embedder is not None else None
     predictions: list[Predictions] = []
     skipped: dict[str, str] = {}
     for done, item in enumerate(items, start=1):
@@ -89,7 +91,7 @@ def scan(
             kept.append(item)
             hashes.append(sha256_hex(data))
             phashes.append(hasher.hash_one(image))
-            if embedder is not None:
+            if embedder is not None and vectors is not None:
                 vectors.append(embedder.embed([image])[0])
             if detector is not None:
                 predictions.append(detector.predict(image, confidence=confidence))
@@ -106,7 +108,7 @@ def scan(
     keep = np.flatnonzero(dedup.keep)
     duplicates = {kept[i].name: kept[j].name for i, j in dedup.duplicate_of.items()}
     pool = Pool(
-        embeddings=np.stack([vectors[i] for i in keep]) if vectors and len(keep) else None,
+        embeddings=vectors.keep(keep) if vectors is not None and len(keep) else None,
         predictions=[predictions[i] for i in keep] if predictions else None,
         size=len(keep),
     )
@@ -117,3 +119,43 @@ def scan(
         skipped=skipped,
         duplicates=duplicates,
     )
+
+
+class _VectorStore:
+    """Embeddings of a scan, written row by row into a memory-mapped temporary file.
+
+    A 100k x 512 pool is 200 MB of float32: kept on disk (the page cache holds what fits) instead of
+    as 100k small arrays plus a stacked copy. The file is unlinked at once, so it vanishes with the
+    mapping; duplicates are compacted in place, never copied."""
+
+    CHUNK = 4096
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.count = 0
+        self._rows: np.memmap[Any, np.dtype[np.float32]] | None = None
+
+    def append(self, vector: NDArray[Any]) -> None:
+        if self._rows is None:
+            fd, path = tempfile.mkstemp(prefix="framescout-embeddings-", suffix=".f32")
+            os.close(fd)
+            try:
+                self._rows = np.memmap(path, dtype=np.float32, mode="w+", shape=(self.capacity, len(vector)))
+            finally:
+                os.unlink(path)
+        self._rows[self.count] = vector
+        self.count += 1
+
+    def keep(self, indices: NDArray[np.intp]) -> NDArray[np.float32] | None:
+        """The rows at ascending ``indices``, moved to the front in chunks; a view, not a copy."""
+        if self._rows is None:
+            return None
+        rows = self._rows
+        if len(indices) != self.count:  # some rows were duplicates: close the gaps
+            for start in range(0, len(indices), self.CHUNK):
+                chunk = indices[start : start + self.CHUNK]
+                rows[start : start + len(chunk)] = rows[
+                    chunk
+                ]  # chunk[i] >= start + i: never overwrites ahead
+        view: NDArray[np.float32] = rows[: len(indices)]
+        return view
