@@ -140,7 +140,5 @@ def test_scan_keeps_embeddings_memory_mapped_and_drops_duplicates(photos: list[n
     assert set(scanned.duplicates) == {"item2", "item5", "item10"}
     embeddings = scanned.pool.embeddings
     assert isinstance(embeddings, np.memmap) and embeddings.shape == (8, embedder.dim)
-    expected = embedder.embed(
-        [cv2.imdecode(np.frombuffer(jpegs[k], np.uint8), cv2.IMREAD_COLOR) for k in range(8)]
-    )
+    expected = embedder.embed([to_bgr(decode_image(jpegs[k])) for k in range(8)])
     np.testing.assert_allclose(embeddings, expected, rtol=1e-5, atol=1e-6)
