@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from framescout.store.images import Box
 from framescout.store.models import Annotation, Image, ModelVersion, Project, Workspace
-from framescout.store.review import MAX_REVIEW_BOXES
+from framescout.store.review import MAX_REVIEW_BOXES, ReviewResult
 
 
 class ErrorDetail(BaseModel):
@@ -206,3 +206,14 @@ class ReviewSaved(BaseModel):
     boxes: int
     reviewed_by: str
     reviewed_at: datetime
+
+    @classmethod
+    def of(cls, result: ReviewResult, **extra: Any) -> Self:
+        return cls(
+            image_id=result.image_id,
+            status=result.status,
+            boxes=result.boxes,
+            reviewed_by=result.reviewed_by,
+            reviewed_at=result.reviewed_at,
+            **extra,
+        )

@@ -258,7 +258,15 @@ def _row_values(
     ]
 
 
-def _rows(boxes: Sequence[Box], kind: str, model_version: str | None) -> list[Annotation]:
+def annotation_rows(
+    boxes: Sequence[Box],
+    kind: str,
+    model_version: str | None = None,
+    *,
+    created_by: str | None = None,
+    created_at: datetime | None = None,
+) -> list[Annotation]:
+    """ORM rows for ``boxes`` (confidence and model version are kept for predictions only)."""
     return [
         Annotation(
             kind=kind,
@@ -270,6 +278,8 @@ def _rows(boxes: Sequence[Box], kind: str, model_version: str | None) -> list[An
             y_max=b.y_max,
             confidence=b.confidence if kind == PREDICTION else None,
             model_version=model_version if kind == PREDICTION else None,
+            created_by=created_by,
+            created_at=created_at or utcnow(),
         )
         for i, b in enumerate(boxes)
     ]
@@ -492,7 +502,7 @@ def save_annotations(
             )
         session.execute(delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == kind))
         add_classes(fresh, [b.class_name for b in clean])
-        for row in _rows(clean, kind, model_version):
+        for row in annotation_rows(clean, kind, model_version):
             row.image_id = image.id
             session.add(row)
     return len(clean)

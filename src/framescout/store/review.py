@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from framescout.store.accounts import add_classes
 from framescout.store.db import Database
 from framescout.store.errors import Invalid
-from framescout.store.images import Box, ImageFilter, check_boxes, filtered_query, get_image
+from framescout.store.images import Box, ImageFilter, annotation_rows, check_boxes, filtered_query, get_image
 from framescout.store.models import GROUND_TRUTH, REJECTED, REVIEWED, Annotation, Image, Project, utcnow
 
 MAX_REVIEW_BOXES = 1000
@@ -60,21 +60,9 @@ def save_review(
             delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == GROUND_TRUTH)
         )
         add_classes(fresh, [b.class_name for b in clean])
-        for position, b in enumerate(clean):
-            session.add(
-                Annotation(
-                    image_id=image.id,
-                    kind=GROUND_TRUTH,
-                    position=position,
-                    class_name=b.class_name,
-                    x_min=b.x_min,
-                    y_min=b.y_min,
-                    x_max=b.x_max,
-                    y_max=b.y_max,
-                    created_at=now,
-                    created_by=reviewer,
-                )
-            )
+        for row in annotation_rows(clean, GROUND_TRUTH, created_by=reviewer, created_at=now):
+            row.image_id = image.id
+            session.add(row)
         image.review_status = status
         image.reviewed_by = reviewer
         image.reviewed_at = now

@@ -175,10 +175,4 @@ def review(image_id: str, body: ApiReviewIn, project: PathProject, store: StoreD
         reviewer=body.reviewer or "API client",
         status=body.status,
     )
-    return ReviewSaved(
-        image_id=result.image_id,
-        status=result.status,
-        boxes=result.boxes,
-        reviewed_by=result.reviewed_by,
-        reviewed_at=result.reviewed_at,
-    )
+    return ReviewSaved.of(result)

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
 
 from framescout.server.deps import StoreDep
-from framescout.server.schemas import ReviewIn
+from framescout.server.schemas import ReviewIn, ReviewSaved
 from framescout.server.web.browse import BrowseDep, BrowseParams
 from framescout.server.web.session import CSRF_HEADER, ProjectDep, SignedInDep, check_csrf
 from framescout.server.web.templating import render
@@ -120,13 +120,8 @@ def _box(class_name: str, a: Any, source: str, state: str, confidence: float | N
     }
 
 
-class ReviewOut(BaseModel):
-    image_id: str
-    status: str
-    boxes: int
-    reviewed_by: str
-    reviewed_at: str
-    next_url: str
+class ReviewOut(ReviewSaved):
+    next_url: str = Field(description="The next image waiting for review under the same filters.")
 
 
 @router.post("/p/{project}/images/{image_id}/review", response_model=ReviewOut)
@@ -144,11 +139,4 @@ def save(
     result = save_review(store.db, proj, image_id, body.to_boxes(), reviewer=who.reviewer, status=body.status)
     _, following = neighbours(store.db, proj, image_id, params.to_filter(), pending_only=True)
     next_url = _image_url(proj, following, params) if following else _browser_url(proj, params, done="1")
-    return ReviewOut(
-        image_id=result.image_id,
-        status=result.status,
-        boxes=result.boxes,
-        reviewed_by=result.reviewed_by,
-        reviewed_at=result.reviewed_at.isoformat(timespec="seconds"),
-        next_url=next_url,
-    )
+    return ReviewOut.of(result, next_url=next_url)
