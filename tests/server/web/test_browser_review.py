@@ -211,6 +211,26 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     assert len(after) == len(before) + 1
     drawn = after[-1]
     assert drawn["source"] == "drawn" and drawn["state"] == "accepted"
+
+    # Resize the new (selected) box by its bottom-right corner, then move it by its body.
+    def drag(selector: str, dx: float, dy: float) -> None:
+        handle = page.locator(selector).bounding_box()
+        assert handle is not None, selector
+        x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + dx, y + dy, steps=4)
+        page.mouse.up()
+
+    drag("#overlay g.box.selected rect.handle-se", 30, 20)
+    resized = page.evaluate("window.framescoutReview.boxes()")[-1]
+    assert resized["x_min"] == pytest.approx(drawn["x_min"]) and resized["x_max"] > drawn["x_max"] + 10
+    assert resized["y_max"] > drawn["y_max"] + 5
+    drag("#overlay g.box.selected rect.frame", 25, 0)
+    moved = page.evaluate("window.framescoutReview.boxes()")[-1]
+    assert moved["x_min"] > resized["x_min"] + 10
+    assert moved["x_max"] - moved["x_min"] == pytest.approx(resized["x_max"] - resized["x_min"])
+    drawn = moved
     page.screenshot(path=str(SHOTS / "review.png"), full_page=True)
 
     # Save & next: the accepted, corrected and drawn boxes become ground truth, by Alice.
@@ -226,7 +246,9 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     assert truth[0]["x_min"] == pytest.approx(before[0]["x_min"])
     assert all(a["created_by"] == "Alice Reviewer" for a in truth)
     width = record["width"]
-    assert truth[2]["x_min"] == pytest.approx(0.05 * width, abs=0.02 * width)
+    assert truth[2]["x_min"] == pytest.approx(drawn["x_min"], abs=0.5)
+    assert truth[2]["x_max"] == pytest.approx(drawn["x_max"], abs=0.5)
+    assert 0.05 * width < truth[2]["x_min"] < 0.2 * width
 
     # The next image: accept all & next with one key.
     second = page.url.split("/images/")[1].split("?")[0]

@@ -50,6 +50,7 @@
       g.setAttribute("class", `box state-${b.state} source-${b.source}` + (i === selected ? " selected" : ""));
       g.dataset.index = String(i);
       const rect = document.createElementNS(SVG_NS, "rect");
+      rect.setAttribute("class", "frame");
       rect.setAttribute("x", b.x_min);
       rect.setAttribute("y", b.y_min);
       rect.setAttribute("width", Math.max(b.x_max - b.x_min, 0));
@@ -64,10 +65,30 @@
       label.textContent = `${i + 1} ${b.class}` + (b.confidence != null ? ` ${b.confidence.toFixed(2)}` : "");
       g.appendChild(label);
       g.addEventListener("mousedown", (event) => {
-        if (drawMode) return;
+        if (drawMode || event.button !== 0) return;
         event.stopPropagation();
-        select(i);
+        event.preventDefault();
+        if (i !== selected) return select(i);
+        beginEdit(event, i, "move"); // drag the selected box to move it
       });
+      if (i === selected) {
+        const size = 9 * scale;
+        for (const corner of ["nw", "ne", "sw", "se"]) {
+          const handle = document.createElementNS(SVG_NS, "rect");
+          handle.setAttribute("class", `handle handle-${corner}`);
+          handle.setAttribute("x", (corner[1] === "w" ? b.x_min : b.x_max) - size / 2);
+          handle.setAttribute("y", (corner[0] === "n" ? b.y_min : b.y_max) - size / 2);
+          handle.setAttribute("width", size);
+          handle.setAttribute("height", size);
+          handle.addEventListener("mousedown", (event) => {
+            if (drawMode || event.button !== 0) return;
+            event.stopPropagation();
+            event.preventDefault();
+            beginEdit(event, i, corner); // drag a corner to resize
+          });
+          g.appendChild(handle);
+        }
+      }
       svg.appendChild(g);
     });
     if (drag && drag.current) {
@@ -187,12 +208,56 @@
     event.preventDefault();
     drag = { start: toImage(event), current: null };
   });
+  // Moving and resizing: `edit` remembers the box as it was when the drag began.
+  let edit = null;
+
+  function beginEdit(event, index, mode) {
+    edit = { index, mode, start: toImage(event), box: { ...boxes[index] }, moved: false };
+  }
+
+  function applyEdit(point) {
+    const b = boxes[edit.index];
+    const o = edit.box;
+    const dx = point.x - edit.start.x;
+    const dy = point.y - edit.start.y;
+    if (edit.mode === "move") {
+      const w = o.x_max - o.x_min, h = o.y_max - o.y_min;
+      b.x_min = Math.min(Math.max(o.x_min + dx, 0), W - w);
+      b.y_min = Math.min(Math.max(o.y_min + dy, 0), H - h);
+      b.x_max = b.x_min + w;
+      b.y_max = b.y_min + h;
+    } else {
+      const x = edit.mode[1] === "w" ? "x_min" : "x_max";
+      const y = edit.mode[0] === "n" ? "y_min" : "y_max";
+      b[x] = Math.min(Math.max(o[x] + dx, 0), W);
+      b[y] = Math.min(Math.max(o[y] + dy, 0), H);
+    }
+    edit.moved = edit.moved || Math.abs(dx) + Math.abs(dy) > 0;
+  }
+
+  function endEdit() {
+    const b = boxes[edit.index];
+    [b.x_min, b.x_max] = [Math.min(b.x_min, b.x_max), Math.max(b.x_min, b.x_max)];
+    [b.y_min, b.y_max] = [Math.min(b.y_min, b.y_max), Math.max(b.y_min, b.y_max)];
+    if (b.x_max - b.x_min < 2 || b.y_max - b.y_min < 2) Object.assign(b, edit.box); // too small: undo
+    else if (edit.moved && b.state === "pending") b.state = "accepted"; // adjusting a box is a decision
+    edit = null;
+  }
+
   window.addEventListener("mousemove", (event) => {
+    if (edit) {
+      applyEdit(toImage(event));
+      return render();
+    }
     if (!drag) return;
     drag.current = toImage(event);
     render();
   });
   window.addEventListener("mouseup", () => {
+    if (edit) {
+      endEdit();
+      return render();
+    }
     if (!drag) return;
     if (drag.current) {
       const [x0, y0, x1, y1] = dragBox();
