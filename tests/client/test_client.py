@@ -70,6 +70,26 @@ def test_annotations_round_trip(live: Any) -> None:
         assert client.list_images("acme/cams", labelled=True)["total"] >= 1
 
 
+def test_review_through_the_sdk(live: Any) -> None:
+    with Client(live.server.url, live.key) as client:
+        image_id = client.upload_image("acme/cams", jpeg(3), name="rv.jpg").id
+        truth = Predictions.from_arrays([[4, 5, 40, 30]], [1.0], [0], class_name=["person"])
+        saved = client.review_image("acme/cams", image_id, truth, reviewer="script")
+        assert (saved["status"], saved["boxes"], saved["reviewed_by"]) == ("reviewed", 1, "script")
+        record = client.get_image("acme/cams", image_id)
+        assert record["review_status"] == "reviewed"
+        [box] = client.list_annotations("acme/cams", image_id, kind="ground_truth")
+        assert (box["class_name"], box["x_max"], box["created_by"]) == ("person", 40, "script")
+        assert image_id in {im["id"] for im in client.iter_images("acme/cams", status="reviewed")}
+        client.review_image("acme/cams", image_id, status="rejected")
+        assert client.get_image("acme/cams", image_id)["review_status"] == "rejected"
+        with pytest.raises(ApiError) as err:
+            client.review_image(
+                "acme/cams", image_id, [{"class": "yak", "x_min": 1, "y_min": 1, "x_max": 9, "y_max": 9}]
+            )
+        assert err.value.status == 422 and err.value.code == "unknown_class"
+
+
 def test_errors_are_api_errors_with_codes(live: Any) -> None:
     with Client(live.server.url, "fs_wrong") as client, pytest.raises(ApiError) as err:
         client.upload_image("acme/cams", jpeg(3))

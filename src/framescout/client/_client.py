@@ -264,6 +264,33 @@ class Client:
         )
         return result
 
+    def review_image(
+        self,
+        workspace_project: str,
+        image_id: str,
+        boxes: Predictions | Sequence[Mapping[str, Any]] = (),
+        *,
+        status: str = "reviewed",
+        reviewer: str = "",
+    ) -> dict[str, Any]:
+        """Store a review, as the review page does: ``boxes`` (a `Predictions`, or dicts with ``class``,
+        ``x_min``, ``y_min``, ``x_max``, ``y_max`` in pixels) become the image's ground truth, and the
+        image is marked ``reviewed`` (or ``rejected``, with no boxes) under ``reviewer``."""
+        workspace, project = _split_ref(workspace_project)
+        if isinstance(boxes, Predictions):
+            rows = [
+                {"class": name, "x_min": x0, "y_min": y0, "x_max": x1, "y_max": y1}
+                for (x0, y0, x1, y1), name in zip(boxes.xyxy.tolist(), boxes.class_name, strict=True)
+            ]
+        else:
+            rows = [dict(box) for box in boxes]
+        result: dict[str, Any] = self._json(
+            "POST",
+            f"/api/v1/projects/{workspace}/{project}/images/{image_id}/review",
+            json={"status": status, "boxes": rows, "reviewer": reviewer},
+        )
+        return result
+
     # ------------------------------------------------------------------ hosted inference
     def predict(
         self,
