@@ -303,7 +303,11 @@ def test_user_feedback_appears_as_suggested_boxes(env: Any, make_jpeg: Callable[
     sign_in(env)
     state = review_state(env, "cams", image_id)
     assert [(b["class"], b["source"]) for b in state["boxes"]][-1] == ("dog", "feedback")
-    assert "User feedback" in env.client.get(f"/ui/p/cams/images/{image_id}").text
+    page = env.client.get(f"/ui/p/cams/images/{image_id}").text
+    assert "User feedback" in page
+    assert 'id="new-class"' not in page and "fixed class list" in page  # cams was created with classes
+    open_id = upload(env, make_jpeg, seed=6, project="open")
+    assert 'id="new-class"' in env.client.get(f"/ui/p/open/images/{open_id}").text
 
 
 def test_start_review_opens_the_newest_pending_image_under_the_filters(

@@ -182,6 +182,7 @@
 
   function addClass() {
     const input = document.getElementById("new-class");
+    if (!input) return;
     const name = input.value.trim();
     if (!name) return;
     if (!classes.includes(name)) classes.push(name);
@@ -358,7 +359,8 @@
   document.getElementById("accept-all").addEventListener("click", acceptAllAndNext);
   document.getElementById("save").addEventListener("click", () => save("reviewed"));
   document.getElementById("reject-image").addEventListener("click", () => save("rejected"));
-  document.getElementById("add-class").addEventListener("click", addClass);
+  const addButton = document.getElementById("add-class");
+  if (addButton) addButton.addEventListener("click", addClass); // absent when the class list is fixed
   window.addEventListener("resize", render);
   document.getElementById("photo").addEventListener("load", render);
   render();
