@@ -199,6 +199,13 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     for _ in range(len(before) - 2):
         page.keyboard.press("r")
 
+    # Delete a box by mistake, then undo.
+    decided = page.evaluate("window.framescoutReview.boxes()")
+    page.keyboard.press("Delete")
+    assert len(page.evaluate("window.framescoutReview.boxes()")) == len(before) - 1
+    page.keyboard.press("Control+z")
+    assert page.evaluate("window.framescoutReview.boxes()") == decided
+
     # Draw a new box with the mouse.
     page.keyboard.press("n")
     box = page.locator("#overlay").bounding_box()

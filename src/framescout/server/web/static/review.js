@@ -157,8 +157,27 @@
     render();
   }
 
+  // Undo: every edit first saves a copy of the boxes.
+  const undoStack = [];
+
+  function remember() {
+    undoStack.push({ boxes: boxes.map((b) => ({ ...b })), selected });
+    if (undoStack.length > 200) undoStack.shift();
+  }
+
+  function undo() {
+    const last = undoStack.pop();
+    if (!last) return say("Nothing to undo.", "warn");
+    boxes = last.boxes;
+    selected = Math.min(last.selected, boxes.length - 1);
+    edit = null;
+    render();
+    say("Undone.");
+  }
+
   function decide(verdict) {
     if (selected < 0) return say("No box selected.", "warn");
+    remember();
     boxes[selected].state = verdict;
     const next = boxes.findIndex((b, j) => j > selected && b.state === "pending");
     if (next >= 0) selected = next;
@@ -167,6 +186,7 @@
 
   function setClass(i, name) {
     if (i < 0 || !name) return;
+    remember();
     boxes[i].class = name;
     lastClass = name;
     if (boxes[i].state === "pending") boxes[i].state = "accepted"; // correcting a box is a decision
@@ -175,6 +195,7 @@
 
   function removeSelected() {
     if (selected < 0) return say("No box selected.", "warn");
+    remember();
     boxes.splice(selected, 1);
     selected = Math.min(selected, boxes.length - 1);
     render();
@@ -213,6 +234,7 @@
   let edit = null;
 
   function beginEdit(event, index, mode) {
+    remember();
     edit = { index, mode, start: toImage(event), box: { ...boxes[index] }, moved: false };
   }
 
@@ -242,6 +264,7 @@
     [b.y_min, b.y_max] = [Math.min(b.y_min, b.y_max), Math.max(b.y_min, b.y_max)];
     if (b.x_max - b.x_min < 2 || b.y_max - b.y_min < 2) Object.assign(b, edit.box); // too small: undo
     else if (edit.moved && b.state === "pending") b.state = "accepted"; // adjusting a box is a decision
+    if (!edit.moved) undoStack.pop(); // a click, not an edit: nothing to undo
     edit = null;
   }
 
@@ -268,6 +291,7 @@
           render();
           return say("Add a class first (type a name under the box list).", "warn");
         }
+        remember();
         boxes.push({ class: lastClass, x_min: x0, y_min: y0, x_max: x1, y_max: y1, confidence: null, source: "drawn", state: "accepted" });
         selected = boxes.length - 1;
       }
@@ -327,6 +351,10 @@
       if (event.key === "Enter") target.blur();
       return;
     }
+    if ((event.ctrlKey || event.metaKey) && event.key === "z") {
+      event.preventDefault();
+      return undo();
+    }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const key = event.key;
     let handled = true;
@@ -350,6 +378,7 @@
     else if (key === "s") save("reviewed");
     else if (key === "ArrowRight" && state.nextUrl) window.location.assign(state.nextUrl);
     else if (key === "ArrowLeft" && state.prevUrl) window.location.assign(state.prevUrl);
+    else if (key === "z" || key === "u") undo();
     else if (key === "?") { const help = document.getElementById("help"); help.open = !help.open; }
     else handled = false;
     if (handled) event.preventDefault();
