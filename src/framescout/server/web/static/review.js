@@ -22,6 +22,7 @@
   let saving = false;
   let lastClass = classes[0] || "";
 
+  const CROWDED = 8; // boxes on one frame before labels shrink to numbers
   const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569"];
   const colourOf = (name) => {
     const i = classes.indexOf(name);
@@ -62,7 +63,12 @@
       label.setAttribute("y", Math.max(b.y_min - 4 * scale, 12 * scale));
       label.setAttribute("font-size", 13 * scale);
       label.setAttribute("fill", colourOf(b.class));
-      label.textContent = `${i + 1} ${b.class}` + (b.confidence != null ? ` ${b.confidence.toFixed(2)}` : "");
+      // On crowded frames only the selected box is named in full; the others show their number
+      // (their class is their colour, and the list beside the image names them all).
+      const full = boxes.length <= CROWDED || i === selected;
+      label.textContent = full
+        ? `${i + 1} ${b.class}` + (b.confidence != null ? ` ${b.confidence.toFixed(2)}` : "")
+        : `${i + 1}`;
       g.appendChild(label);
       g.addEventListener("mousedown", (event) => {
         if (drawMode || event.button !== 0) return;
