@@ -45,12 +45,11 @@ def decode_image(
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_BYTES,
     draft: tuple[int, int] | None = None,
-    draft_fit: bool = False,
 ) -> Image.Image:
     """Decode encoded bytes into a fully loaded RGB/L PIL image, EXIF orientation applied.
 
-    ``draft`` lets a JPEG decode at a reduced scale that still covers that size (thumbnails); with
-    ``draft_fit`` the size is a bounding box and only the image's fitted size must be covered."""
+    ``draft`` (a bounding box, for thumbnails) lets a JPEG decode at the smallest reduced scale that
+    still covers the image fitted into that box."""
     if not data:
         raise ImageError("empty", "the image is empty (0 bytes)")
     if len(data) > max_bytes:
@@ -72,10 +71,8 @@ def decode_image(
     if width == 0 or height == 0:
         raise ImageError("corrupt_image", "the image has no pixels")
     if draft is not None and image.format == "JPEG":
-        if draft_fit:
-            fit = min(draft[0] / width, draft[1] / height, 1.0)
-            draft = (max(1, round(width * fit)), max(1, round(height * fit)))
-        image.draft("RGB", draft)
+        fit = min(draft[0] / width, draft[1] / height, 1.0)
+        image.draft("RGB", (max(1, round(width * fit)), max(1, round(height * fit))))
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -88,7 +85,7 @@ def decode_image(
 
 def thumbnail_jpeg(data: bytes, side: int, quality: int = 80) -> bytes:
     """A JPEG no larger than ``side`` pixels on its longer side (JPEGs are decoded at reduced scale)."""
-    image = decode_image(data, draft=(side, side), draft_fit=True)
+    image = decode_image(data, draft=(side, side))
     image.thumbnail((side, side))
     out = io.BytesIO()
     image.convert("RGB").save(out, format="JPEG", quality=quality)

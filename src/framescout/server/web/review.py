@@ -83,7 +83,6 @@ def review_page(
         "image": {"id": image.id, "width": image.width, "height": image.height},
         "classes": classes,
         "boxes": boxes,
-        "predictions": [_box(a.class_name, a, "prediction", "pending", a.confidence) for a in predictions],
         "saveUrl": f"/ui/p/{proj.slug}/images/{image.id}/review?{params.query(page=None)}",
         "nextUrl": None if following is None else _image_url(proj, following, params),
         "prevUrl": None if previous is None else _image_url(proj, previous, params),
