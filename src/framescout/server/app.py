@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from framescout import __version__
 from framescout.server.deps import Caches
 from framescout.server.errors import install_error_handlers
+from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.inference import ModelRegistry
 from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
 from framescout.server.settings import Settings
-from framescout.server.thumbnails import ThumbnailCache
 from framescout.server.web import install_web_ui
 from framescout.store import Store
 

@@ -12,8 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from framescout.server.cache import TTLCache
 from framescout.server.errors import ApiError
+from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.settings import Settings
-from framescout.server.thumbnails import ThumbnailCache
 from framescout.store import Store
 from framescout.store.accounts import get_project, workspace_for_key
 from framescout.store.keys import hash_key

@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from framescout.imaging import ImageError
 from framescout.server.deps import PathProject, SettingsDep, StoreDep, ThumbnailsDep
+from framescout.server.image_bytes import original_response, thumbnail_response
 from framescout.server.schemas import ApiReviewIn, ErrorOut, ImageList, ImageOut, ReviewSaved, UploadOut
 from framescout.server.uploads import ingest, parse_predictions, split_tags
-from framescout.store.errors import NotFound
 from framescout.store.images import (
     ImageFields,
     ImageFilter,
@@ -132,14 +131,7 @@ def file(image_id: str, project: PathProject, store: StoreDep) -> Response:
     """The original bytes."""
     with store.db.reading() as session:
         image = get_image(session, project, image_id)
-    try:
-        data = store.blobs.get(image.sha256)
-    except KeyError:
-        raise NotFound(
-            "blob_missing", f"the bytes of image {image_id} are missing from the blob store"
-        ) from None
-    headers = {"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{image.sha256}"'}
-    return Response(data, media_type=image.content_type, headers=headers)
+    return original_response(store, image)
 
 
 @router.get(
@@ -156,11 +148,8 @@ def thumbnail(
     """A JPEG no larger than ``size`` pixels on its longer side."""
     with store.db.reading() as session:
         image = get_image(session, project, image_id)
-    try:
-        data = thumbnails.get(store, image.sha256, size or settings.thumbnail_size)
-    except (KeyError, ImageError):
-        raise NotFound("blob_missing", f"the bytes of image {image_id} are missing or unreadable") from None
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+    side = size or settings.thumbnail_size
+    return thumbnail_response(store, thumbnails, image, side, cache_control="private, max-age=86400")
 
 
 @router.post("/{image_id}/review", response_model=ReviewSaved, responses=_ERRORS)

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 
-from framescout.imaging import ImageError
 from framescout.server.deps import SettingsDep, StoreDep, ThumbnailsDep
+from framescout.server.image_bytes import original_response, thumbnail_response
 from framescout.server.web.session import ProjectDep, SignedInDep
 from framescout.server.web.templating import render
 from framescout.store import Store
-from framescout.store.errors import Invalid, NotFound
+from framescout.store.errors import Invalid
 from framescout.store.images import REVIEW_FILTERS, ImageFilter, get_image, query_images
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Batch, Image, ImageTag, Project
 
@@ -172,13 +172,7 @@ def _image_row(store: Store, project: Project, image_id: str) -> Image:
 @router.get("/p/{project}/images/{image_id}/file")
 def image_file(image_id: str, proj: ProjectDep, store: StoreDep) -> Response:
     """The original bytes (the review page draws boxes over them)."""
-    image = _image_row(store, proj, image_id)
-    try:
-        data = store.blobs.get(image.sha256)
-    except KeyError:
-        raise NotFound("blob_missing", f"the bytes of image {image_id} are missing") from None
-    headers = {"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{image.sha256}"'}
-    return Response(data, media_type=image.content_type, headers=headers)
+    return original_response(store, _image_row(store, proj, image_id))
 
 
 @router.get("/p/{project}/images/{image_id}/thumbnail")
@@ -191,12 +185,4 @@ def image_thumbnail(
 ) -> Response:
     """A small JPEG for the browser grid (cached by the browser: the bytes never change)."""
     image = _image_row(store, proj, image_id)
-    try:
-        data = thumbnails.get(store, image.sha256, settings.thumbnail_size)
-    except (KeyError, ImageError):
-        raise NotFound("blob_missing", f"the bytes of image {image_id} are missing or unreadable") from None
-    return Response(
-        data,
-        media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=31536000, immutable"},
-    )
+    return thumbnail_response(store, thumbnails, image, settings.thumbnail_size)
