@@ -132,7 +132,7 @@ def test_server_restarted_mid_run(server: ServerProcess, tmp_path: Path) -> None
         assert names_on(server) == Counter({f"f{i}": 1 for i in range(16)})
 
 
-def test_refused_frames_are_dropped_with_a_reason(server: ServerProcess, tmp_path: Path) -> None:
+def test_a_wrong_key_pauses_the_uploader_and_keeps_every_frame(server: ServerProcess, tmp_path: Path) -> None:
     with server:
         collector = Collector(
             server=server.url,
@@ -141,12 +141,59 @@ def test_refused_frames_are_dropped_with_a_reason(server: ServerProcess, tmp_pat
             rules=keep_low(),
             spool_dir=tmp_path / "spool",
         )
-        collector.observe(frame(1), LOW)
-        assert collector.flush(timeout=20)
+        uploader = collector.uploader
+        assert uploader is not None
+        uploader.pause_base, uploader.pause_max = 0.05, 0.2
+        for i in range(3):
+            collector.observe(frame(i), LOW, name=f"f{i}")
+        assert not collector.flush(timeout=2)
+        status = collector.status()
+        collector.close(timeout=0)
+        assert status["uploader"]["state"] == "paused"
+        assert status["uploader"]["paused_reason"]["status"] == 401
+        assert status["uploader"]["paused_reason"]["code"] == "invalid_api_key"
+        assert status["spool"]["entries"] == 3 and not status["rules"]["low"]["dropped"]
+        assert status["rules"]["low"]["retried"] == 0  # a pause is not a per-frame retry
+        with Collector(  # the key fixed: the next run delivers what the paused one kept
+            server=server.url,
+            api_key=server.__dict__["key"],
+            project="acme/cams",
+            rules=keep_low(),
+            spool_dir=tmp_path / "spool",
+        ) as fixed:
+            assert fixed.flush(timeout=20)
+        assert names_on(server) == Counter({"f0": 1, "f1": 1, "f2": 1})
+
+
+def test_an_unknown_project_pauses_until_it_is_created(server: ServerProcess, tmp_path: Path) -> None:
+    with server:
+        collector = Collector(
+            server=server.url,
+            api_key=server.__dict__["key"],
+            project="acme/later",
+            rules=keep_low(),
+            spool_dir=tmp_path / "spool",
+        )
+        uploader = collector.uploader
+        assert uploader is not None
+        uploader.pause_base, uploader.pause_max = 0.1, 0.5
+        for i in range(4):
+            collector.observe(frame(i), LOW, name=f"f{i}")
+        collector.encoder.join()
+        deadline = time.monotonic() + 20
+        while collector.status()["uploader"]["state"] != "paused" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        reason = collector.status()["uploader"]["paused_reason"]
+        assert reason["status"] == 404 and reason["code"] == "project_not_found"
+        server.cli("projects", "create", "acme/later")
+        assert collector.flush(timeout=30)  # resumed by itself
         status = collector.status()
         collector.close()
-    assert status["rules"]["low"]["dropped"] == {"rejected_by_server": 1}
-    assert status["uploader"]["last_error"].startswith("401")
+        with Client(server.url, server.__dict__["key"]) as client:
+            names = Counter(image["name"] for image in client.iter_images("acme/later"))
+    assert names == Counter({f"f{i}": 1 for i in range(4)})
+    assert status["uploader"]["state"] != "paused" and status["uploader"]["paused_reason"] is None
+    assert status["rules"]["low"]["uploaded"] == 4
 
 
 def test_spool_cap_evicts_random_frames_first(tmp_path: Path) -> None:
