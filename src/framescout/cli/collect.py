@@ -24,16 +24,14 @@ def _view(collector: Collector, source: Source, started: float) -> Table:
     status = collector.status()
     elapsed = max(time.monotonic() - started, 1e-6)
     table = Table(title="framescout collect", show_header=True, expand=False)
-    columns = ("rule", "kept", "queued", "uploaded", "duplicate", "retried", "quarantined", "dropped")
-    for column in columns:
-        table.add_column(column, justify="right" if column != "rule" else "left")
+    columns = {"kept": "kept", "queued": "queued", "uploaded": "uploaded", "dup": "duplicates"}
+    columns |= {"retried": "retried", "quarantined": "quarantined"}
+    table.add_column("rule")
+    for column in (*columns, "dropped"):
+        table.add_column(column, justify="right")
     for name, counts in status["rules"].items():
         dropped = sum(counts["dropped"].values())
-        table.add_row(
-            escape(name),
-            *(str(counts[c]) for c in columns[1:-1]),
-            str(dropped),
-        )
+        table.add_row(escape(name), *(str(counts[key]) for key in columns.values()), str(dropped))
     uploader = status["uploader"] or {"state": "offline", "last_error": None, "paused_reason": None}
     spool = status["spool"]
     paused = uploader.get("paused_reason")

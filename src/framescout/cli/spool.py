@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from framescout.cli._delivery import preflight, report
 from framescout.cli._output import console, fail
@@ -119,24 +118,20 @@ def _resolve(store: Spool, ids: list[str]) -> list[str]:
 
 @quarantine_app.command("list")
 def quarantine_list(spool: Path = SPOOL_OPTION) -> None:
-    """Every quarantined frame: id, rule, when, the server's status and reason."""
+    """Every quarantined frame, one a line: id, rule, name, when (UTC), the server's status and reason."""
     held = _open(spool).quarantined()
     if not held:
         console.print(f"no quarantined frames in {escape(str(spool))}")
         return
-    table = Table(show_header=True, expand=False)
-    for column in ("id", "rule", "name", "quarantined (UTC)", "status", "reason"):
-        table.add_column(column)
+    # One line per frame (greppable, never wrapped): id prefix (what retry/drop take), rule, name,
+    # when (UTC), then the server's status, code and message.
     for frame in held:
-        table.add_row(
-            frame.id,
-            escape(frame.rule),
-            escape(str(frame.meta.get("name") or "")),
-            _when(frame.quarantined_at),
-            str(frame.status),
-            escape(f"{frame.code}: {frame.message}"),
+        name = frame.meta.get("name") or "-"
+        console.print(
+            f"{frame.id[:12]}  {escape(frame.rule)}  {escape(str(name))}  {_when(frame.quarantined_at)}  "
+            f"{frame.status} {escape(frame.code)}: {escape(frame.message)}",
+            soft_wrap=True,
         )
-    console.print(table)
     console.print(f"{len(held)} quarantined frame(s)")
 
 
