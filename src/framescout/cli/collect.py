@@ -171,6 +171,10 @@ def collect(
         f"{escape(where)}; {status['spool']['entries']} waiting in the spool"
         + (f"; source skipped {frames.stats.skipped}" if frames.stats.skipped else "")
     )
+    retried = sum(r["retried"] for r in per_rule)
+    pauses = status["uploader"]["pauses"] if status["uploader"] else 0
+    if retried or pauses:
+        console.print(f"uploads retried {retried} time(s), paused {pauses} time(s) (nothing lost)")
     for rule, counts in status["rules"].items():
         if counts["dropped"]:
             console.print(f"  [yellow]{escape(rule)}[/] dropped: {counts['dropped']}")

@@ -158,7 +158,7 @@ class Collector:
 
     def status(self) -> dict[str, Any]:
         """Counters per rule plus the spool (queued and quarantined) and the uploader state (``state``,
-        ``last_error``, ``paused_reason`` while paused, ``errors``)."""
+        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``)."""
         snapshot = self.counters.snapshot()
         snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
         snapshot["encoder_backlog"] = self.encoder.pending()

@@ -33,7 +33,7 @@ class Uploader:
 
     ``state`` is ``idle``, ``uploading``, ``retrying`` (transient failure, backing off), ``waiting``
     (nothing due yet), ``paused`` (configuration error; ``paused_reason`` has the server's answer) or
-    ``error`` (an unexpected exception; ``errors`` counts them)."""
+    ``error`` (an unexpected exception; ``errors`` counts them). ``pauses`` counts pause episodes."""
 
     def __init__(
         self,
@@ -59,6 +59,7 @@ class Uploader:
         self.last_error: str | None = None
         self.paused_reason: ServerAnswer | None = None
         self.errors = 0
+        self.pauses = 0
         self._thread = threading.Thread(target=self._run, name="framescout-uploader", daemon=True)
 
     def start(self) -> None:
@@ -90,6 +91,7 @@ class Uploader:
             "last_error": self.last_error,
             "paused_reason": reason.as_dict() if reason and self.state == "paused" else None,
             "errors": self.errors,
+            "pauses": self.pauses,
         }
 
     def _run(self) -> None:
@@ -142,6 +144,7 @@ class Uploader:
             return delay
         except ConfigurationError as exc:
             if self.state != "paused":
+                self.pauses += 1
                 log.warning("upload paused, the spool is kept: %s", exc)
             self.state, self.last_error, self.paused_reason = "paused", str(exc), exc.answer
             delay = self.pause_delay()
@@ -164,7 +167,7 @@ class Uploader:
     def _resumed(self) -> None:
         """The server answered this device properly: leave any pause and reset the backoffs."""
         if self.state == "paused":
-            log.info("upload resumed")
+            log.warning("upload resumed: the server accepts uploads again")
         self.state = "uploading"
         self._failures = self._pauses = 0
         self.paused_reason = None
