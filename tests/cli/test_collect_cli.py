@@ -92,3 +92,11 @@ def test_all_delivered_exits_0(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 waiting in the spool" in done.stdout and "left in the spool" not in done.stdout
     assert Spool(spool).stats()["entries"] == 0
+
+
+def test_a_project_that_is_not_workspace_slash_project_is_refused(
+    coco_tiny: Path, nanodet_path: Path, tmp_path: Path
+) -> None:
+    args = ("--server", f"http://127.0.0.1:{free_port()}", "--api-key", "k", "--project", "cams")
+    code, _, err = collect(coco_tiny, nanodet_path, tmp_path / "spool", *args)
+    assert code == 1 and "expected 'workspace/project'" in err and not (tmp_path / "spool").exists()

@@ -25,6 +25,8 @@ def preflight(server: str, api_key: str, project: str, spool: Path, timeout: flo
     one line (and go on, offline-first) when it cannot be asked."""
     try:
         note = check_access(server, api_key, project, timeout=timeout)
+    except ValueError as exc:  # not 'workspace/project'
+        fail(escape(str(exc)))
     except ConfigurationError as exc:
         answer = exc.answer
         if answer.status == 401:

@@ -59,6 +59,11 @@ def build_sampler(rules: RulesSpec) -> tuple[Sampler, NoveltyFilter | None]:
     return config.build(), novelty
 
 
+def _is_project_ref(project: str) -> bool:
+    parts = project.strip("/").split("/")
+    return len(parts) == 2 and all(parts)
+
+
 class Collector:
     """Sampling + spool + uploader, for one device and one project."""
 
@@ -82,6 +87,8 @@ class Collector:
     ) -> None:
         if server and not (api_key and project):
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
+        if server and project and not _is_project_ref(project):
+            raise ValueError(f"project must be 'workspace/project'; got {project!r}")
         self.sampler, configured_novelty = build_sampler(rules)
         self.novelty = novelty or configured_novelty
         self.device_id = device_id or socket.gethostname()

@@ -99,6 +99,8 @@ class Uploader:
             try:
                 self._cycle()
             except Exception as exc:  # the thread must outlive anything: log, count, back off, go on
+                if self._stop.is_set():  # closing under a request still in flight: nothing to report
+                    return
                 self.errors += 1
                 self._failures += 1
                 self.state, self.last_error = "error", f"{type(exc).__name__}: {exc}"
