@@ -196,6 +196,38 @@ def test_an_unknown_project_pauses_until_it_is_created(server: ServerProcess, tm
     assert status["rules"]["low"]["uploaded"] == 4
 
 
+def test_frames_a_real_server_refuses_are_quarantined_not_dropped(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The usual real cause: a project created with a class list the model's classes are not in."""
+    server.cli("projects", "create", "acme/strict", "--classes", "car")
+    car = Predictions.from_arrays(
+        [[10, 20, 110, 220]], [0.2], [0], class_name=["car"], image_width=320, image_height=240
+    )
+    with server:
+        collector = Collector(
+            server=server.url,
+            api_key=server.__dict__["key"],
+            project="acme/strict",
+            rules=keep_low(),
+            spool_dir=tmp_path / "spool",
+        )
+        for i in range(4):
+            collector.observe(frame(i), LOW if i % 2 else car, name=f"f{i}")  # f1, f3: "person"
+        assert collector.flush(timeout=30)
+        status = collector.status()
+        collector.close()
+        with Client(server.url, server.__dict__["key"]) as client:
+            names = sorted(image["name"] for image in client.iter_images("acme/strict"))
+    assert names == ["f0", "f2"]
+    assert status["rules"]["low"]["uploaded"] == 2 and status["rules"]["low"]["quarantined"] == 2
+    assert not status["rules"]["low"]["dropped"] and status["spool"]["quarantined"] == 2
+    held = Spool(tmp_path / "spool").quarantined()
+    assert sorted(q.meta["name"] for q in held) == ["f1", "f3"]
+    assert {(q.status, q.code) for q in held} == {(422, "unknown_class")}
+    assert all("person" in q.message for q in held)
+
+
 def test_spool_cap_evicts_random_frames_first(tmp_path: Path) -> None:
     sampler = Sampler([ConfidenceBelow(0.4, name="low"), RandomSample(1.0, name="random")])
     sample = Collector(rules=sampler, spool_dir=tmp_path / "probe")
@@ -307,3 +339,5 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(server: ServerProcess, tmp
 def test_bad_configuration_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs api_key and project"):
         Collector(server=f"http://127.0.0.1:{free_port()}", rules=keep_low(), spool_dir=tmp_path / "s")
+    with pytest.raises(ValueError, match="must be 'workspace/project'"):
+        Collector(server="http://x", api_key="k", project="cams", rules=keep_low(), spool_dir=tmp_path / "s")

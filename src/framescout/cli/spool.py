@@ -18,7 +18,8 @@ from framescout.collector import Counters, HttpTransport, Spool, Uploader
 
 app = typer.Typer(help="Inspect a collector spool and upload what it holds.", no_args_is_help=True)
 quarantine_app = typer.Typer(
-    help="Frames the server refused (413, 415, 422, ...), kept with its reason.", no_args_is_help=True
+    help="Frames the server refused (413, 415, 422, ...), each kept with the server's reason.",
+    no_args_is_help=True,
 )
 app.add_typer(quarantine_app, name="quarantine")
 
