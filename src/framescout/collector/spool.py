@@ -89,6 +89,12 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _follow(source: Path, target: Path) -> None:
+    """Rename a frame's file after its row moved; already there (an earlier move cut short) is fine."""
+    if source.exists() or not target.exists():
+        os.replace(source, target)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One spooled frame: its id, rule, metadata (predictions, tags, ...) and retry state."""
@@ -315,7 +321,7 @@ class Spool:
                 ).rowcount
                 self._db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
             if moved:
-                os.replace(self._path(entry_id), self._held_path(entry_id))
+                _follow(self._path(entry_id), self._held_path(entry_id))
                 _fsync_dir(self.held)
         return bool(moved)
 
@@ -348,7 +354,7 @@ class Spool:
                     )
                     self._db.execute("DELETE FROM quarantine WHERE id = ?", (entry_id,))
             for entry_id in chosen:
-                os.replace(self._held_path(entry_id), self._path(entry_id))
+                _follow(self._held_path(entry_id), self._path(entry_id))
             if chosen:
                 _fsync_dir(self.frames)
         return len(chosen)
