@@ -100,3 +100,44 @@ def test_a_project_that_is_not_workspace_slash_project_is_refused(
     args = ("--server", f"http://127.0.0.1:{free_port()}", "--api-key", "k", "--project", "cams")
     code, _, err = collect(coco_tiny, nanodet_path, tmp_path / "spool", *args)
     assert code == 1 and "expected 'workspace/project'" in err and not (tmp_path / "spool").exists()
+
+
+def test_the_live_view_shows_a_pause_and_counts_duplicates_apart(tmp_path: Path) -> None:
+    import io
+    import time
+
+    import cv2
+    import numpy as np
+    from rich.console import Console
+
+    from framescout import Predictions
+    from framescout.cli.collect import _view
+    from framescout.collector import Collector, Source
+    from framescout.sampling import ConfidenceBelow, Sampler
+    from stand_in_server import FlakyServer
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    source = Source(str(tmp_path / "a.png"))
+    server = FlakyServer([401] * 1000)
+    low = Predictions.from_arrays([[0, 0, 4, 4]], [0.1], [0], class_name=["x"])
+    try:
+        collector = Collector(
+            server=server.url,
+            api_key="k",
+            project="acme/cams",
+            spool_dir=tmp_path / "spool",
+            rules=Sampler([ConfidenceBelow(0.4, name="low")]),
+        )
+        collector.observe(np.zeros((60, 80, 3), np.uint8), low)
+        deadline = time.monotonic() + 10
+        while collector.status()["uploader"]["state"] != "paused" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        out = io.StringIO()
+        Console(file=out, width=200).print(_view(collector, source, time.monotonic()))
+        collector.close(timeout=0)
+    finally:
+        server.close()
+    text = out.getvalue()
+    assert "upload: paused (401 e401: injected 401)" in " ".join(text.split())  # the caption wraps
+    header = next(line for line in text.splitlines() if "uploaded" in line)
+    assert "dup" in header and "quarantined" in header
