@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from framescout import Predictions
-from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable
+from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable, UnexpectedResponse
 
 
 def jpeg(seed: int, size: tuple[int, int] = (96, 64)) -> bytes:
@@ -168,3 +168,37 @@ def test_concurrent_retries_of_the_same_bytes_make_one_record(live: Any) -> None
         assert [im["id"] for im in client.iter_images("acme/cams") if im["name"] == "same.jpg"] == [
             results[0].id
         ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        (
+            httpx.Response(
+                200, text="<html>Sign in to the Wi-Fi</html>", headers={"content-type": "text/html"}
+            ),
+            "unexpected_response",
+        ),
+        (httpx.Response(301, headers={"location": "http://portal.invalid/"}), "redirect"),
+        (httpx.Response(302, headers={"location": "/login"}), "redirect"),
+        (httpx.Response(201, json={"ok": True}), "unexpected_response"),
+        (httpx.Response(201, json=["not", "an", "object"]), "unexpected_response"),
+        (httpx.Response(200, content=b"\xff\xfe\x00garbage"), "unexpected_response"),
+    ],
+    ids=["html-200", "301", "302", "json-without-fields", "json-list", "binary"],
+)
+def test_a_success_that_is_not_the_expected_json_is_a_clear_sdk_error(
+    answer: httpx.Response, code: str
+) -> None:
+    """A captive portal or a redirect used to escape as JSONDecodeError / KeyError."""
+    transport = httpx.MockTransport(lambda request: answer)
+    with Client("http://fs.invalid", "k", retry=RetryPolicy(attempts=1), transport=transport) as client:
+        with pytest.raises(UnexpectedResponse) as err:
+            client.upload_image("a/b", b"bytes")
+        assert err.value.code == code and err.value.status == answer.status_code
+        assert isinstance(err.value, ApiError)  # callers catching ApiError still catch it
+        if code == "redirect":
+            assert "does not follow redirects" in err.value.message
+        if "json" not in answer.headers.get("content-type", ""):  # every JSON call, not only uploads
+            with pytest.raises(UnexpectedResponse):
+                client.get_project("a/b")

@@ -132,7 +132,7 @@ def test_server_restarted_mid_run(server: ServerProcess, tmp_path: Path) -> None
         assert names_on(server) == Counter({f"f{i}": 1 for i in range(16)})
 
 
-def test_refused_frames_are_dropped_with_a_reason(server: ServerProcess, tmp_path: Path) -> None:
+def test_a_wrong_key_pauses_the_uploader_and_keeps_every_frame(server: ServerProcess, tmp_path: Path) -> None:
     with server:
         collector = Collector(
             server=server.url,
@@ -141,12 +141,91 @@ def test_refused_frames_are_dropped_with_a_reason(server: ServerProcess, tmp_pat
             rules=keep_low(),
             spool_dir=tmp_path / "spool",
         )
-        collector.observe(frame(1), LOW)
-        assert collector.flush(timeout=20)
+        uploader = collector.uploader
+        assert uploader is not None
+        uploader.pause_base, uploader.pause_max = 0.05, 0.2
+        for i in range(3):
+            collector.observe(frame(i), LOW, name=f"f{i}")
+        assert not collector.flush(timeout=2)
+        status = collector.status()
+        collector.close(timeout=0)
+        assert status["uploader"]["state"] == "paused"
+        assert status["uploader"]["paused_reason"]["status"] == 401
+        assert status["uploader"]["paused_reason"]["code"] == "invalid_api_key"
+        assert status["spool"]["entries"] == 3 and not status["rules"]["low"]["dropped"]
+        assert status["rules"]["low"]["retried"] == 0  # a pause is not a per-frame retry
+        with Collector(  # the key fixed: the next run delivers what the paused one kept
+            server=server.url,
+            api_key=server.__dict__["key"],
+            project="acme/cams",
+            rules=keep_low(),
+            spool_dir=tmp_path / "spool",
+        ) as fixed:
+            assert fixed.flush(timeout=20)
+        assert names_on(server) == Counter({"f0": 1, "f1": 1, "f2": 1})
+
+
+def test_an_unknown_project_pauses_until_it_is_created(server: ServerProcess, tmp_path: Path) -> None:
+    with server:
+        collector = Collector(
+            server=server.url,
+            api_key=server.__dict__["key"],
+            project="acme/later",
+            rules=keep_low(),
+            spool_dir=tmp_path / "spool",
+        )
+        uploader = collector.uploader
+        assert uploader is not None
+        uploader.pause_base, uploader.pause_max = 0.1, 0.5
+        for i in range(4):
+            collector.observe(frame(i), LOW, name=f"f{i}")
+        collector.encoder.join()
+        deadline = time.monotonic() + 20
+        while collector.status()["uploader"]["state"] != "paused" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        reason = collector.status()["uploader"]["paused_reason"]
+        assert reason["status"] == 404 and reason["code"] == "project_not_found"
+        server.cli("projects", "create", "acme/later")
+        assert collector.flush(timeout=30)  # resumed by itself
         status = collector.status()
         collector.close()
-    assert status["rules"]["low"]["dropped"] == {"rejected_by_server": 1}
-    assert status["uploader"]["last_error"].startswith("401")
+        with Client(server.url, server.__dict__["key"]) as client:
+            names = Counter(image["name"] for image in client.iter_images("acme/later"))
+    assert names == Counter({f"f{i}": 1 for i in range(4)})
+    assert status["uploader"]["state"] != "paused" and status["uploader"]["paused_reason"] is None
+    assert status["rules"]["low"]["uploaded"] == 4
+
+
+def test_frames_a_real_server_refuses_are_quarantined_not_dropped(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The usual real cause: a project created with a class list the model's classes are not in."""
+    server.cli("projects", "create", "acme/strict", "--classes", "car")
+    car = Predictions.from_arrays(
+        [[10, 20, 110, 220]], [0.2], [0], class_name=["car"], image_width=320, image_height=240
+    )
+    with server:
+        collector = Collector(
+            server=server.url,
+            api_key=server.__dict__["key"],
+            project="acme/strict",
+            rules=keep_low(),
+            spool_dir=tmp_path / "spool",
+        )
+        for i in range(4):
+            collector.observe(frame(i), LOW if i % 2 else car, name=f"f{i}")  # f1, f3: "person"
+        assert collector.flush(timeout=30)
+        status = collector.status()
+        collector.close()
+        with Client(server.url, server.__dict__["key"]) as client:
+            names = sorted(image["name"] for image in client.iter_images("acme/strict"))
+    assert names == ["f0", "f2"]
+    assert status["rules"]["low"]["uploaded"] == 2 and status["rules"]["low"]["quarantined"] == 2
+    assert not status["rules"]["low"]["dropped"] and status["spool"]["quarantined"] == 2
+    held = Spool(tmp_path / "spool").quarantined()
+    assert sorted(q.meta["name"] for q in held) == ["f1", "f3"]
+    assert {(q.status, q.code) for q in held} == {(422, "unknown_class")}
+    assert all("person" in q.message for q in held)
 
 
 def test_spool_cap_evicts_random_frames_first(tmp_path: Path) -> None:
@@ -260,3 +339,5 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(server: ServerProcess, tmp
 def test_bad_configuration_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs api_key and project"):
         Collector(server=f"http://127.0.0.1:{free_port()}", rules=keep_low(), spool_dir=tmp_path / "s")
+    with pytest.raises(ValueError, match="must be 'workspace/project'"):
+        Collector(server="http://x", api_key="k", project="cams", rules=keep_low(), spool_dir=tmp_path / "s")

@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
@@ -23,24 +24,24 @@ def _view(collector: Collector, source: Source, started: float) -> Table:
     status = collector.status()
     elapsed = max(time.monotonic() - started, 1e-6)
     table = Table(title="framescout collect", show_header=True, expand=False)
-    for column in ("rule", "kept", "queued", "uploaded", "retried", "dropped"):
-        table.add_column(column, justify="right" if column != "rule" else "left")
+    columns = {"kept": "kept", "queued": "queued", "uploaded": "uploaded", "dup": "duplicates"}
+    columns |= {"retried": "retried", "quarantined": "quarantined"}
+    table.add_column("rule")
+    for column in (*columns, "dropped"):
+        table.add_column(column, justify="right")
     for name, counts in status["rules"].items():
         dropped = sum(counts["dropped"].values())
-        table.add_row(
-            escape(name),
-            str(counts["kept"]),
-            str(counts["queued"]),
-            str(counts["uploaded"] + counts["duplicates"]),
-            str(counts["retried"]),
-            str(dropped),
-        )
-    uploader = status["uploader"] or {"state": "offline", "last_error": None}
-    table.caption = (
+        table.add_row(escape(name), *(str(counts[key]) for key in columns.values()), str(dropped))
+    uploader = status["uploader"] or {"state": "offline", "last_error": None, "paused_reason": None}
+    spool = status["spool"]
+    paused = uploader.get("paused_reason")
+    detail = f"{paused['status']} {paused['code']}: {paused['message']}" if paused else uploader["last_error"]
+    table.caption = escape(
         f"{source.stats.yielded} frames, {source.stats.yielded / elapsed:.1f}/s | "
-        f"spool {status['spool']['entries']} ({status['spool']['bytes'] / 1e6:.1f} MB) | "
-        f"upload: {uploader['state']}"
-        + (f" ({uploader['last_error'][:60]})" if uploader["last_error"] else "")
+        f"spool {spool['entries']} ({spool['bytes'] / 1e6:.1f} MB)"
+        + (f", quarantine {spool['quarantined']}" if spool.get("quarantined") else "")
+        + f" | upload: {uploader['state']}"
+        + (f" ({detail[:80]})" if detail else "")
     )
     return table
 
@@ -79,8 +80,21 @@ def collect(
     dry_run: Path | None = typer.Option(
         None, help="Write kept frames and JSON sidecars here instead of uploading."
     ),
+    upload_timeout: float = typer.Option(
+        30.0, min=0.1, help="Seconds one upload attempt may take before it is retried."
+    ),
+    drain_timeout: float = typer.Option(
+        30.0, min=0.0, help="At the end, keep delivering spooled frames for up to this many seconds."
+    ),
 ) -> None:
-    """Detect, decide, keep: frames worth labelling go to the server (or the spool, or a folder)."""
+    """Detect, decide, keep: frames worth labelling go to the server (or the spool, or a folder).
+
+    With --server, the key and the project are checked before the first frame is read; a server
+    that cannot be reached is not an error (frames spool and upload when it answers).
+
+    Exit codes: 0 every kept frame delivered (or spooled, without --server); 1 error (arguments,
+    wrong key or project); 3 frames left in the spool; 4 frames quarantined (refused by the server).
+    """
     if server and not (api_key and project):
         fail("--server needs --api-key and --project WORKSPACE/PROJECT")
     config: SamplingConfig | None = None
@@ -95,6 +109,10 @@ def collect(
         frames = Source(source, every=every, fps=fps)
     except (ModelError, ValueError) as exc:
         fail(str(exc))
+    uploading = bool(server and api_key and project and not dry_run)
+    if uploading:
+        assert server and api_key and project
+        preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0))
     options: dict[str, Any] = {
         "rules": config,
         "model_version": model_version,
@@ -109,7 +127,13 @@ def collect(
             "spool_dir": Path(tempfile.mkdtemp(prefix="fs-dry-")),
         }
     else:
-        options |= {"server": server, "api_key": api_key, "project": project, "spool_dir": spool}
+        options |= {
+            "server": server,
+            "api_key": api_key,
+            "project": project,
+            "spool_dir": spool,
+            "upload_timeout": upload_timeout,
+        }
     collector = Collector(**options)
     started = time.monotonic()
     interrupted = False
@@ -128,17 +152,34 @@ def collect(
     except ValueError as exc:
         collector.close(timeout=5)
         fail(str(exc))
-    collector.close(timeout=30 if (server or dry_run) else 0)
+    collector.close(timeout=drain_timeout if (uploading or dry_run) else 0)
     status = collector.status()
-    kept = sum(r["kept"] for r in status["rules"].values())
-    delivered = sum(r["uploaded"] + r["duplicates"] for r in status["rules"].values())
-    where = f"written to {dry_run}" if dry_run else (f"uploaded to {project}" if server else "offline")
+    per_rule = list(status["rules"].values())
+    kept = sum(r["kept"] for r in per_rule)
+    uploaded = sum(r["uploaded"] for r in per_rule)
+    duplicates = sum(r["duplicates"] for r in per_rule)
+    quarantined = sum(r["quarantined"] for r in per_rule)
+    if dry_run:
+        where = f"{uploaded} written to {dry_run}"
+    elif uploading:
+        where = f"{uploaded} uploaded to {project}, {duplicates} already there, {quarantined} quarantined"
+    else:
+        where = "offline"
     console.print()
     console.print(
         f"{'interrupted: ' if interrupted else ''}{frames.stats.yielded} frame(s) seen, {kept} kept, "
-        f"{delivered} {escape(where)}; {status['spool']['entries']} waiting in the spool"
+        f"{escape(where)}; {status['spool']['entries']} waiting in the spool"
         + (f"; source skipped {frames.stats.skipped}" if frames.stats.skipped else "")
     )
+    retried = sum(r["retried"] for r in per_rule)
+    pauses = status["uploader"]["pauses"] if status["uploader"] else 0
+    if retried or pauses:
+        console.print(f"uploads retried {retried} time(s), paused {pauses} time(s) (nothing lost)")
     for rule, counts in status["rules"].items():
         if counts["dropped"]:
             console.print(f"  [yellow]{escape(rule)}[/] dropped: {counts['dropped']}")
+    if not uploading:
+        if not dry_run and status["spool"]["entries"]:
+            console.print(f"push them later with `framescout spool push --spool {escape(str(spool))} ...`")
+        raise typer.Exit(EXIT_DELIVERED)
+    raise typer.Exit(report(status["spool"], status["uploader"], spool))

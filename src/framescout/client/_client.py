@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from framescout.client._errors import ApiError, ServerUnavailable
+from framescout.client._errors import ApiError, ServerUnavailable, UnexpectedResponse
 from framescout.client._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 from framescout.predictions import Predictions
 
@@ -98,6 +98,8 @@ class Client:
                 if response.status_code not in RETRY_STATUSES:
                     if response.is_error:
                         raise _api_error(response)
+                    if 300 <= response.status_code < 400:
+                        raise _redirect_error(method, path, response)
                     return response
                 last = _api_error(response)
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -110,7 +112,15 @@ class Client:
         )
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._request(method, path, **kwargs).json()
+        return self._json_answer(method, path, **kwargs)[1]
+
+    def _json_answer(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        """The status and decoded body of a successful answer; `UnexpectedResponse` when it is not JSON."""
+        response = self._request(method, path, **kwargs)
+        try:
+            return response.status_code, response.json()
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            raise _not_json(method, path, response) from None
 
     # ------------------------------------------------------------------ workspaces and projects
     def whoami(self) -> dict[str, Any]:
@@ -169,8 +179,8 @@ class Client:
         }
         form = {k: v for k, v in fields.items() if v is not None}
         files = {"file": (name or file_name or "image", data, "application/octet-stream")}
-        body = self._json("POST", f"/api/v1/projects/{workspace}/{project}/images", data=form, files=files)
-        return UploadResult(id=body["id"], sha256=body["sha256"], duplicate=bool(body["duplicate"]))
+        path = f"/api/v1/projects/{workspace}/{project}/images"
+        return _upload_result("POST", path, *self._json_answer("POST", path, data=form, files=files))
 
     def upload_image_url(self, workspace_project: str, url: str, **fields: Any) -> UploadResult:
         """Have the server fetch a hosted image (http/https) and store it like an upload."""
@@ -181,8 +191,8 @@ class Client:
         if "metadata" in form and not isinstance(form["metadata"], str):
             form["metadata"] = json.dumps(form["metadata"])
         form["url"] = url
-        body = self._json("POST", f"/api/v1/projects/{workspace}/{project}/images", data=form, files={})
-        return UploadResult(id=body["id"], sha256=body["sha256"], duplicate=bool(body["duplicate"]))
+        path = f"/api/v1/projects/{workspace}/{project}/images"
+        return _upload_result("POST", path, *self._json_answer("POST", path, data=form, files={}))
 
     def list_images(self, workspace_project: str, **filters: Any) -> dict[str, Any]:
         """One page: ``{"images": [...], "total", "limit", "offset"}``; filters as in the API."""
@@ -323,3 +333,37 @@ def _api_error(response: httpx.Response) -> ApiError:
         return ApiError(response.status_code, str(error["code"]), str(error["message"]))
     except (ValueError, KeyError, TypeError):
         return ApiError(response.status_code, "http_error", response.text[:500] or response.reason_phrase)
+
+
+def _redirect_error(method: str, path: str, response: httpx.Response) -> UnexpectedResponse:
+    """A 3xx: the SDK never follows redirects (a POST would be replayed as a GET, or sent to a portal)."""
+    location = response.headers.get("location", "")
+    return UnexpectedResponse(
+        response.status_code,
+        "redirect",
+        f"{method} {path} was redirected ({response.status_code}) to {location[:200]!r}; "
+        "framescout does not follow redirects: check the server URL (a captive portal or a proxy?)",
+    )
+
+
+def _not_json(method: str, path: str, response: httpx.Response) -> UnexpectedResponse:
+    kind = response.headers.get("content-type", "no content type")
+    return UnexpectedResponse(
+        response.status_code,
+        "unexpected_response",
+        f"{method} {path} answered {response.status_code} with {kind[:80]} instead of JSON: "
+        f"{response.text[:120]!r} (is this a framescout server, or a captive portal / proxy page?)",
+    )
+
+
+def _upload_result(method: str, path: str, status: int, body: Any) -> UploadResult:
+    """The upload answer, checked: a 2xx without ``id``, ``sha256`` and ``duplicate`` is not a success."""
+    try:
+        return UploadResult(id=str(body["id"]), sha256=str(body["sha256"]), duplicate=bool(body["duplicate"]))
+    except (KeyError, TypeError, IndexError):
+        raise UnexpectedResponse(
+            status,
+            "unexpected_response",
+            f"{method} {path} answered {status} with JSON without id, sha256 and duplicate: "
+            f"{str(body)[:120]!r}",
+        ) from None

@@ -19,3 +19,9 @@ class ApiError(FramescoutError):
 
 class ServerUnavailable(FramescoutError):
     """The server could not be reached (or kept failing) after every retry."""
+
+
+class UnexpectedResponse(ApiError):
+    """The server answered, but not as a framescout server does: a redirect (``code="redirect"``) or a
+    success whose body is not the expected JSON (``code="unexpected_response"``), e.g. a captive
+    portal's HTML page. Worth retrying later; the ``message`` says what came back."""

@@ -3,23 +3,34 @@
 from framescout.collector.collector import Collector, build_sampler
 from framescout.collector.counters import Counters
 from framescout.collector.sources import Source, SourceFrame
-from framescout.collector.spool import Entry, Spool, SpoolFull
+from framescout.collector.spool import Entry, Quarantined, Spool, SpoolFull
 from framescout.collector.transport import (
+    ConfigurationError,
     FolderTransport,
+    FrameRejected,
     HttpTransport,
+    Outcome,
     PermanentError,
+    ServerAnswer,
     TransientError,
     Transport,
+    check_access,
+    classify,
 )
 from framescout.collector.uploader import Uploader
 
 __all__ = [
     "Collector",
+    "ConfigurationError",
     "Counters",
     "Entry",
     "FolderTransport",
+    "FrameRejected",
     "HttpTransport",
+    "Outcome",
     "PermanentError",
+    "Quarantined",
+    "ServerAnswer",
     "Source",
     "SourceFrame",
     "Spool",
@@ -28,4 +39,6 @@ __all__ = [
     "Transport",
     "Uploader",
     "build_sampler",
+    "check_access",
+    "classify",
 ]

@@ -8,7 +8,8 @@
 
 `observe()` decides in microseconds and only hands kept frames (by reference) to a background
 encoder; resizing, JPEG encoding and the durable spool write happen off the caller's thread, and a
-background uploader ships spooled frames with exponential backoff. With no ``server``, frames
+background uploader ships spooled frames with exponential backoff, pauses on a configuration error
+(wrong key or project) and quarantines frames the server refuses. With no ``server``, frames
 accumulate in the spool for ``framescout spool push`` later.
 """
 
@@ -58,6 +59,11 @@ def build_sampler(rules: RulesSpec) -> tuple[Sampler, NoveltyFilter | None]:
     return config.build(), novelty
 
 
+def _is_project_ref(project: str) -> bool:
+    parts = project.strip("/").split("/")
+    return len(parts) == 2 and all(parts)
+
+
 class Collector:
     """Sampling + spool + uploader, for one device and one project."""
 
@@ -77,9 +83,12 @@ class Collector:
         backlog: int = 64,
         transport: Transport | None = None,
         novelty: NoveltyFilter | None = None,
+        upload_timeout: float = 30.0,
     ) -> None:
         if server and not (api_key and project):
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
+        if server and project and not _is_project_ref(project):
+            raise ValueError(f"project must be 'workspace/project'; got {project!r}")
         self.sampler, configured_novelty = build_sampler(rules)
         self.novelty = novelty or configured_novelty
         self.device_id = device_id or socket.gethostname()
@@ -95,7 +104,7 @@ class Collector:
             rule.name: (0 if rule.kind in LOW_PRIORITY_TYPES else 1) for rule in self.sampler.rules
         }
         if transport is None and server:
-            transport = HttpTransport(server, api_key or "", project or "")
+            transport = HttpTransport(server, api_key or "", project or "", timeout=upload_timeout)
         self.uploader = Uploader(self.spool, transport, self.counters) if transport else None
         self.encoder = Encoder(
             self.spool,
@@ -155,13 +164,12 @@ class Collector:
         return len(self.spool) == 0
 
     def status(self) -> dict[str, Any]:
-        """Counters per rule plus the spool and uploader state."""
+        """Counters per rule plus the spool (queued and quarantined) and the uploader state (``state``,
+        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``)."""
         snapshot = self.counters.snapshot()
         snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
         snapshot["encoder_backlog"] = self.encoder.pending()
-        snapshot["uploader"] = (
-            {"state": self.uploader.state, "last_error": self.uploader.last_error} if self.uploader else None
-        )
+        snapshot["uploader"] = self.uploader.status() if self.uploader else None
         return snapshot
 
     def close(self, timeout: float = 10.0) -> None:

@@ -1,4 +1,5 @@
-"""Per-rule counters users can trust: seen, kept, queued, uploaded, retried, dropped (and why)."""
+"""Per-rule counters users can trust: seen, kept, queued, uploaded, duplicates, retried, quarantined,
+dropped (and why)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class RuleCounts:
     uploaded: int = 0
     duplicates: int = 0
     retried: int = 0
+    quarantined: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
 
 
@@ -55,6 +57,7 @@ class Counters:
                         "uploaded": c.uploaded,
                         "duplicates": c.duplicates,
                         "retried": c.retried,
+                        "quarantined": c.quarantined,
                         "dropped": dict(c.dropped),
                     }
                     for name, c in sorted(self.rules.items())

@@ -5,7 +5,6 @@ cannot keep up), the frame is dropped and counted rather than blocking inference
 
 from __future__ import annotations
 
-import errno
 import logging
 import queue
 import threading
@@ -102,7 +101,7 @@ class Encoder:
         try:
             _, evicted = self.spool.put(jpeg, meta, rule=job.rule, priority=job.priority)
         except SpoolFull as exc:
-            self.counters.drop(job.rule, "spool_full" if exc.errno == errno.EFBIG else "disk_full")
+            self.counters.drop(job.rule, exc.reason)
             log.warning("cannot spool a kept frame (%s): %s", job.rule, exc)
             return
         except OSError as exc:
