@@ -16,8 +16,9 @@ import numpy as np
 
 MAX_DEPTH = 64
 """Deepest nesting of arrays/objects accepted in any JSON field or body (real payloads use ≤ 5)."""
-MAX_TEXT_BYTES = 2 * 1024 * 1024
-"""Default size cap of one JSON field (predictions, corrected boxes): 2 MiB."""
+MAX_TEXT_BYTES = 1000 * 1000
+"""Default size cap of one JSON field (predictions, corrected boxes): 1 MB, just under the 1 MiB that
+Starlette's multipart parser allows a form field (it answers 400 beyond)."""
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1
 """The integers JSON fields may carry: anything that fits in 64 bits (signed or unsigned)."""
 
