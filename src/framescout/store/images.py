@@ -525,9 +525,14 @@ def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> 
 
 
 def _extension(content_type: str) -> str:
-    return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/tiff": ".tif"}.get(
-        content_type, ".img"
-    )
+    return {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/webp": ".webp",
+        "image/tiff": ".tif",
+        "image/bmp": ".bmp",
+        "image/gif": ".gif",
+    }.get(content_type, ".img")
 
 
 # ---------------------------------------------------------------------------------------- annotations
