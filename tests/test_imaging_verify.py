@@ -110,11 +110,14 @@ def test_a_gif_logical_screen_counts_against_the_pixel_cap() -> None:
     assert len(bomb) < 40
     error = refused(bomb, max_pixels=40_000_000)
     assert error.code == "too_many_pixels" and "logical screen" in str(error)
-    # Under the default 50 MP cap it is refused as sparse: 48 MP from 29 bytes.
+    # Under the default 50 MP cap: its 1x1 first frame covers almost none of the screen.
     error = refused(bomb)
-    assert error.code == "too_many_pixels" and "per byte" in str(error)
-    with pytest.raises(ImageError, match="per byte"):
+    assert error.code == "too_many_pixels" and "first frame" in str(error)
+    with pytest.raises(ImageError, match="first frame"):
         decode_image(bomb)  # thumbnails, inference and similarity decode with the same rules
+    # A GIF whose first frame covers its screen is fine.
+    full = encode(noise(1200, 1000), "GIF")
+    assert inspect_image(full).width == 1200
 
 
 def test_animations_count_screen_times_frames() -> None:
@@ -134,8 +137,8 @@ def test_sparse_rule_spares_real_and_small_images() -> None:
         assert 1600 * 1250 / len(data) < MAX_PIXELS_PER_BYTE / 4, fmt
         verify_image(data)
     # Small images are cheap whatever their ratio.
-    tiny = gif_screen(1000, 1000)
-    assert SPARSE_MIN_PIXELS >= 1000 * 1000
+    tiny = encode(Image.new("RGB", (1000, 1000)), "WEBP", lossless=True)
+    assert SPARSE_MIN_PIXELS >= 1000 * 1000 and 1000 * 1000 / len(tiny) > MAX_PIXELS_PER_BYTE
     verify_image(tiny)
     # A solid-colour 2 MP lossless WebP has nothing to label and is refused.
     solid = encode(Image.new("RGB", (1600, 1250)), "WEBP", lossless=True)

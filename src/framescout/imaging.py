@@ -6,11 +6,11 @@ and the result is fully loaded so later stages never meet a half-read image.
 
 The pixel caps count what a decoder allocates, which for GIF is the *logical screen*, whatever the
 frames cover: the screen must be within ``max_pixels``; an animation (GIF, APNG, animated WebP,
-multi-page TIFF) must keep screen × frames within it; and above 1 MP an image may not have more
-than `MAX_PIXELS_PER_BYTE` pixels per encoded byte (no photograph comes near it; a 35-byte GIF
-declaring an 8000x6000 screen does). `verify_image` is what the server stores: a format the
-training decoders read, fully decoded by OpenCV (what trainers and exports use) and by Pillow
-(thumbnails, the review page).
+multi-page TIFF) must keep screen × frames within it; above 1 MP a GIF's first frame must cover at
+least a quarter of its screen, and no image may have more than `MAX_PIXELS_PER_BYTE` pixels per
+encoded byte (no photograph comes near it; a 35-byte GIF declaring an 8000x6000 screen does).
+`verify_image` is what the server stores: a format the training decoders read, fully decoded by
+OpenCV (what trainers and exports use) and by Pillow (thumbnails, the review page).
 """
 
 from __future__ import annotations
@@ -119,6 +119,14 @@ def _open(data: bytes, max_pixels: int, max_bytes: int) -> tuple[Image.Image, in
                 "too_many_pixels",
                 f"the {what} is {width}x{height} with {frames:,} frames ({screen * frames:,} pixels in "
                 f"all); the limit is {max_pixels:,}",
+            )
+    if image.format == "GIF" and screen > SPARSE_MIN_PIXELS and image.tile:
+        x0, y0, x1, y1 = image.tile[0][1]
+        if (x1 - x0) * (y1 - y0) * 4 < screen:
+            raise ImageError(
+                "too_many_pixels",
+                f"the GIF's first frame is {x1 - x0}x{y1 - y0}, under a quarter of its {width}x{height} "
+                "logical screen: refused as a decompression bomb",
             )
     if screen > SPARSE_MIN_PIXELS and screen > MAX_PIXELS_PER_BYTE * len(data):
         raise ImageError(

@@ -69,16 +69,26 @@ XBM = (
 )
 
 
-def gif_screen(width: int, height: int) -> bytes:
-    """A GIF of a few dozen bytes: one 1x1 frame on a ``width`` x ``height`` logical screen."""
+def gif_screen(width: int, height: int, pad: int = 0) -> bytes:
+    """A GIF of a few dozen bytes: one 1x1 frame on a ``width`` x ``height`` logical screen (after a
+    comment of about ``pad`` bytes, to get past a bytes-per-pixel rule)."""
+    comment = b"\x21\xfe" + (b"\xff" + b"x" * 255) * (pad // 256) + b"\x00" if pad else b""
     return (
         b"GIF89a"
         + struct.pack("<HHBBB", width, height, 0, 0, 0)
+        + comment
         + b"\x2c"
         + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
         + b"\x02\x02\x44\x01\x00"
         + b"\x3b"
     )
+
+
+def solid_webp() -> bytes:
+    """A 2 MP solid-colour lossless WebP: about 200 bytes, 10,000 pixels per byte."""
+    out = io.BytesIO()
+    Image.new("RGB", (1600, 1250), (30, 30, 30)).save(out, format="WEBP", lossless=True)
+    return out.getvalue()
 
 
 def animation(fmt: str, side: int, frames: int) -> bytes:
@@ -317,8 +327,12 @@ CORPUS: dict[str, Case] = {
     "xbm-bug-report": case(lambda c: c.bug(XBM), 415, "unsupported_format"),
     "gif-8000x6000-screen": case(lambda c: c.upload(gif_screen(8000, 6000), "g.gif"), 422, "too_many_pixels",
                                  says="logical screen"),
-    "gif-sparse-screen": case(lambda c: c.upload(gif_screen(1900, 2000), "g.gif"), 422, "too_many_pixels",
-                              says="per byte"),
+    "gif-small-first-frame": case(lambda c: c.upload(gif_screen(1900, 2000), "g.gif"), 422,
+                                  "too_many_pixels", says="first frame"),
+    "gif-padded-small-first-frame": case(lambda c: c.upload(gif_screen(1900, 2000, pad=20_000), "g.gif"),
+                                         422, "too_many_pixels", says="first frame"),
+    "solid-lossless-webp-sparse": case(lambda c: c.upload(solid_webp(), "s.webp"), 422, "too_many_pixels",
+                                       says="per byte"),
     "gif-screen-times-frames": case(lambda c: c.upload(animation("GIF", 1000, 5), "g.gif"), 422,
                                     "too_many_pixels", says="frames"),
     "apng-screen-times-frames": case(lambda c: c.upload(animation("PNG", 1000, 5), "a.png"), 422,
