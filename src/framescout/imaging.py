@@ -25,7 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000
 """Default pixel cap (50 MP): larger images are refused as probable decompression bombs."""
@@ -89,7 +89,7 @@ def _open(data: bytes, max_pixels: int, max_bytes: int) -> tuple[Image.Image, in
     if len(data) > max_bytes:
         raise ImageError("too_large", f"the image is {len(data):,} bytes; the limit is {max_bytes:,}")
     try:
-        image: Image.Image = Image.open(io.BytesIO(data))
+        image: ImageFile.ImageFile = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageError("not_an_image", "the data is not an image in a supported format") from None
     except Image.DecompressionBombError as exc:
@@ -120,8 +120,9 @@ def _open(data: bytes, max_pixels: int, max_bytes: int) -> tuple[Image.Image, in
                 f"the {what} is {width}x{height} with {frames:,} frames ({screen * frames:,} pixels in "
                 f"all); the limit is {max_pixels:,}",
             )
-    if image.format == "GIF" and screen > SPARSE_MIN_PIXELS and image.tile:
-        x0, y0, x1, y1 = image.tile[0][1]
+    extents = image.tile[0][1] if image.format == "GIF" and image.tile else None
+    if extents is not None and screen > SPARSE_MIN_PIXELS:
+        x0, y0, x1, y1 = extents
         if (x1 - x0) * (y1 - y0) * 4 < screen:
             raise ImageError(
                 "too_many_pixels",
