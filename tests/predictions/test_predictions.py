@@ -54,7 +54,7 @@ def test_bare_prediction_list_and_empty_frames() -> None:
         ),
         (
             {"predictions": [{"x": "a", "y": 1, "width": 2, "height": 2, "confidence": 0.5, "class": "a"}]},
-            "non-numeric",
+            "predictions[0].x must be a number",
         ),
         (
             {"predictions": [{"x": 1, "y": 1, "width": -2, "height": 2, "confidence": 0.5, "class": "a"}]},

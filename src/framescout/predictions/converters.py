@@ -5,6 +5,7 @@ The third-party packages are never imported: objects are duck-typed, so they sta
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,13 +14,18 @@ import numpy as np
 from framescout.predictions.core import Predictions, PredictionsError
 
 
-def from_roboflow(payload: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Predictions:
-    """Parse Roboflow's detection JSON: a response dict, or a bare list of prediction dicts."""
+def from_roboflow(
+    payload: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, default_confidence: float | None = None
+) -> Predictions:
+    """Parse Roboflow's detection JSON: a response dict, or a bare list of prediction dicts.
+
+    Every field's type is checked and errors name it (``predictions[2].class_id must be an
+    integer``). ``default_confidence`` fills a missing ``confidence`` (boxes a person drew)."""
     width = height = None
     if isinstance(payload, Mapping):
         image = payload.get("image")
         if isinstance(image, Mapping):
-            width, height = _optional_int(image.get("width")), _optional_int(image.get("height"))
+            width, height = _image_side(image, "width"), _image_side(image, "height")
         items = payload.get("predictions", [])
     else:
         items = payload
@@ -33,20 +39,18 @@ def from_roboflow(payload: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> P
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise PredictionsError(f"predictions[{i}] must be an object")
-        try:
-            x, y = float(item["x"]), float(item["y"])
-            w, h = float(item["width"]), float(item["height"])
-            conf[i] = float(item["confidence"])
-            name = str(item["class"])
-        except KeyError as exc:
-            raise PredictionsError(f"predictions[{i}] is missing the key {exc.args[0]!r}") from None
-        except (TypeError, ValueError):
-            raise PredictionsError(f"predictions[{i}] has a non-numeric coordinate or confidence") from None
+        where = f"predictions[{i}]"
+        x, y = _number(item, "x", where), _number(item, "y", where)
+        w, h = _number(item, "width", where), _number(item, "height", where)
+        if default_confidence is not None and item.get("confidence") is None:
+            conf[i] = default_confidence
+        else:
+            conf[i] = _number(item, "confidence", where)
         if w < 0 or h < 0:
-            raise PredictionsError(f"predictions[{i}] has a negative width or height")
+            raise PredictionsError(f"{where} has a negative width or height")
         boxes[i] = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
-        ids[i] = int(item.get("class_id", -1))
-        names.append(name)
+        ids[i] = _class_id(item, where)
+        names.append(_class_name(item, where))
     return Predictions.from_arrays(boxes, conf, ids, class_name=names, image_width=width, image_height=height)
 
 
@@ -121,8 +125,73 @@ def _to_numpy(value: Any) -> Any:
     return np.asarray(value)
 
 
-def _optional_int(value: Any) -> int | None:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number(item: Mapping[str, Any], key: str, where: str) -> float:
+    """A finite number (JSON int or float; not a bool, a string or null)."""
+    if key not in item:
+        raise PredictionsError(f"{where} is missing the key {key!r}")
+    value = item[key]
+    if not _is_number(value):
+        raise PredictionsError(f"{where}.{key} must be a number; got {_show(value)}")
     try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        raise PredictionsError(f"image size must be an integer; got {value!r}") from None
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise PredictionsError(f"{where}.{key} must be a finite number; got {_show(value)}")
+    return number
+
+
+def _class_name(item: Mapping[str, Any], where: str) -> str:
+    if "class" not in item:
+        raise PredictionsError(f"{where} is missing the key 'class'")
+    value = item["class"]
+    if not isinstance(value, str) or not value.strip():
+        raise PredictionsError(f"{where}.class must be a non-empty string; got {_show(value)}")
+    return value
+
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an int when it is a JSON integer (or an integral float) within 64 bits."""
+    if not _is_number(value):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    return value if _INT64_MIN <= value <= _INT64_MAX else None
+
+
+def _class_id(item: Mapping[str, Any], where: str) -> int:
+    """The optional ``class_id`` (-1 when absent): an integer within 64 bits."""
+    if "class_id" not in item:
+        return -1
+    value = _integer(item["class_id"])
+    if value is None:
+        raise PredictionsError(
+            f"{where}.class_id must be an integer within 64 bits; got {_show(item['class_id'])}"
+        )
+    return value
+
+
+def _image_side(image: Mapping[str, Any], key: str) -> int | None:
+    if image.get(key) is None:
+        return None
+    value = _integer(image[key])
+    if value is None or not 0 < value <= _MAX_SIDE:
+        raise PredictionsError(
+            f"image.{key} must be a positive integer (at most {_MAX_SIDE:,}); got {_show(image[key])}"
+        )
+    return value
+
+
+def _show(value: Any) -> str:
+    text = "null" if value is None else repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_SIDE = 1_000_000

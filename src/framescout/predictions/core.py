@@ -99,11 +99,17 @@ class Predictions:
         )
 
     @classmethod
-    def from_roboflow(cls, payload: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Predictions:
-        """From Roboflow's inference JSON (centre x/y, width, height, ``class``, ``confidence``)."""
+    def from_roboflow(
+        cls,
+        payload: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        default_confidence: float | None = None,
+    ) -> Predictions:
+        """From Roboflow's inference JSON (centre x/y, width, height, ``class``, ``confidence``);
+        ``default_confidence`` fills a missing confidence (boxes a person drew)."""
         from framescout.predictions.converters import from_roboflow
 
-        return from_roboflow(payload)
+        return from_roboflow(payload, default_confidence=default_confidence)
 
     @classmethod
     def from_supervision(cls, detections: Any, class_names: Sequence[str] | None = None) -> Predictions:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from framescout import jsontext
 from framescout.store.errors import Invalid
 from framescout.store.images import Box
 
 FORMATS = ("coco", "voc", "yolo", "roboflow")
+MAX_ANNOTATION_BYTES = 64 * 1024 * 1024
+"""Size cap of one annotation file's JSON (the request body cap, smaller by default, applies first)."""
 
 
 def _bad(message: str) -> Invalid:
@@ -28,15 +30,12 @@ def detect_format(text: str, filename: str | None) -> str:
     if ext == ".txt":
         return "yolo"
     if stripped.startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise Invalid("malformed_json", f"the annotation is not valid JSON: {exc}") from None
+        data = _json(text)
         if isinstance(data, dict) and "annotations" in data and "images" in data:
             return "coco"
         return "roboflow"
     if ext == ".json":
-        raise Invalid("malformed_json", "the annotation is not valid JSON")
+        _json(text)  # names the JSON error
     return "yolo"
 
 
@@ -80,17 +79,40 @@ def parse_annotation(
 
 
 def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid("malformed_json", f"the annotation is not valid JSON: {exc}") from None
+    """The annotation's JSON, depth- and size-checked before parsing (`framescout.jsontext`)."""
+    return jsontext.loads(text, "the annotation", max_bytes=MAX_ANNOTATION_BYTES)
+
+
+def _json_number(value: Any, what: str) -> float:
+    """A number from a JSON format: an int or float (not a string, bool or null), finite."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise _bad(f"{what} must be a number; got {_show(value)}")
+    return _number(value, what)
+
+
+def _coco_id(value: Any, what: str) -> int | str:
+    """A COCO id: an integer (strings are tolerated); lists, objects, bools and null are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _bad(f"{what} must be an integer id; got {_show(value)}")
+    return value
+
+
+def _class_name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(f"{what} must be a non-empty string; got {_show(value)}")
+    return value
+
+
+def _show(value: Any) -> str:
+    text = "null" if value is None else repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _number(value: Any, what: str) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise _bad(f"{what} must be a number; got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise _bad(f"{what} must be a number; got {_show(value)}") from None
     if not math.isfinite(number):
         raise _bad(f"{what} must be finite")
     return number
@@ -115,21 +137,26 @@ def _coco(data: Any, image_name: str) -> list[Box]:
         entry = images[0]
     if entry is None:
         raise Invalid("image_not_in_annotation", f"the COCO file has no image named {base!r}")
-    names = {c.get("id"): str(c.get("name")) for c in categories if isinstance(c, dict)}
+    names = {
+        _coco_id(c.get("id"), f"categories[{j}].id"): _class_name(c.get("name"), f"categories[{j}].name")
+        for j, c in enumerate(categories)
+        if isinstance(c, dict)
+    }
+    image_id = entry.get("id")
+    if image_id is not None:
+        image_id = _coco_id(image_id, "images[].id")
     boxes = []
     for i, ann in enumerate(annotations):
-        if not isinstance(ann, dict) or ann.get("image_id") != entry.get("id"):
+        if not isinstance(ann, dict) or ann.get("image_id") != image_id:
             continue
         bbox = ann.get("bbox")
         if not isinstance(bbox, list) or len(bbox) != 4:
             raise _bad(f"annotations[{i}].bbox must be [x, y, width, height]")
-        x, y, w, h = (_number(v, f"annotations[{i}].bbox") for v in bbox)
-        if ann.get("category_id") not in names:
-            raise Invalid(
-                "unknown_class",
-                f"annotations[{i}] has category_id {ann.get('category_id')!r} not in categories",
-            )
-        boxes.append(Box(names[ann["category_id"]], x, y, x + w, y + h))
+        x, y, w, h = (_json_number(v, f"annotations[{i}].bbox") for v in bbox)
+        category = _coco_id(ann.get("category_id"), f"annotations[{i}].category_id")
+        if category not in names:
+            raise Invalid("unknown_class", f"annotations[{i}] has category_id {category!r} not in categories")
+        boxes.append(Box(names[category], x, y, x + w, y + h))
     return boxes
 
 
@@ -191,12 +218,15 @@ def _roboflow(data: Any) -> list[Box]:
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise _bad(f"predictions[{i}] must be an object")
+        where = f"predictions[{i}]"
         try:
-            x, y = _number(item["x"], "x"), _number(item["y"], "y")
-            w, h = _number(item["width"], "width"), _number(item["height"], "height")
-            name = str(item["class"])
+            x, y = _json_number(item["x"], f"{where}.x"), _json_number(item["y"], f"{where}.y")
+            w = _json_number(item["width"], f"{where}.width")
+            h = _json_number(item["height"], f"{where}.height")
+            name = _class_name(item["class"], f"{where}.class")
         except KeyError as exc:
-            raise _bad(f"predictions[{i}] is missing {exc.args[0]!r}") from None
-        conf = _number(item["confidence"], "confidence") if item.get("confidence") is not None else None
+            raise _bad(f"{where} is missing {exc.args[0]!r}") from None
+        confidence = item.get("confidence")
+        conf = None if confidence is None else _json_number(confidence, f"{where}.confidence")
         boxes.append(Box(name, x - w / 2, y - h / 2, x + w / 2, y + h / 2, conf))
     return boxes

@@ -9,9 +9,10 @@ from fastapi import FastAPI
 
 from framescout import __version__
 from framescout.server.deps import Caches
-from framescout.server.errors import install_error_handlers
+from framescout.server.errors import CatchUnexpected, install_error_handlers
 from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.inference import ModelRegistry
+from framescout.server.json_bodies import JSONDepthLimit
 from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
@@ -45,7 +46,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.models = ModelRegistry(store.models_dir)
     app.state.thumbnails = ThumbnailCache.for_store(store)
     install_error_handlers(app)
+    # Innermost first: JSON bodies are depth-checked after the size cap; CatchUnexpected is outermost.
+    app.add_middleware(JSONDepthLimit)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(CatchUnexpected)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

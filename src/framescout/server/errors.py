@@ -1,4 +1,8 @@
-"""Every error as ``{"error": {"code": ..., "message": ...}}``: domain, HTTP and validation errors."""
+"""Every error as ``{"error": {"code": ..., "message": ...}}``: domain, HTTP and validation errors.
+
+An unexpected exception answers the JSON 500 from `CatchUnexpected`, an ASGI middleware: Starlette's
+own last-resort handler re-raises after answering, which makes the server drop the keep-alive
+connection, so the client's next request on it fails too."""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from framescout.jsontext import JSONTextError
 from framescout.store.errors import StoreError
 
 log = logging.getLogger("framescout.server")
@@ -51,6 +57,11 @@ def _store_error(request: Request, exc: Exception) -> Response:
     return _respond(request, exc.status, exc.code, exc.message)
 
 
+def _json_text_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, JSONTextError)
+    return _respond(request, exc.status, exc.code, exc.message)
+
+
 def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
@@ -69,13 +80,47 @@ def _validation_error(request: Request, exc: Exception) -> Response:
     return _respond(request, 422, code, "; ".join(problems) or "invalid request")
 
 
-def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+def _internal_error() -> JSONResponse:
     return error_response(500, "internal_error", "the server failed to handle the request; see its log")
 
 
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return _internal_error()
+
+
+class CatchUnexpected:
+    """Answer an exception no handler took with the JSON 500 and return normally, so the server
+    keeps the connection open; only an error after the response started is passed on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("unhandled error", exc_info=exc)
+            await _internal_error()(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """The handlers, and `CatchUnexpected` (add it last: it must be the outermost middleware)."""
     app.add_exception_handler(StoreError, _store_error)
+    app.add_exception_handler(JSONTextError, _json_text_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)  # only reached after a response started

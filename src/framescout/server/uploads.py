@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import UploadFile
 
+from framescout import jsontext
 from framescout.predictions import Predictions, PredictionsError
 from framescout.server.fetch import fetch_url
 from framescout.server.settings import Settings
@@ -24,19 +24,21 @@ def read_file(file: UploadFile, max_bytes: int) -> bytes:
     return data
 
 
-def parse_predictions(text: str | None) -> Predictions | None:
-    """Roboflow-shaped predictions JSON text (``{"predictions": [...], "image": {...}}``)."""
+def parse_predictions(
+    text: str | None, field: str = "predictions", *, default_confidence: float | None = None
+) -> Predictions | None:
+    """Roboflow-shaped predictions JSON text (``{"predictions": [...], "image": {...}}``), size-
+    and depth-checked before parsing; every box field's type is checked (errors name ``field``)."""
     if text in (None, ""):
         return None
     assert text is not None
+    payload: Any = jsontext.loads(text, field)
+    if not isinstance(payload, dict | list):
+        raise Invalid("invalid_predictions", f"{field} must be a JSON object or list")
     try:
-        payload: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid("malformed_json", f"predictions is not valid JSON: {exc}") from None
-    try:
-        return Predictions.from_roboflow(payload)
+        return Predictions.from_roboflow(payload, default_confidence=default_confidence)
     except PredictionsError as exc:
-        raise Invalid("invalid_predictions", f"predictions: {exc}") from None
+        raise Invalid("invalid_predictions", f"{field}: {exc}") from None
 
 
 def split_tags(text: str | None) -> list[str]:

@@ -6,10 +6,9 @@ removed again unless another record references the same bytes, so a failure leav
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,16 @@ from sqlalchemy import Connection, Select, and_, bindparam, delete, exists, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from framescout.imaging import MAX_BYTES, MAX_PIXELS, ImageError, decode_image, sha256_hex
+from framescout import jsontext
+from framescout.imaging import (
+    MAX_BYTES,
+    MAX_PIXELS,
+    ImageError,
+    ImageInfo,
+    inspect_image,
+    sha256_hex,
+    verify_image,
+)
 from framescout.predictions import Predictions
 from framescout.store.accounts import add_classes
 from framescout.store.blobs import BlobStore
@@ -44,8 +52,10 @@ MAX_TAG = 100
 MAX_TAGS = 50
 MAX_METADATA_BYTES = 64 * 1024
 MAX_TEXT = 1000
+MAX_SQL_INT = 2**63 - 1
+"""The largest integer a query parameter may carry into SQL (SQLite integers are signed 64-bit)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_IMAGE_STATUS = {"too_large": 413, "not_an_image": 415, "empty": 422}
+_IMAGE_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415, "empty": 422}
 
 
 @dataclass(frozen=True)
@@ -151,16 +161,13 @@ def check_text(value: str | None, what: str, limit: int = MAX_TEXT) -> str | Non
 
 
 def parse_metadata(text: str | None) -> dict[str, Any]:
-    """Metadata as JSON object text (≤ 64 KiB)."""
+    """Metadata as JSON object text (≤ 64 KiB, nested ≤ 64 levels; `framescout.jsontext`)."""
     if text in (None, ""):
         return {}
     assert text is not None
-    if len(text) > MAX_METADATA_BYTES:
-        raise Invalid("metadata_too_large", f"metadata is larger than {MAX_METADATA_BYTES} bytes")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid("malformed_json", f"metadata is not valid JSON: {exc}") from None
+    value = jsontext.loads(
+        text, "metadata", max_bytes=MAX_METADATA_BYTES, too_large_code="metadata_too_large"
+    )
     if not isinstance(value, dict):
         raise Invalid("invalid_metadata", "metadata must be a JSON object")
     return value
@@ -169,23 +176,6 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
 def image_error(exc: ImageError) -> StoreError:
     """Map a decoding error to the API error (413 too big, 415 not an image, 422 otherwise)."""
     return StoreError(exc.code, str(exc), status=_IMAGE_STATUS.get(exc.code, 422))
-
-
-def content_type_of(data: bytes) -> str:
-    """The MIME type from the magic bytes of a decoded image."""
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data.startswith((b"II*\x00", b"MM\x00*")):
-        return "image/tiff"
-    if data.startswith(b"BM"):
-        return "image/bmp"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    return "application/octet-stream"
 
 
 def boxes_from_predictions(predictions: Predictions) -> list[Box]:
@@ -332,81 +322,6 @@ def _learn_classes(conn: Connection, project: Project, boxes: Sequence[Box], wid
         )
 
 
-def ingest_image(
-    db: Database,
-    blobs: BlobStore,
-    project: Project,
-    data: bytes,
-    fields: ImageFields,
-    *,
-    max_pixels: int = MAX_PIXELS,
-    max_bytes: int = MAX_BYTES,
-) -> IngestResult:
-    """Store one image in ``project`` unless the same bytes are already there (then answer duplicate).
-
-    The hot path uses Core statements on plain connections: one read for the duplicate check, one
-    short ``BEGIN IMMEDIATE`` transaction for the blob and the rows."""
-    sha256 = sha256_hex(data)
-    with db.read_engine.connect() as conn:
-        existing = find_duplicate(conn, project.id, sha256)
-    if existing is not None:
-        return IngestResult(existing, sha256, True)
-
-    # Validate everything before writing anything.
-    try:
-        decoded = decode_image(data, max_pixels=max_pixels, max_bytes=max_bytes)
-    except ImageError as exc:
-        raise image_error(exc) from None
-    width, height = decoded.size
-    content_type = content_type_of(data)
-    checked = _Checked(
-        sha256=sha256,
-        size_bytes=len(data),
-        name=check_name(fields.name) if fields.name else f"{sha256[:16]}{_extension(content_type)}",
-        content_type=content_type,
-        width=width,
-        height=height,
-        split=check_split(fields.split),
-        batch=check_text(fields.batch, "batch", 200),
-        tags=check_tags(fields.tags),
-        metadata=fields.metadata,
-        sampling_rule=check_text(fields.sampling_rule, "sampling_rule", 200),
-        sampling_reason=check_text(fields.sampling_reason, "sampling_reason"),
-        model_version=check_text(fields.model_version, "model_version", 200),
-        device_id=check_text(fields.device_id, "device_id", 200),
-        source_url=fields.source_url,
-    )
-    boxes: list[Box] = []
-    if fields.predictions is not None:
-        boxes = check_boxes(boxes_from_predictions(fields.predictions), width, height, project, learn=True)
-
-    image_id = new_id()
-    now = utcnow()
-    created = False
-    try:
-        # The blob is written inside the write transaction: with SQLite's BEGIN IMMEDIATE every writer
-        # (in every worker process) is serialised here, so a failed upload can remove the blob it created
-        # without racing a concurrent upload of the same bytes that is about to reference it.
-        with db.write_engine.begin() as conn:
-            _, created = blobs.put(data)
-            try:
-                _insert_rows(conn, project, image_id, now, checked, boxes)
-            except BaseException:
-                _forget_blob(db, blobs, sha256, created)
-                created = False
-                raise
-    except IntegrityError:  # a concurrent twin won the unique (project, sha256) index
-        with db.read_engine.connect() as conn:
-            existing = find_duplicate(conn, project.id, sha256)
-        if existing is None:
-            raise
-        return IngestResult(existing, sha256, True)
-    except BaseException:
-        _forget_blob(db, blobs, sha256, created)  # the commit itself failed
-        raise
-    return IngestResult(image_id, sha256, False)
-
-
 @dataclass(frozen=True)
 class _Checked:
     """An upload's fields after validation (what the rows are built from)."""
@@ -426,6 +341,146 @@ class _Checked:
     model_version: str | None
     device_id: str | None
     source_url: str | None
+
+
+Attach = Callable[[Connection, str, bool], None]
+"""Writes more rows about an ingested image (a report, tags) inside the image's own write transaction:
+called with the connection, the image id and whether the bytes were a duplicate; raising rolls
+everything back (and removes a blob this upload created)."""
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An upload after every check that does not need the pixels (nothing written yet)."""
+
+    data: bytes
+    info: ImageInfo
+    checked: _Checked
+    boxes: list[Box]
+
+    @property
+    def sha256(self) -> str:
+        return self.checked.sha256
+
+
+def prepare_image(
+    project: Project,
+    data: bytes,
+    fields: ImageFields,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+) -> PreparedImage:
+    """Validate every field, the header (byte and pixel caps) and the predictions against the image's
+    size: all that a duplicate must pass too, so ``split=bogus`` is refused for known bytes as well."""
+    sha256 = sha256_hex(data)
+    try:
+        info = inspect_image(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    except ImageError as exc:
+        raise image_error(exc) from None
+    checked = _Checked(
+        sha256=sha256,
+        size_bytes=len(data),
+        name=check_name(fields.name) if fields.name else f"{sha256[:16]}{_extension(info.content_type)}",
+        content_type=info.content_type,
+        width=info.width,
+        height=info.height,
+        split=check_split(fields.split),
+        batch=check_text(fields.batch, "batch", 200),
+        tags=check_tags(fields.tags),
+        metadata=fields.metadata,
+        sampling_rule=check_text(fields.sampling_rule, "sampling_rule", 200),
+        sampling_reason=check_text(fields.sampling_reason, "sampling_reason"),
+        model_version=check_text(fields.model_version, "model_version", 200),
+        device_id=check_text(fields.device_id, "device_id", 200),
+        source_url=fields.source_url,
+    )
+    boxes: list[Box] = []
+    if fields.predictions is not None:
+        boxes = check_boxes(
+            boxes_from_predictions(fields.predictions), info.width, info.height, project, learn=True
+        )
+    return PreparedImage(data, info, checked, boxes)
+
+
+def ingest_image(
+    db: Database,
+    blobs: BlobStore,
+    project: Project,
+    data: bytes,
+    fields: ImageFields,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+    attach: Attach | None = None,
+) -> IngestResult:
+    """Store one image in ``project`` unless the same bytes are already there (then answer duplicate).
+
+    Everything is validated first (`prepare_image`, then for new bytes `verify_image`: OpenCV and
+    Pillow must decode them). The hot path uses Core statements on plain connections: one read for
+    the duplicate check, one short ``BEGIN IMMEDIATE`` transaction for the blob, the rows and
+    whatever ``attach`` adds (feedback and bug reports come through here too)."""
+    prepared = prepare_image(project, data, fields, max_pixels=max_pixels, max_bytes=max_bytes)
+    return store_prepared(
+        db, blobs, project, prepared, max_pixels=max_pixels, max_bytes=max_bytes, attach=attach
+    )
+
+
+def store_prepared(
+    db: Database,
+    blobs: BlobStore,
+    project: Project,
+    prepared: PreparedImage,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+    attach: Attach | None = None,
+) -> IngestResult:
+    """The write half of `ingest_image`, for an upload `prepare_image` accepted."""
+    sha256, data, checked, boxes = prepared.sha256, prepared.data, prepared.checked, prepared.boxes
+    with db.read_engine.connect() as conn:
+        existing = find_duplicate(conn, project.id, sha256)
+    if existing is not None:  # the same bytes passed verify_image when they were stored
+        return _duplicate(db, existing, sha256, attach)
+    try:
+        verify_image(data, max_pixels=max_pixels, max_bytes=max_bytes, info=prepared.info)
+    except ImageError as exc:
+        raise image_error(exc) from None
+
+    image_id = new_id()
+    now = utcnow()
+    created = False
+    try:
+        # The blob is written inside the write transaction: with SQLite's BEGIN IMMEDIATE every writer
+        # (in every worker process) is serialised here, so a failed upload can remove the blob it created
+        # without racing a concurrent upload of the same bytes that is about to reference it.
+        with db.write_engine.begin() as conn:
+            _, created = blobs.put(data)
+            try:
+                _insert_rows(conn, project, image_id, now, checked, boxes)
+                if attach is not None:
+                    attach(conn, image_id, False)
+            except BaseException:
+                _forget_blob(db, blobs, sha256, created)
+                created = False
+                raise
+    except IntegrityError:  # a concurrent twin won the unique (project, sha256) index
+        with db.read_engine.connect() as conn:
+            existing = find_duplicate(conn, project.id, sha256)
+        if existing is None:
+            raise
+        return _duplicate(db, existing, sha256, attach)
+    except BaseException:
+        _forget_blob(db, blobs, sha256, created)  # the commit itself failed
+        raise
+    return IngestResult(image_id, sha256, False)
+
+
+def _duplicate(db: Database, image_id: str, sha256: str, attach: Attach | None) -> IngestResult:
+    if attach is not None:
+        with db.write_engine.begin() as conn:
+            attach(conn, image_id, True)
+    return IngestResult(image_id, sha256, True)
 
 
 def _insert_rows(
@@ -470,9 +525,14 @@ def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> 
 
 
 def _extension(content_type: str) -> str:
-    return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/tiff": ".tif"}.get(
-        content_type, ".img"
-    )
+    return {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/webp": ".webp",
+        "image/tiff": ".tif",
+        "image/bmp": ".bmp",
+        "image/gif": ".gif",
+    }.get(content_type, ".img")
 
 
 # ---------------------------------------------------------------------------------------- annotations

@@ -1,41 +1,58 @@
-"""End users' feedback on predictions and bug reports: validation and storage."""
+"""End users' feedback on predictions and bug reports: validation first, then storage.
+
+`check_feedback` and `check_bug_report` validate every field before anything is written. The
+``write_*`` functions add the report inside a write transaction: the one that also stores a new
+image when the report brings one (``store.images.ingest_image(..., attach=...)``), so a refusal at
+any step leaves neither the report nor the image behind."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
 from framescout.store.errors import Invalid, NotFound
 from framescout.store.images import Box, check_boxes, check_tags, check_text
-from framescout.store.models import PREDICTION, Annotation, Image, ImageTag, Project, Report
+from framescout.store.models import PREDICTION, Base, Project, Report, new_id, utcnow
 
 VERDICTS = ("correct", "wrong", "missing_object")
 SEVERITIES = ("no_detections", "wrong_detections", "crash", "slow", "other")
 STATUSES = ("open", "resolved")
+MAX_DESCRIPTION = 4000
+MAX_APP_VERSION = 200
+
+_IMAGES = Base.metadata.tables["images"]
+_TAGS = Base.metadata.tables["image_tags"]
+_ANNOTATIONS = Base.metadata.tables["annotations"]
+_REPORTS = Base.metadata.tables["reports"]
 
 
-def image_in_project(session: Session, project: Project, image_id: str) -> Image:
-    image = session.get(Image, image_id)
-    if image is None or image.project_id != project.id:
-        raise NotFound("image_not_found", f"no image {image_id!r} in project {project.slug!r}")
-    return image
+@dataclass(frozen=True)
+class FeedbackIn:
+    """A verdict on one of an image's predictions (or on the image), after `check_feedback`."""
+
+    verdict: str
+    prediction_index: int | None
+    corrected: tuple[Box, ...]
+    comment: str
+    app_version: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def tag_image(session: Session, image: Image, tags: Sequence[str]) -> None:
-    """Add tags to an image (existing tags are kept)."""
-    have = {t.name for t in image.tags}
-    for tag in check_tags(tags):
-        if tag not in have:
-            session.add(ImageTag(image_id=image.id, name=tag))
+@dataclass(frozen=True)
+class BugReportIn:
+    """A bug report ("the model detects nothing", "the app crashed"), after `check_bug_report`."""
+
+    severity: str
+    description: str
+    app_version: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def add_feedback(
-    session: Session,
-    project: Project,
-    image: Image,
+def check_feedback(
     *,
     verdict: str,
     prediction_index: int | None,
@@ -43,74 +60,142 @@ def add_feedback(
     comment: str | None,
     app_version: str | None,
     metadata: dict[str, Any],
-) -> Report:
-    """Record a verdict on one of ``image``'s predictions (or on the image as a whole)."""
+) -> FeedbackIn:
+    """Every check that needs no image: verdict, prediction index, text lengths."""
     if verdict not in VERDICTS:
         raise Invalid("invalid_verdict", f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
-    if prediction_index is not None:
-        count = session.scalar(
-            select(func.count())
-            .select_from(Annotation)
-            .where(Annotation.image_id == image.id, Annotation.kind == PREDICTION)
-        )
-        if not 0 <= prediction_index < (count or 0):
-            raise NotFound(
-                "unknown_prediction",
-                f"image {image.id} has {count or 0} prediction(s); "
-                f"prediction {prediction_index} does not exist",
-            )
-    elif verdict == "wrong":
+    if prediction_index is None and verdict == "wrong":
         raise Invalid("missing_prediction", "a 'wrong' verdict needs the prediction it is about (prediction)")
-    boxes = check_boxes(corrected, image.width, image.height, project, learn=False) if corrected else []
-    report = Report(
-        project_id=project.id,
-        image_id=image.id,
-        kind="feedback",
+    if prediction_index is not None and prediction_index < 0:
+        raise Invalid("unknown_prediction", f"prediction must be 0 or more; got {prediction_index}")
+    return FeedbackIn(
         verdict=verdict,
         prediction_index=prediction_index,
-        description=check_text(comment, "comment", 4000) or "",
-        corrected=[
-            {"class": b.class_name, "x_min": b.x_min, "y_min": b.y_min, "x_max": b.x_max, "y_max": b.y_max}
-            for b in boxes
-        ],
-        app_version=check_text(app_version, "app_version", 200),
-        metadata_=metadata,
+        corrected=tuple(corrected),
+        comment=check_text(comment, "comment", MAX_DESCRIPTION) or "",
+        app_version=check_text(app_version, "app_version", MAX_APP_VERSION),
+        metadata=metadata,
     )
-    session.add(report)
-    tag_image(session, image, ["feedback", f"feedback-{verdict.replace('_', '-')}"])
-    return report
 
 
-def add_bug_report(
-    session: Session,
-    project: Project,
-    image: Image | None,
-    *,
-    severity: str,
-    description: str,
-    app_version: str | None,
-    metadata: dict[str, Any],
-) -> Report:
-    """Record a bug report ("the model detects nothing", "the app crashed"), with its image if any."""
+def check_bug_report(
+    *, severity: str, description: str, app_version: str | None, metadata: dict[str, Any]
+) -> BugReportIn:
+    """Every check of a bug report's fields."""
     if severity not in SEVERITIES:
         raise Invalid(
             "invalid_severity", f"severity must be one of {', '.join(SEVERITIES)}; got {severity!r}"
         )
-    text = check_text(description, "description", 4000)
+    text = check_text(description, "description", MAX_DESCRIPTION)
     if not text or not text.strip():
         raise Invalid("missing_description", "a bug report needs a description")
-    report = Report(
-        project_id=project.id,
-        image_id=None if image is None else image.id,
-        kind="bug",
+    return BugReportIn(
         severity=severity,
         description=text,
-        app_version=check_text(app_version, "app_version", 200),
-        metadata_=metadata,
+        app_version=check_text(app_version, "app_version", MAX_APP_VERSION),
+        metadata=metadata,
     )
-    session.add(report)
-    if image is not None:
-        tag_image(session, image, ["bug-report", f"bug-{severity.replace('_', '-')}"])
+
+
+def check_corrected(report: FeedbackIn, project: Project, width: int, height: int) -> list[Box]:
+    """The corrected boxes against the image's size and the project's classes (never learnt)."""
+    return check_boxes(report.corrected, width, height, project, learn=False) if report.corrected else []
+
+
+def write_feedback(conn: Connection, project: Project, image_id: str, report: FeedbackIn) -> str:
+    """Add the report and tag the image, in the caller's write transaction; return the report id."""
+    width, height = _image_size(conn, project, image_id)
+    if report.prediction_index is not None:
+        count = conn.execute(
+            select(func.count())
+            .select_from(_ANNOTATIONS)
+            .where(_ANNOTATIONS.c.image_id == image_id, _ANNOTATIONS.c.kind == PREDICTION)
+        ).scalar()
+        if not report.prediction_index < (count or 0):
+            raise NotFound(
+                "unknown_prediction",
+                f"image {image_id} has {count or 0} prediction(s); "
+                f"prediction {report.prediction_index} does not exist",
+            )
+    boxes = check_corrected(report, project, width, height)
+    report_id = new_id()
+    conn.execute(
+        insert(_REPORTS).values(
+            id=report_id,
+            project_id=project.id,
+            image_id=image_id,
+            kind="feedback",
+            verdict=report.verdict,
+            prediction_index=report.prediction_index,
+            description=report.comment,
+            corrected=[
+                {
+                    "class": b.class_name,
+                    "x_min": b.x_min,
+                    "y_min": b.y_min,
+                    "x_max": b.x_max,
+                    "y_max": b.y_max,
+                }
+                for b in boxes
+            ],
+            app_version=report.app_version,
+            metadata=report.metadata,
+            status="open",
+            created_at=utcnow(),
+        )
+    )
+    _tag(conn, image_id, ["feedback", f"feedback-{report.verdict.replace('_', '-')}"])
+    return report_id
+
+
+def write_bug_report(conn: Connection, project: Project, image_id: str | None, report: BugReportIn) -> str:
+    """Add the bug report (and tag its image, if any) in the caller's write transaction."""
+    if image_id is not None:
+        _image_size(conn, project, image_id)
+    report_id = new_id()
+    conn.execute(
+        insert(_REPORTS).values(
+            id=report_id,
+            project_id=project.id,
+            image_id=image_id,
+            kind="bug",
+            severity=report.severity,
+            description=report.description,
+            corrected=[],
+            app_version=report.app_version,
+            metadata=report.metadata,
+            status="open",
+            created_at=utcnow(),
+        )
+    )
+    if image_id is not None:
+        _tag(conn, image_id, ["bug-report", f"bug-{report.severity.replace('_', '-')}"])
+    return report_id
+
+
+def _image_size(conn: Connection, project: Project, image_id: str) -> tuple[int, int]:
+    row = conn.execute(
+        select(_IMAGES.c.width, _IMAGES.c.height).where(
+            _IMAGES.c.id == image_id, _IMAGES.c.project_id == project.id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("image_not_found", f"no image {image_id!r} in project {project.slug!r}")
+    return int(row.width), int(row.height)
+
+
+def _tag(conn: Connection, image_id: str, tags: Sequence[str]) -> None:
+    """Add tags to an image (existing tags are kept)."""
+    have = set(conn.execute(select(_TAGS.c.name).where(_TAGS.c.image_id == image_id)).scalars())
+    new = [t for t in check_tags(tags) if t not in have]
+    if new:
+        conn.execute(insert(_TAGS), [{"image_id": image_id, "name": t} for t in new])
+
+
+def get_report(session: Session, report_id: str) -> Report:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report_not_found", f"no report {report_id!r}")
     return report
 
 

@@ -11,6 +11,7 @@ from framescout.server.image_bytes import original_response, thumbnail_response
 from framescout.server.schemas import ApiReviewIn, ErrorOut, ImageList, ImageOut, ReviewSaved, UploadOut
 from framescout.server.uploads import ingest, parse_predictions, split_tags
 from framescout.store.images import (
+    MAX_SQL_INT,
     ImageFields,
     ImageFilter,
     check_split,
@@ -97,7 +98,7 @@ def list_images(
         Literal["pending", "reviewed", "rejected"] | None, Query(description="Review status.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> ImageList:
     """Images of the project, newest first, filtered."""
     f = ImageFilter(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from framescout.imaging import ImageError, decode_image
@@ -24,7 +24,7 @@ from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.accounts import get_model_version, get_project
 from framescout.store.errors import Invalid
-from framescout.store.images import image_error
+from framescout.store.images import MAX_SQL_INT, image_error
 from framescout.store.models import Workspace
 
 router = APIRouter(tags=["inference"])
@@ -48,7 +48,7 @@ def _image_bytes(body: bytes, content_type: str) -> bytes:
 @router.post("/{project}/{version}", summary="Run a registered model (Roboflow hosted-inference shape)")
 async def infer(
     project: str,
-    version: int,
+    version: Annotated[int, Path(ge=0, le=MAX_SQL_INT, description="The model version.")],
     request: Request,
     workspace: CurrentWorkspace,
     store: StoreDep,

@@ -7,34 +7,39 @@ image is tagged ``feedback-*`` / ``bug-*`` and the report is listed under ``/rep
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel
+from sqlalchemy import Connection
 
-from framescout.imaging import ImageError, decode_image
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
+from framescout.server.settings import Settings
 from framescout.server.uploads import parse_predictions, read_file
+from framescout.store import Store
 from framescout.store.errors import Invalid
 from framescout.store.images import (
-    Box,
+    MAX_SQL_INT,
     ImageFields,
     boxes_from_predictions,
-    check_boxes,
-    image_error,
-    ingest_image,
+    parse_metadata,
+    prepare_image,
+    store_prepared,
 )
-from framescout.store.images import parse_metadata as parse_json_object
 from framescout.store.models import Project, Report
 from framescout.store.reports import (
     SEVERITIES,
     VERDICTS,
-    add_bug_report,
-    add_feedback,
-    image_in_project,
+    BugReportIn,
+    check_bug_report,
+    check_corrected,
+    check_feedback,
+    get_report,
     list_reports,
+    write_bug_report,
+    write_feedback,
 )
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}", tags=["feedback"])
@@ -77,33 +82,46 @@ class ReportList(BaseModel):
     total: int
 
 
-def _image_bytes(file: UploadFile, max_bytes: int, max_pixels: int) -> tuple[bytes, int, int]:
-    """The new image's bytes and size, validated before anything is stored."""
-    data = read_file(file, max_bytes)
-    try:
-        decoded = decode_image(data, max_pixels=max_pixels, max_bytes=max_bytes)
-    except ImageError as exc:
-        raise image_error(exc) from None
-    return data, decoded.size[0], decoded.size[1]
+def _with_new_image(
+    store: Store,
+    settings: Settings,
+    project: Project,
+    file: UploadFile,
+    fields: ImageFields,
+    write: Callable[[Connection, str], str],
+    check: Callable[[int, int], object] | None = None,
+) -> str:
+    """The upload pipeline with the report attached: validate the image and its fields (``check``
+    sees the prepared image), then store image and report in one transaction; return the report id."""
+    prepared = prepare_image(
+        project,
+        read_file(file, settings.max_upload_bytes),
+        fields,
+        max_pixels=settings.max_pixels,
+        max_bytes=settings.max_upload_bytes,
+    )
+    if check is not None:
+        check(prepared.info.width, prepared.info.height)
+    written: list[str] = []
+
+    def attach(conn: Connection, image_id: str, _duplicate: bool) -> None:
+        written.append(write(conn, image_id))
+
+    store_prepared(
+        store.db,
+        store.blobs,
+        project,
+        prepared,
+        max_pixels=settings.max_pixels,
+        max_bytes=settings.max_upload_bytes,
+        attach=attach,
+    )
+    return written[-1]
 
 
-def _corrected(text: str | None, project: Project, width: int, height: int) -> list[Box]:
-    """A user's corrected boxes (Roboflow JSON; ``confidence`` optional: a person drew them)."""
-    if not text:
-        return []
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid("malformed_json", f"corrected is not valid JSON: {exc}") from None
-    items = payload.get("predictions") if isinstance(payload, dict) else payload
-    if isinstance(items, list):
-        for item in items:
-            if isinstance(item, dict):
-                item.setdefault("confidence", 1.0)
-    predictions = parse_predictions(json.dumps(payload))
-    if predictions is None:
-        return []
-    return check_boxes(boxes_from_predictions(predictions), width, height, project, learn=False)
+def _saved(store: Store, report_id: str) -> ReportOut:
+    with store.db.reading() as session:
+        return ReportOut.of(get_report(session, report_id))
 
 
 @router.post(
@@ -123,60 +141,53 @@ def feedback(
     ] = None,
     prediction: Annotated[int | None, Form(description="Index of the prediction judged (0-based).")] = None,
     corrected: Annotated[
-        str | None, Form(description="Corrected boxes (Roboflow JSON), a suggestion.")
+        str | None, Form(description="Corrected boxes (Roboflow JSON; `confidence` optional), a suggestion.")
     ] = None,
     comment: Annotated[str | None, Form()] = None,
     app_version: Annotated[str | None, Form()] = None,
     metadata: Annotated[str | None, Form(description="App/device metadata, a JSON object.")] = None,
     model_version: Annotated[str | None, Form()] = None,
 ) -> ReportOut:
-    """Record feedback; the image is tagged for review. Bad input stores nothing."""
-    if verdict not in VERDICTS:
-        raise Invalid("invalid_verdict", f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
+    """Record feedback; the image is tagged for review. Everything is validated before anything is
+    stored, and a new image and its report are stored together: a refused report stores nothing."""
     if (image_id is None) == (file is None):
         raise Invalid("missing_image", "send exactly one of 'image_id' (an image on the server) or 'file'")
-    meta = parse_json_object(metadata)
-    new_image: tuple[bytes, int, int] | None = None
-    if file is not None:
-        new_image = _image_bytes(file, settings.max_upload_bytes, settings.max_pixels)
-        pre = parse_predictions(predictions)
-        if prediction is not None and not 0 <= prediction < (0 if pre is None else len(pre)):
-            raise Invalid("unknown_prediction", f"prediction {prediction} is not among the predictions sent")
-        boxes = _corrected(corrected, project, new_image[1], new_image[2])
-        result = ingest_image(
-            store.db,
-            store.blobs,
-            project,
-            new_image[0],
-            ImageFields(
-                name=file.filename,
-                tags=["feedback"],
-                predictions=pre,
-                model_version=model_version,
-                metadata={"source": "feedback"},
-            ),
-            max_pixels=settings.max_pixels,
-            max_bytes=settings.max_upload_bytes,
+    suggested = parse_predictions(corrected, "corrected", default_confidence=1.0)
+    report = check_feedback(
+        verdict=verdict,
+        prediction_index=prediction,
+        corrected=[] if suggested is None else boxes_from_predictions(suggested),
+        comment=comment,
+        app_version=app_version,
+        metadata=parse_metadata(metadata),
+    )
+    if file is None:
+        assert image_id is not None
+        with store.db.write_engine.begin() as conn:
+            report_id = write_feedback(conn, project, image_id, report)
+        return _saved(store, report_id)
+    pre = parse_predictions(predictions)
+    if report.prediction_index is not None and not report.prediction_index < (0 if pre is None else len(pre)):
+        raise Invalid(
+            "unknown_prediction", f"prediction {report.prediction_index} is not among the predictions sent"
         )
-        image_id = result.id
-    assert image_id is not None
-    with store.db.writing() as session:
-        image = image_in_project(session, project, image_id)
-        if new_image is None:
-            boxes = _corrected(corrected, project, image.width, image.height)
-        report = add_feedback(
-            session,
-            project,
-            image,
-            verdict=verdict,
-            prediction_index=prediction,
-            corrected=boxes,
-            comment=comment,
-            app_version=app_version,
-            metadata=meta,
-        )
-        session.flush()
-        return ReportOut.of(report)
+    fields = ImageFields(
+        name=file.filename,
+        tags=["feedback"],
+        predictions=pre,
+        model_version=model_version,
+        metadata={"source": "feedback"},
+    )
+    report_id = _with_new_image(
+        store,
+        settings,
+        project,
+        file,
+        fields,
+        write=lambda conn, new_id: write_feedback(conn, project, new_id, report),
+        check=lambda width, height: check_corrected(report, project, width, height),
+    )
+    return _saved(store, report_id)
 
 
 @router.post("/bug-reports", response_model=ReportOut, status_code=201, summary="A bug report from an app")
@@ -191,40 +202,26 @@ def bug_report(
     app_version: Annotated[str | None, Form()] = None,
     metadata: Annotated[str | None, Form(description="App/device metadata, a JSON object.")] = None,
 ) -> ReportOut:
-    """Record a bug report, with its image when there is one."""
-    if severity not in SEVERITIES:
-        raise Invalid(
-            "invalid_severity", f"severity must be one of {', '.join(SEVERITIES)}; got {severity!r}"
-        )
-    if not description.strip():
-        raise Invalid("missing_description", "a bug report needs a description")
+    """Record a bug report, with its image when there is one (validated first, stored together)."""
     if image_id is not None and file is not None:
         raise Invalid("two_images", "send 'image_id' or 'file', not both")
-    meta = parse_json_object(metadata)
-    if file is not None:
-        data, _, _ = _image_bytes(file, settings.max_upload_bytes, settings.max_pixels)
-        image_id = ingest_image(
-            store.db,
-            store.blobs,
-            project,
-            data,
-            ImageFields(name=file.filename, tags=["bug-report"], metadata={"source": "bug-report"}),
-            max_pixels=settings.max_pixels,
-            max_bytes=settings.max_upload_bytes,
-        ).id
-    with store.db.writing() as session:
-        image = None if image_id is None else image_in_project(session, project, image_id)
-        report = add_bug_report(
-            session,
-            project,
-            image,
-            severity=severity,
-            description=description,
-            app_version=app_version,
-            metadata=meta,
-        )
-        session.flush()
-        return ReportOut.of(report)
+    report: BugReportIn = check_bug_report(
+        severity=severity, description=description, app_version=app_version, metadata=parse_metadata(metadata)
+    )
+    if file is None:
+        with store.db.write_engine.begin() as conn:
+            report_id = write_bug_report(conn, project, image_id, report)
+        return _saved(store, report_id)
+    fields = ImageFields(name=file.filename, tags=["bug-report"], metadata={"source": "bug-report"})
+    report_id = _with_new_image(
+        store,
+        settings,
+        project,
+        file,
+        fields,
+        write=lambda conn, new_id: write_bug_report(conn, project, new_id, report),
+    )
+    return _saved(store, report_id)
 
 
 @router.get("/reports", response_model=ReportList, summary="Feedback and bug reports, newest first")
@@ -234,7 +231,7 @@ def reports(
     kind: Annotated[Literal["feedback", "bug"] | None, Query()] = None,
     status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> ReportList:
     with store.db.reading() as session:
         rows, total = list_reports(session, project, kind=kind, status=status, limit=limit, offset=offset)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from framescout import jsontext
 from framescout.imaging import ImageError, decode_image, to_bgr
 from framescout.selection.embedders import PerceptualHash, hamming
 from framescout.server.deps import CurrentWorkspace, SettingsDep
@@ -50,12 +50,7 @@ def _image(payload: dict[str, Any], key: str, settings: Settings) -> Any:
 
 
 def _compare(body: bytes, settings: Settings) -> float:
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(
-            "malformed_json", 'the body must be JSON: {"image1": ..., "image2": ...}', status=422
-        ) from None
+    payload = jsontext.loads(body, "the body", max_bytes=settings.max_request_bytes)
     if not isinstance(payload, dict):
         raise ApiError(
             "malformed_json", 'the body must be a JSON object with "image1" and "image2"', status=422
