@@ -93,7 +93,9 @@ class Live:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    server = ServerProcess(Path(tmp_path_factory.mktemp("live")) / "data")
+    # Loopback is refused to URL fetches by default; the tests' image host lives there.
+    allow = {"FRAMESCOUT_FETCH_ALLOW": "127.0.0.1"}
+    server = ServerProcess(Path(tmp_path_factory.mktemp("live")) / "data", env=allow)
     key, other_key = server.create_key("acme"), server.create_key("other")
     server.cli("projects", "create", "acme/coco", "--type", "object-detection")
     server.cli("projects", "create", "acme/picked")
@@ -132,7 +134,12 @@ def env(tmp_path: Path) -> Iterator[Env]:
         create_project(session, acme, "cams", classes=["person", "car", "dog"])
         create_project(session, acme, "open")
         create_project(session, other, "secret")
-    settings = Settings(data_dir=tmp_path / "data", max_upload_bytes=2_000_000, max_pixels=4_000_000)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        max_upload_bytes=2_000_000,
+        max_pixels=4_000_000,
+        fetch_allow=("127.0.0.1",),  # the loopback image_host fixture
+    )
     with TestClient(create_app(settings, store)) as client:
         yield Env(store, client, key, other_key)
     store.close()

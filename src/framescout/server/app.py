@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from framescout import __version__
 from framescout.server.deps import Caches
 from framescout.server.errors import install_error_handlers
+from framescout.server.fetch import Fetcher
 from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.inference import ModelRegistry
 from framescout.server.limits import BodySizeLimit
@@ -44,12 +45,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.caches = Caches()
     app.state.models = ModelRegistry(store.models_dir)
     app.state.thumbnails = ThumbnailCache.for_store(store)
+    app.state.fetcher = Fetcher(settings.fetch_policy)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: answers without authentication."""
+    async def healthz() -> dict[str, str]:
+        """Liveness: answers without authentication, on the event loop, touching nothing shared
+        (no database, no threadpool), so it answers however busy the other routes are."""
         return {"status": "ok", "version": __version__}
 
     for module in (workspaces, projects, images, annotations_router, similarity, reports):
