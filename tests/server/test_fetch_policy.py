@@ -6,6 +6,7 @@ allowed through ``fetch_allow`` where a test needs to reach it."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,6 +70,7 @@ def test_every_refusal_and_failure_reads_the_same(
     trick_host: Any,
     closed_port: int,
     make_jpeg: Callable[..., bytes],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     trick_host.files["ok.jpg"] = make_jpeg(seed=1)
     status, body, _ = loopback_app.upload_url(f"{trick_host.url}/ok.jpg")
@@ -87,7 +89,11 @@ def test_every_refusal_and_failure_reads_the_same(
         "http://[fe80::1]/x.jpg",
         "http://224.0.0.1/x.jpg",
     ]
-    messages = {_failed(*default_app.upload_url(url)[:2]) for url in refused}
+    with caplog.at_level(logging.WARNING, logger="framescout.server.fetch"):
+        messages = {_failed(*default_app.upload_url(url)[:2]) for url in refused}
+    reasons = [r.getMessage() for r in caplog.records if r.name == "framescout.server.fetch"]
+    assert len(reasons) == len(refused)  # each refused for its address, before any connection
+    assert all("not in the fetch allow-list" in reason for reason in reasons), reasons
     failures = [
         f"http://127.0.0.1:{closed_port}/x.jpg",  # closed port
         f"{trick_host.url}/drip?every=1&n=100",  # times out
