@@ -74,6 +74,16 @@ def test_annotation_uploads_are_capped_per_image(env: Any, make_jpeg: Callable[.
         content="\n".join("0 0.5 0.5 0.1 0.1" for _ in range(MAX_BOXES_PER_IMAGE + 1)),
     )
     assert yolo.status_code == 422 and yolo.json()["error"]["code"] == "too_many_boxes"
+    assert "more than 1,000 boxes" in yolo.json()["error"]["message"]  # counted, not parsed
+    box = "<xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax>"
+    obj = f"<object><name>car</name><bndbox>{box}</bndbox></object>"
+    voc = env.client.post(
+        f"{URL}/{image_id}/annotations",
+        headers={**env.auth(), "Content-Type": "text/plain"},
+        params={"overwrite": "true", "filename": "a.xml"},
+        content=f"<annotation>{obj * (MAX_BOXES_PER_IMAGE + 1)}</annotation>",
+    )
+    assert voc.status_code == 422 and voc.json()["error"]["code"] == "too_many_boxes", voc.text
     assert _annotation_rows(env.store) == MAX_BOXES_PER_IMAGE  # the refused uploads changed nothing
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from framescout.store.errors import Invalid
-from framescout.store.images import Box
+from framescout.store.images import Box, check_box_count
 
 FORMATS = ("coco", "voc", "yolo", "roboflow")
 
@@ -187,6 +187,7 @@ def _roboflow(data: Any) -> list[Box]:
     items = data.get("predictions", data.get("annotations")) if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise _bad("Roboflow JSON needs a 'predictions' list")
+    check_box_count(len(items))  # before the per-box work
     boxes = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
