@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import posixpath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
 
-from framescout.server.annotation_formats import parse_annotation
+from framescout.server.annotation_formats import parse_annotation, refuse_too_many_boxes
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
 from framescout.server.schemas import AnnotationOut, AnnotationsSaved
-from framescout.store.errors import Invalid
-from framescout.store.images import (
-    MAX_BOXES_PER_IMAGE,
-    get_image,
-    list_annotations,
-    save_annotations,
-)
+from framescout.store.images import get_image, list_annotations, save_annotations
 
 router = APIRouter(
     prefix="/api/v1/projects/{workspace}/{project}/images/{image_id}/annotations", tags=["annotations"]
@@ -25,26 +17,6 @@ router = APIRouter(
 
 Format = Literal["coco", "voc", "yolo", "roboflow"]
 Kind = Literal["ground_truth", "prediction"]
-
-
-def line_formats_box_count(text: str, fmt: str | None, filename: str | None) -> int | None:
-    """Boxes in a YOLO or VOC text, counted without parsing it and at most ``MAX_BOXES_PER_IMAGE + 1``
-    (None for the JSON formats, whose parse is one ``json.loads``), so a huge file is refused in
-    O(cap) before its per-box parse."""
-    ext = posixpath.splitext((filename or "").lower())[1]
-    head = text[:64].lstrip()
-    if fmt == "voc" or (fmt is None and (ext == ".xml" or head.startswith("<"))):
-        return text.count("<object")
-    if fmt == "yolo" or (fmt is None and not head.startswith(("{", "[")) and ext != ".json"):
-        if text.count("\n") < MAX_BOXES_PER_IMAGE:
-            return None  # cannot be over the cap; the parse counts exactly
-        count = 0
-        for line in io.StringIO(text):
-            count += bool(line.strip())
-            if count > MAX_BOXES_PER_IMAGE:
-                break
-        return count
-    return None
 
 
 @router.post("", response_model=AnnotationsSaved, status_code=201)
@@ -69,13 +41,7 @@ def add(
 
     Capped: at most 1,000 boxes per image (422 ``too_many_boxes``), 1,000 new classes per request
     (``too_many_new_classes``) and 10,000 classes per project (``too_many_classes``) by default."""
-    counted = line_formats_box_count(content, format, filename)
-    if counted is not None and counted > MAX_BOXES_PER_IMAGE:
-        raise Invalid(
-            "too_many_boxes",
-            f"the annotation has more than {MAX_BOXES_PER_IMAGE:,} boxes for one image; "
-            f"at most {MAX_BOXES_PER_IMAGE:,} per image",
-        )
+    refuse_too_many_boxes(content, format, filename)  # YOLO/VOC: counted before parsing
     with store.db.reading() as session:
         image = get_image(session, project, image_id)
     boxes = parse_annotation(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from framescout import __version__
-from framescout.server.annotation_formats import parse_annotation
+from framescout.server.annotation_formats import parse_annotation, refuse_too_many_boxes
 from framescout.server.deps import CurrentWorkspace, FetcherDep, PathWorkspace, SettingsDep, StoreDep
 from framescout.server.uploads import ingest_upload
 from framescout.store.accounts import get_project, list_model_versions, list_projects
@@ -167,6 +167,7 @@ def annotate(
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Parses COCO, Pascal VOC, YOLO (with ``labelmap`` or the project's classes) or Roboflow JSON."""
+    refuse_too_many_boxes(body.annotationFile, None, name)
     with store.db.reading() as session:
         target = get_project(session, workspace, project)
         im = get_image(session, target, image_id)
