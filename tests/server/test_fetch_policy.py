@@ -205,3 +205,18 @@ def test_cli_defaults_agree_with_settings(tmp_path: Path) -> None:
         settings.fetch_timeout,
         settings.fetch_concurrency,
     ) == (serve.FETCH_TIMEOUT, serve.FETCH_CONCURRENCY)
+
+
+def test_serve_refuses_a_bad_allow_list_entry(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "framescout", "serve", "--data-dir", str(tmp_path / "d")]
+    done = subprocess.run(
+        [*command, "--fetch-allow", "10.0.0.0/8,not a host!"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "--fetch-allow" in done.stderr + done.stdout, done
+    assert "'not a host!' is neither a CIDR nor a host name" in done.stderr + done.stdout
