@@ -277,9 +277,9 @@ class Fetcher:
         except (httpx.HTTPError, httpcore.NetworkError, httpcore.TimeoutException, OSError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # a fetch must never answer 500; the log keeps the traceback
-            log.exception("unexpected error fetching %s", url[:200])
+            log.exception("unexpected error fetching %r", url[:200])
             reason = f"{type(exc).__name__}: {exc}"
-        log.warning("URL fetch refused or failed: %s: %s", url[:200], reason)
+        log.warning("URL fetch refused or failed: %r: %s", url[:200], reason)
         raise fetch_failed_error(self.policy)
 
     async def _get(self, url: httpx.URL) -> bytes:

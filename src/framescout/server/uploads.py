@@ -117,5 +117,5 @@ async def ingest_upload(
     except StoreError as exc:
         if not isinstance(exc.__context__, ImageError):
             raise
-        log.warning("URL fetch refused or failed: %s: not a usable image (%s)", url[:200], exc.message)
+        log.warning("URL fetch refused or failed: %r: not a usable image (%s)", url[:200], exc.message)
         raise fetch_failed_error(fetcher.policy) from None

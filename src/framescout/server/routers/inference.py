@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from framescout.store.images import image_error
 from framescout.store.models import ModelVersion, Workspace
 
 router = APIRouter(tags=["inference"])
+fetch_log = logging.getLogger("framescout.server.fetch")
 
 
 def _image_bytes(body: bytes, content_type: str) -> bytes:
@@ -88,6 +90,7 @@ async def infer(
         return await run_in_threadpool(job.run, model, data, confidence / 100, overlap / 100, classes)
     except ImageError as exc:
         if not body:  # a fetched non-image looks like any other fetch failure
+            fetch_log.warning("URL fetch refused or failed: %r: not a usable image (%s)", image, exc)
             raise fetch_failed_error(fetcher.policy) from None
         raise image_error(exc) from None
 
