@@ -93,7 +93,9 @@ class Live:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    server = ServerProcess(Path(tmp_path_factory.mktemp("live")) / "data")
+    # Loopback is refused to URL fetches by default; the tests' image host lives there.
+    allow = {"FRAMESCOUT_FETCH_ALLOW": "127.0.0.1"}
+    server = ServerProcess(Path(tmp_path_factory.mktemp("live")) / "data", env=allow)
     key, other_key = server.create_key("acme"), server.create_key("other")
     server.cli("projects", "create", "acme/coco", "--type", "object-detection")
     server.cli("projects", "create", "acme/picked")
@@ -122,6 +124,102 @@ def image_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     httpd.shutdown()
 
 
+class TrickHost:
+    """A loopback HTTP server with the answers a URL fetch must survive (one thread per connection).
+
+    ``/drip?every=S&n=N`` sends its headers, then one byte every ``S`` seconds (``N`` bytes declared);
+    ``/redirect?to=URL`` answers 302; ``/big?n=N`` sends N bytes without a length; ``/text`` is HTML;
+    ``/status/NNN`` answers that status; anything else serves ``files`` (name → bytes)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        self.files: dict[str, bytes] = {}
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str, **headers: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                import time
+
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                try:
+                    if url.path == "/drip":
+                        every, count = float(query.get("every", "2")), int(query.get("n", "1000"))
+                        self.send_response(200)
+                        self.send_header("Content-Type", "image/jpeg")
+                        self.send_header("Content-Length", str(count))
+                        self.end_headers()
+                        for _ in range(count):
+                            self.wfile.write(b"\xff")
+                            self.wfile.flush()
+                            time.sleep(every)
+                    elif url.path == "/redirect":
+                        self._send(302, b"", "text/plain", Location=query["to"])
+                    elif url.path == "/big":
+                        self.send_response(200)
+                        self.send_header("Content-Type", "image/jpeg")
+                        self.send_header("Connection", "close")
+                        self.end_headers()
+                        self.wfile.write(b"\xff\xd8" + b"\0" * int(query["n"]))
+                        self.close_connection = True
+                    elif url.path == "/text":
+                        self._send(200, b"<html>captive portal</html>", "text/html")
+                    elif url.path.startswith("/status/"):
+                        self._send(int(url.path.rsplit("/", 1)[1]), b"no", "text/plain")
+                    elif url.path.lstrip("/") in host.files:
+                        self._send(200, host.files[url.path.lstrip("/")], "image/jpeg")
+                    else:
+                        self._send(404, b"not found", "text/plain")
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the fetcher gave up: what a deadline looks like
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def trick_host() -> Iterator[TrickHost]:
+    host = TrickHost()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
     store = Store.open(tmp_path / "data")
@@ -132,7 +230,12 @@ def env(tmp_path: Path) -> Iterator[Env]:
         create_project(session, acme, "cams", classes=["person", "car", "dog"])
         create_project(session, acme, "open")
         create_project(session, other, "secret")
-    settings = Settings(data_dir=tmp_path / "data", max_upload_bytes=2_000_000, max_pixels=4_000_000)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        max_upload_bytes=2_000_000,
+        max_pixels=4_000_000,
+        fetch_allow=("127.0.0.1",),  # the loopback image_host fixture
+    )
     with TestClient(create_app(settings, store)) as client:
         yield Env(store, client, key, other_key)
     store.close()

@@ -101,6 +101,26 @@ def test_hosted_inference_base64_and_url_agree(
     assert {p["class"] for p in only["predictions"]} <= {"person"}
 
 
+def test_hosted_inference_url_follows_the_fetch_policy(registered: Any, image_host: tuple[str, Path]) -> None:
+    """``image=`` goes through the same fetch policy as uploads: one error for everything refused."""
+    base, folder = image_host
+    (folder / "not-an-image.jpg").write_bytes(b"plain text, not a JPEG")
+    key = registered.key
+    answers = [
+        _post(registered, f"/coco/1?api_key={key}&image={url}")
+        for url in (
+            "http://169.254.169.254/latest/meta-data/",  # link-local: refused, never connected to
+            f"http://[::1]:{base.rsplit(':', 1)[1]}/x.jpg",  # loopback outside the allow-list
+            f"{base}/missing.jpg",  # allowed host, 404
+            f"{base}/not-an-image.jpg",  # allowed host, not an image
+        )
+    ]
+    assert {(a.status_code, a.json()["error"]["code"]) for a in answers} == {(422, "fetch_failed")}
+    assert len({a.json()["error"]["message"] for a in answers}) == 1
+    missing = _post(registered, f"/coco/7?api_key={key}&image={base}/x.jpg")  # no model: 404 before fetching
+    assert missing.status_code == 404
+
+
 def test_guide_active_learning_flow(registered: Any, coco_tiny: Path, tmp_path: Path) -> None:
     """workspace.active_learning(...) as in the guide, without the similarity keys."""
     import shutil

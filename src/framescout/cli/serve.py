@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 
 from framescout.cli._output import console, fail
+from framescout.store.accounts import MAX_CLASSES_PER_PROJECT, MAX_NEW_CLASSES_PER_REQUEST
 from framescout.store.datadir import DATA_DIR_ENV, default_data_dir
+
+# The defaults of framescout.server.settings, not imported: importing the server package costs ~0.3 s
+# for every CLI command (tests/server/test_fetch.py checks they agree).
+FETCH_TIMEOUT = 10.0
+FETCH_CONCURRENCY = 16
 
 DATA_DIR_HELP = f"Data directory (database, images, models). Default: ${DATA_DIR_ENV} or ./framescout-data."
 
@@ -23,16 +29,55 @@ def serve(
         help="API worker processes. Default: one per CPU core, at most 4 (SQLite WAL serialises writes).",
     ),
     max_upload_mb: float = typer.Option(50.0, min=0.01, help="Largest accepted image, in MiB."),
+    fetch_allow: str = typer.Option(
+        "",
+        envvar="FRAMESCOUT_FETCH_ALLOW",
+        help="Comma-separated CIDRs and/or host names that server-side URL fetches may reach although "
+        "they are loopback, private, link-local, ... (refused by default), e.g. 10.0.0.0/8,images.lan.",
+    ),
+    fetch_timeout: float = typer.Option(
+        FETCH_TIMEOUT,
+        min=0.1,
+        envvar="FRAMESCOUT_FETCH_TIMEOUT",
+        help="Total deadline of one server-side URL fetch in seconds (whole request, waiting included).",
+    ),
+    fetch_concurrency: int = typer.Option(
+        FETCH_CONCURRENCY,
+        min=1,
+        envvar="FRAMESCOUT_FETCH_CONCURRENCY",
+        help="URL fetches in flight per worker process; more wait, within their deadline.",
+    ),
+    max_classes: int = typer.Option(
+        MAX_CLASSES_PER_PROJECT, min=1, envvar="FRAMESCOUT_MAX_CLASSES", help="Classes a project may learn."
+    ),
+    max_new_classes: int = typer.Option(
+        MAX_NEW_CLASSES_PER_REQUEST,
+        min=1,
+        envvar="FRAMESCOUT_MAX_NEW_CLASSES",
+        help="New classes one request may teach a project.",
+    ),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
     """Start the framescout server."""
     import uvicorn
 
-    from framescout.server.settings import Settings
+    from framescout.server.settings import Settings, split_list
     from framescout.store import Store
 
     root = (data_dir or default_data_dir()).expanduser().resolve()
-    settings = Settings(data_dir=root, max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    settings = Settings(
+        data_dir=root,
+        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+        fetch_timeout=fetch_timeout,
+        fetch_concurrency=fetch_concurrency,
+        fetch_allow=split_list(fetch_allow),
+        max_classes=max_classes,
+        max_new_classes=max_new_classes,
+    )
+    try:
+        settings.fetch_policy  # noqa: B018  # validates the allow-list before any worker starts
+    except ValueError as exc:
+        fail(f"--fetch-allow: {exc}")
     try:
         store = Store.open(root)  # creates the directory and applies migrations once, before workers start
     except Exception as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import posixpath
 import xml.etree.ElementTree as ET
@@ -10,7 +11,7 @@ from typing import Any
 
 from framescout import jsontext
 from framescout.store.errors import Invalid
-from framescout.store.images import Box
+from framescout.store.images import MAX_BOXES_PER_IMAGE, Box, check_box_count
 
 FORMATS = ("coco", "voc", "yolo", "roboflow")
 MAX_ANNOTATION_BYTES = 64 * 1024 * 1024
@@ -214,6 +215,7 @@ def _roboflow(data: Any) -> list[Box]:
     items = data.get("predictions", data.get("annotations")) if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise _bad("Roboflow JSON needs a 'predictions' list")
+    check_box_count(len(items))  # before the per-box work
     boxes = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -230,3 +232,27 @@ def _roboflow(data: Any) -> list[Box]:
         conf = None if confidence is None else _json_number(confidence, f"{where}.confidence")
         boxes.append(Box(name, x - w / 2, y - h / 2, x + w / 2, y + h / 2, conf))
     return boxes
+
+
+def refuse_too_many_boxes(text: str, fmt: str | None, filename: str | None) -> None:
+    """422 ``too_many_boxes`` for a YOLO or VOC text with more boxes than one image may have, found
+    by counting (O(cap)) before the per-box parse; JSON formats are checked after their one
+    ``json.loads``, by the parsers."""
+    ext = posixpath.splitext((filename or "").lower())[1]
+    head = text[:64].lstrip()
+    count = 0
+    if fmt == "voc" or (fmt is None and (ext == ".xml" or head.startswith("<"))):
+        count = text.count("<object")
+    elif fmt == "yolo" or (fmt is None and not head.startswith(("{", "[")) and ext != ".json"):
+        if text.count("\n") < MAX_BOXES_PER_IMAGE:
+            return  # cannot be over the cap
+        for line in io.StringIO(text):
+            count += bool(line.strip())
+            if count > MAX_BOXES_PER_IMAGE:
+                break
+    if count > MAX_BOXES_PER_IMAGE:
+        raise Invalid(
+            "too_many_boxes",
+            f"the annotation has more than {MAX_BOXES_PER_IMAGE:,} boxes for one image; "
+            f"at most {MAX_BOXES_PER_IMAGE:,} per image",
+        )

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from framescout import __version__
 from framescout.server.deps import Caches
 from framescout.server.errors import CatchUnexpected, install_error_handlers
+from framescout.server.fetch import Fetcher
 from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.inference import ModelRegistry
 from framescout.server.json_bodies import JSONDepthLimit
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.caches = Caches()
     app.state.models = ModelRegistry(store.models_dir)
     app.state.thumbnails = ThumbnailCache.for_store(store)
+    app.state.fetcher = Fetcher(settings.fetch_policy)
     install_error_handlers(app)
     # Innermost first: JSON bodies are depth-checked after the size cap; CatchUnexpected is outermost.
     app.add_middleware(JSONDepthLimit)
@@ -52,8 +54,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(CatchUnexpected)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: answers without authentication."""
+    async def healthz() -> dict[str, str]:
+        """Liveness: answers without authentication, on the event loop, touching nothing shared
+        (no database, no threadpool), so it answers however busy the other routes are."""
         return {"status": "ok", "version": __version__}
 
     for module in (workspaces, projects, images, annotations_router, similarity, reports):

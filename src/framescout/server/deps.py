@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from framescout.server.cache import TTLCache
 from framescout.server.errors import ApiError
+from framescout.server.fetch import Fetcher
 from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.settings import Settings
 from framescout.store import Store
@@ -57,10 +58,16 @@ async def get_thumbnails(request: Request) -> ThumbnailCache:
     return thumbnails
 
 
+async def get_fetcher(request: Request) -> Fetcher:
+    fetcher: Fetcher = request.app.state.fetcher
+    return fetcher
+
+
 CachesDep = Annotated[Caches, Depends(get_caches)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ThumbnailsDep = Annotated[ThumbnailCache, Depends(get_thumbnails)]
+FetcherDep = Annotated[Fetcher, Depends(get_fetcher)]
 
 
 async def current_workspace(

@@ -1,6 +1,9 @@
 """Image bytes for the API and the review UI: the original (immutable, by content hash) and
 thumbnails, made once per image and size and kept on disk beside the data (``cache/thumbs``).
 
+Thumbnails come in a fixed set of sizes (`THUMBNAIL_SIZES`): a requested size is served at the
+largest fixed size not above it, so "no larger than ``size``" holds and an image has at most
+``len(THUMBNAIL_SIZES)`` cache files, however many distinct sizes are asked for.
 Image bytes are content-addressed and immutable, so a thumbnail never goes stale; a grid of 48 is
 then 48 small file reads instead of 48 decodes. The cache is disposable: delete it at any time."""
 
@@ -17,6 +20,13 @@ from framescout.store import NotFound, Store
 from framescout.store.models import Image
 
 IMMUTABLE = "private, max-age=31536000, immutable"
+THUMBNAIL_SIZES = (16, 32, 64, 128, 256, 512, 1024)
+
+
+def thumbnail_side(size: int) -> int:
+    """The fixed size a request for ``size`` is served at: the largest not above it (at least the
+    smallest; the API refuses sizes outside ``[16, 1024]`` before this)."""
+    return max((s for s in THUMBNAIL_SIZES if s <= size), default=THUMBNAIL_SIZES[0])
 
 
 def original_response(store: Store, image: Image) -> Response:
@@ -40,7 +50,9 @@ class ThumbnailCache:
         return cls(store.data_dir / "cache" / "thumbs")
 
     def get(self, store: Store, sha256: str, side: int) -> bytes:
-        """The JPEG thumbnail of blob ``sha256`` (raises ``KeyError`` / ``ImageError`` like decoding)."""
+        """The JPEG thumbnail of blob ``sha256`` at `thumbnail_side` of ``side`` (raises ``KeyError`` /
+        ``ImageError`` like decoding)."""
+        side = thumbnail_side(side)
         path = self.root / sha256[:2] / f"{sha256}-{side}.jpg"
         try:
             return path.read_bytes()
@@ -61,7 +73,8 @@ class ThumbnailCache:
 def thumbnail_response(
     store: Store, thumbnails: ThumbnailCache, image: Image, side: int, cache_control: str = IMMUTABLE
 ) -> Response:
-    """A JPEG no larger than ``side`` on its longer side (404 when the bytes are missing or unreadable)."""
+    """A JPEG no larger than ``side`` on its longer side, at one of `THUMBNAIL_SIZES` (404 when the
+    bytes are missing or unreadable)."""
     try:
         data = thumbnails.get(store, image.sha256, side)
     except (KeyError, ImageError):

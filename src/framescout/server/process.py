@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -20,12 +21,22 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ServerProcess:
-    """A real server process over ``data_dir``; use as a context manager or call `start`/`stop`."""
+    """A real server process over ``data_dir``; use as a context manager or call `start`/`stop`.
+
+    ``env`` adds to (or overrides) this process's environment for the server, e.g. its
+    ``FRAMESCOUT_*`` options (``FRAMESCOUT_FETCH_ALLOW``)."""
 
     def __init__(
-        self, data_dir: str | Path, *, host: str = "127.0.0.1", port: int | None = None, workers: int = 1
+        self,
+        data_dir: str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        workers: int = 1,
+        env: Mapping[str, str] | None = None,
     ):
         self.data_dir = Path(data_dir)
+        self.env = dict(env or {})
         self.host = host
         self.port = port or free_port(host)
         self.workers = workers
@@ -50,7 +61,8 @@ class ServerProcess:
             sys.executable, "-m", "framescout", "serve", "--data-dir", str(self.data_dir),
             "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
         ]  # fmt: skip
-        self._proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL)
+        env = {**os.environ, **self.env}
+        self._proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -1,19 +1,28 @@
-"""Helpers shared by the native and the Roboflow-compatible upload routes: read, parse, ingest."""
+"""Helpers shared by the native and the Roboflow-compatible upload routes: read, parse, fetch, ingest.
+
+Upload routes are ``async``: a hosted image is fetched on the event loop under the fetch policy
+(`framescout.server.fetch`), and reading the file part and ingesting run in the threadpool, so a
+slow URL never holds a thread that other routes need."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from framescout import jsontext
+from framescout.imaging import ImageError
 from framescout.predictions import Predictions, PredictionsError
-from framescout.server.fetch import fetch_url
+from framescout.server.fetch import Fetcher, check_url, fetch_failed_error
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.errors import Invalid, StoreError
-from framescout.store.images import ImageFields, IngestResult, ingest_image
+from framescout.store.images import ImageFields, IngestResult, check_box_count, ingest_image
 from framescout.store.models import Project
+
+log = logging.getLogger("framescout.server.fetch")
 
 
 def read_file(file: UploadFile, max_bytes: int) -> bytes:
@@ -35,6 +44,9 @@ def parse_predictions(
     payload: Any = jsontext.loads(text, field)
     if not isinstance(payload, dict | list):
         raise Invalid("invalid_predictions", f"{field} must be a JSON object or list")
+    items = payload.get("predictions") if isinstance(payload, dict) else payload
+    if isinstance(items, list):
+        check_box_count(len(items))  # before building arrays for them
     try:
         return Predictions.from_roboflow(payload, default_confidence=default_confidence)
     except PredictionsError as exc:
@@ -52,10 +64,10 @@ def ingest(
     fields: ImageFields,
     *,
     file: UploadFile | None,
-    url: str | None,
+    data: bytes | None = None,
 ) -> IngestResult:
-    """Take the bytes from the file part or the URL (exactly one) and ingest them."""
-    if (file is None) == (not url):
+    """Ingest the file part's bytes, or ``data`` (already fetched); exactly one of the two."""
+    if (file is None) == (data is None):
         raise Invalid(
             "missing_file", "send exactly one of the multipart field 'file' or a hosted image 'url'"
         )
@@ -63,12 +75,7 @@ def ingest(
         data = read_file(file, settings.max_upload_bytes)
         if not fields.name and file.filename:
             fields.name = file.filename
-    else:
-        assert url is not None
-        data = fetch_url(url, max_bytes=settings.max_upload_bytes, timeout=settings.fetch_timeout)
-        fields.source_url = url
-        if not fields.name:
-            fields.name = url.rsplit("/", 1)[-1].split("?", 1)[0] or None
+    assert data is not None
     return ingest_image(
         store.db,
         store.blobs,
@@ -77,4 +84,40 @@ def ingest(
         fields,
         max_pixels=settings.max_pixels,
         max_bytes=settings.max_upload_bytes,
+        class_limits=settings.class_limits,
     )
+
+
+async def ingest_upload(
+    store: Store,
+    settings: Settings,
+    fetcher: Fetcher,
+    project: Project,
+    fields: ImageFields,
+    *,
+    file: UploadFile | None,
+    url: str | None,
+) -> IngestResult:
+    """Take the bytes from the file part or the URL (exactly one) and ingest them, off the event loop.
+
+    For a URL, bytes that do not decode as an image answer the same `fetch_failed` as any other
+    fetch failure (so a fetch cannot tell an image host from any other service)."""
+    if (file is None) == (not url):
+        raise Invalid(
+            "missing_file", "send exactly one of the multipart field 'file' or a hosted image 'url'"
+        )
+    if file is not None:
+        return await run_in_threadpool(ingest, store, settings, project, fields, file=file)
+    assert url is not None
+    check_url(url)
+    data = await fetcher.fetch(url)
+    fields.source_url = url
+    if not fields.name:
+        fields.name = url.rsplit("/", 1)[-1].split("?", 1)[0] or None
+    try:
+        return await run_in_threadpool(ingest, store, settings, project, fields, file=None, data=data)
+    except StoreError as exc:
+        if not isinstance(exc.__context__, ImageError):
+            raise
+        log.warning("URL fetch refused or failed: %r: not a usable image (%s)", url[:200], exc.message)
+        raise fetch_failed_error(fetcher.policy) from None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,19 @@ PROJECT_TYPES = ("object-detection",)
 RESERVED_SLUGS = frozenset({"api", "dataset", "docs", "redoc", "openapi.json", "healthz", "static", "ui"})
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_CLASS_NAME = 200
+MAX_CLASSES_PER_PROJECT = 10_000
+MAX_NEW_CLASSES_PER_REQUEST = 1_000
+
+
+@dataclass(frozen=True)
+class ClassLimits:
+    """How many classes a project may have, and how many one request may teach it."""
+
+    max_total: int = MAX_CLASSES_PER_PROJECT
+    max_new: int = MAX_NEW_CLASSES_PER_REQUEST
+
+
+DEFAULT_CLASS_LIMITS = ClassLimits()
 
 
 def slugify(name: str, what: str = "name") -> str:
@@ -96,6 +110,10 @@ def create_project(
     if taken is not None:
         raise Conflict("project_exists", f"project {ws_slug}/{slug} already exists")
     names = clean_classes(classes)
+    if len(names) > MAX_CLASSES_PER_PROJECT:
+        raise Invalid(
+            "too_many_classes", f"{len(names):,} classes; at most {MAX_CLASSES_PER_PROJECT:,} per project"
+        )
     project = Project(
         workspace_id=workspace.id,
         slug=slug,
@@ -125,9 +143,33 @@ def list_projects(session: Session, workspace: Workspace) -> list[Project]:
     )
 
 
-def add_classes(project: Project, names: Iterable[str]) -> None:
+def new_classes(
+    current: Sequence[str], names: Iterable[str], limits: ClassLimits = DEFAULT_CLASS_LIMITS
+) -> list[str]:
+    """The names in ``names`` that ``current`` lacks, in first-seen order, within ``limits``.
+
+    O(len(current) + len(names)) with sets (no list scans); refuses, with 422, more than
+    ``limits.max_new`` new names or a project growing past ``limits.max_total``."""
+    known = set(current)
+    new = [n for n in clean_classes(names) if n not in known]
+    if len(new) > limits.max_new:
+        raise Invalid(
+            "too_many_new_classes",
+            f"the request teaches the project {len(new):,} new classes; "
+            f"at most {limits.max_new:,} per request",
+        )
+    if new and len(known) + len(new) > limits.max_total:
+        raise Invalid(
+            "too_many_classes",
+            f"the project has {len(known):,} classes; {len(new):,} more would pass the limit of "
+            f"{limits.max_total:,} classes per project",
+        )
+    return new
+
+
+def add_classes(project: Project, names: Iterable[str], limits: ClassLimits = DEFAULT_CLASS_LIMITS) -> None:
     """Append new class names (projects created without a class list learn classes as they arrive)."""
-    new = [n for n in clean_classes(names) if n not in project.classes]
+    new = new_classes(project.classes, names, limits)
     if new:
         project.classes = [*project.classes, *new]
         project.updated_at = utcnow()

@@ -28,7 +28,7 @@ from framescout.imaging import (
     verify_image,
 )
 from framescout.predictions import Predictions
-from framescout.store.accounts import add_classes
+from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
 from framescout.store.blobs import BlobStore
 from framescout.store.db import Database
 from framescout.store.errors import Conflict, Invalid, NotFound, StoreError
@@ -54,6 +54,9 @@ MAX_METADATA_BYTES = 64 * 1024
 MAX_TEXT = 1000
 MAX_SQL_INT = 2**63 - 1
 """The largest integer a query parameter may carry into SQL (SQLite integers are signed 64-bit)."""
+MAX_BOXES_PER_IMAGE = 1000
+"""Boxes per image and kind, on every route (annotation uploads, upload predictions, reviews): the
+review page draws and saves back every box, and stays small (~150 KB) at this cap."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMAGE_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415, "empty": 422}
 
@@ -191,13 +194,11 @@ def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project,
     """Refuse unknown classes (projects created with a class list) and boxes outside the image.
 
     Coordinates within a small tolerance (1 px + 0.5%) of the border are clipped, not refused."""
+    check_box_count(len(boxes))
     known = set(project.classes)
     unknown = sorted({b.class_name for b in boxes if b.class_name not in known})
     if unknown and (project.strict_classes or not learn):
-        raise Invalid(
-            "unknown_class",
-            f"unknown class(es) {unknown}; project {project.slug!r} has classes {project.classes}",
-        )
+        raise _unknown_classes(unknown, project)
     tol_x, tol_y = 1 + 0.005 * width, 1 + 0.005 * height
     clean = []
     for i, b in enumerate(boxes):
@@ -225,6 +226,23 @@ def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project,
             )
         )
     return clean
+
+
+def check_box_count(count: int) -> None:
+    """422 ``too_many_boxes`` past `MAX_BOXES_PER_IMAGE` (checked before any per-box work)."""
+    if count > MAX_BOXES_PER_IMAGE:
+        raise Invalid(
+            "too_many_boxes", f"{count:,} boxes for one image; at most {MAX_BOXES_PER_IMAGE:,} per image"
+        )
+
+
+def _unknown_classes(unknown: Sequence[str], project: Project) -> Invalid:
+    shown = ", ".join(repr(n) for n in list(project.classes)[:20])
+    more = f" and {len(project.classes) - 20:,} more" if len(project.classes) > 20 else ""
+    return Invalid(
+        "unknown_class",
+        f"unknown class(es) {list(unknown)[:20]}; project {project.slug!r} has classes [{shown}]{more}",
+    )
 
 
 def _row_values(
@@ -304,21 +322,29 @@ def _batch_id(conn: Connection, project_id: str, name: str | None) -> str | None
     return batch_id
 
 
-def _learn_classes(conn: Connection, project: Project, boxes: Sequence[Box], width: int, height: int) -> None:
-    """Re-check classes against the current project row and append new ones (non-strict projects)."""
+def _learn_classes(conn: Connection, project: Project, names: Sequence[str], limits: ClassLimits) -> None:
+    """Inside the write transaction: re-read the project's classes and append the new ones.
+
+    Sets, not list scans, and only the class list is rewritten (capped by ``limits``), so this
+    stays a few milliseconds however many boxes or classes the request carries."""
     row = conn.execute(
         select(Project.classes, Project.strict_classes).where(Project.id == project.id)
     ).one_or_none()
     if row is None:
         raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
-    fresh = Project(
-        id=project.id, slug=project.slug, classes=list(row.classes), strict_classes=row.strict_classes
-    )
-    check_boxes(boxes, width, height, fresh, learn=True)
-    add_classes(fresh, [b.class_name for b in boxes])
-    if fresh.classes != list(row.classes):
+    current: list[str] = list(row.classes)
+    if row.strict_classes:
+        known = set(current)
+        unknown = sorted({n for n in names if n not in known})
+        if unknown:
+            raise _unknown_classes(unknown, Project(slug=project.slug, classes=current))
+        return
+    new = new_classes(current, names, limits)
+    if new:
         conn.execute(
-            update(Project).where(Project.id == project.id).values(classes=fresh.classes, updated_at=utcnow())
+            update(Project)
+            .where(Project.id == project.id)
+            .values(classes=[*current, *new], updated_at=utcnow())
         )
 
 
@@ -370,6 +396,7 @@ def prepare_image(
     *,
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_BYTES,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
 ) -> PreparedImage:
     """Validate every field, the header (byte and pixel caps) and the predictions against the image's
     size: all that a duplicate must pass too, so ``split=bogus`` is refused for known bytes as well."""
@@ -397,9 +424,11 @@ def prepare_image(
     )
     boxes: list[Box] = []
     if fields.predictions is not None:
+        check_box_count(len(fields.predictions))
         boxes = check_boxes(
             boxes_from_predictions(fields.predictions), info.width, info.height, project, learn=True
         )
+        new_classes(project.classes, [b.class_name for b in boxes], class_limits)  # early refusal
     return PreparedImage(data, info, checked, boxes)
 
 
@@ -412,6 +441,7 @@ def ingest_image(
     *,
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_BYTES,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
     attach: Attach | None = None,
 ) -> IngestResult:
     """Store one image in ``project`` unless the same bytes are already there (then answer duplicate).
@@ -420,9 +450,18 @@ def ingest_image(
     Pillow must decode them). The hot path uses Core statements on plain connections: one read for
     the duplicate check, one short ``BEGIN IMMEDIATE`` transaction for the blob, the rows and
     whatever ``attach`` adds (feedback and bug reports come through here too)."""
-    prepared = prepare_image(project, data, fields, max_pixels=max_pixels, max_bytes=max_bytes)
+    prepared = prepare_image(
+        project, data, fields, max_pixels=max_pixels, max_bytes=max_bytes, class_limits=class_limits
+    )
     return store_prepared(
-        db, blobs, project, prepared, max_pixels=max_pixels, max_bytes=max_bytes, attach=attach
+        db,
+        blobs,
+        project,
+        prepared,
+        max_pixels=max_pixels,
+        max_bytes=max_bytes,
+        class_limits=class_limits,
+        attach=attach,
     )
 
 
@@ -434,6 +473,7 @@ def store_prepared(
     *,
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_BYTES,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
     attach: Attach | None = None,
 ) -> IngestResult:
     """The write half of `ingest_image`, for an upload `prepare_image` accepted."""
@@ -457,7 +497,7 @@ def store_prepared(
         with db.write_engine.begin() as conn:
             _, created = blobs.put(data)
             try:
-                _insert_rows(conn, project, image_id, now, checked, boxes)
+                _insert_rows(conn, project, image_id, now, checked, boxes, class_limits)
                 if attach is not None:
                     attach(conn, image_id, False)
             except BaseException:
@@ -484,10 +524,16 @@ def _duplicate(db: Database, image_id: str, sha256: str, attach: Attach | None) 
 
 
 def _insert_rows(
-    conn: Connection, project: Project, image_id: str, now: datetime, c: _Checked, boxes: list[Box]
+    conn: Connection,
+    project: Project,
+    image_id: str,
+    now: datetime,
+    c: _Checked,
+    boxes: list[Box],
+    class_limits: ClassLimits,
 ) -> None:
     if boxes:
-        _learn_classes(conn, project, boxes, c.width, c.height)
+        _learn_classes(conn, project, [b.class_name for b in boxes], class_limits)
     row = {
         "id": image_id,
         "project_id": project.id,
@@ -546,25 +592,36 @@ def save_annotations(
     overwrite: bool = False,
     model_version: str | None = None,
     learn_classes: bool = True,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
 ) -> int:
-    """Replace (``overwrite``) or set the image's annotations of one kind; return the number stored."""
+    """Replace (``overwrite``) or set the image's annotations of one kind; return the number stored.
+
+    The boxes and the class caps are checked against a read snapshot first, outside the write lock;
+    the write transaction then only re-checks classes (sets), deletes and bulk-inserts."""
     if kind not in ANNOTATION_KINDS:
         raise Invalid("invalid_kind", f"kind must be one of {ANNOTATION_KINDS}; got {kind!r}")
-    with db.writing() as session:
+    check_box_count(len(boxes))
+    with db.reading() as session:
         image = get_image(session, project, image_id)
         fresh = session.get(Project, project.id)
-        assert fresh is not None
-        clean = check_boxes(boxes, image.width, image.height, fresh, learn=learn_classes)
-        has = session.scalar(select(exists().where(Annotation.image_id == image.id, Annotation.kind == kind)))
-        if has and not overwrite:
+        if fresh is None:
+            raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+    clean = check_boxes(boxes, image.width, image.height, fresh, learn=learn_classes)
+    names = [b.class_name for b in clean]
+    if learn_classes and not fresh.strict_classes:
+        new_classes(fresh.classes, names, class_limits)  # refuse early; re-checked below
+    rows = _row_values(clean, image.id, kind, model_version, utcnow())
+    has_kind = exists().where(Annotation.image_id == image.id, Annotation.kind == kind)
+    with db.write_engine.begin() as conn:
+        if not overwrite and conn.execute(select(has_kind)).scalar():
             raise Conflict(
                 "already_annotated", f"image {image_id} already annotated ({kind}); pass overwrite"
             )
-        session.execute(delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == kind))
-        add_classes(fresh, [b.class_name for b in clean])
-        for row in annotation_rows(clean, kind, model_version):
-            row.image_id = image.id
-            session.add(row)
+        if names and learn_classes:
+            _learn_classes(conn, project, names, class_limits)
+        conn.execute(delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == kind))
+        if rows:
+            conn.execute(_INSERT_ANNOTATION, rows)
     return len(clean)
 
 

@@ -15,10 +15,18 @@ from sqlalchemy import delete
 from framescout.store.accounts import add_classes
 from framescout.store.db import Database
 from framescout.store.errors import Invalid
-from framescout.store.images import Box, ImageFilter, annotation_rows, check_boxes, filtered_query, get_image
+from framescout.store.images import (
+    MAX_BOXES_PER_IMAGE,
+    Box,
+    ImageFilter,
+    annotation_rows,
+    check_boxes,
+    filtered_query,
+    get_image,
+)
 from framescout.store.models import GROUND_TRUTH, REJECTED, REVIEWED, Annotation, Image, Project, utcnow
 
-MAX_REVIEW_BOXES = 1000
+MAX_REVIEW_BOXES = MAX_BOXES_PER_IMAGE  # the same cap as annotation uploads and predictions
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
 
-from framescout.server.annotation_formats import parse_annotation
-from framescout.server.deps import PathProject, StoreDep
+from framescout.server.annotation_formats import parse_annotation, refuse_too_many_boxes
+from framescout.server.deps import PathProject, SettingsDep, StoreDep
 from framescout.server.schemas import AnnotationOut, AnnotationsSaved
 from framescout.store.images import get_image, list_annotations, save_annotations
 
@@ -24,6 +24,7 @@ def add(
     image_id: str,
     project: PathProject,
     store: StoreDep,
+    settings: SettingsDep,
     content: Annotated[str, Body(media_type="text/plain", description="The annotation file's text.")],
     format: Annotated[
         Format | None, Query(description="Guessed from `filename`/content when absent.")
@@ -36,7 +37,11 @@ def add(
     ] = None,
     model_version: str | None = None,
 ) -> AnnotationsSaved:
-    """Parse and store boxes; 409 when the image already has annotations of this kind (unless overwrite)."""
+    """Parse and store boxes; 409 when the image already has annotations of this kind (unless overwrite).
+
+    Capped: at most 1,000 boxes per image (422 ``too_many_boxes``), 1,000 new classes per request
+    (``too_many_new_classes``) and 10,000 classes per project (``too_many_classes``) by default."""
+    refuse_too_many_boxes(content, format, filename)  # YOLO/VOC: counted before parsing
     with store.db.reading() as session:
         image = get_image(session, project, image_id)
     boxes = parse_annotation(
@@ -50,7 +55,14 @@ def add(
         classes=project.classes,
     )
     count = save_annotations(
-        store.db, project, image_id, boxes, kind=kind, overwrite=overwrite, model_version=model_version
+        store.db,
+        project,
+        image_id,
+        boxes,
+        kind=kind,
+        overwrite=overwrite,
+        model_version=model_version,
+        class_limits=settings.class_limits,
     )
     return AnnotationsSaved(image_id=image_id, kind=kind, count=count)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
-from framescout.server.deps import PathProject, SettingsDep, StoreDep, ThumbnailsDep
-from framescout.server.image_bytes import original_response, thumbnail_response
+from framescout.server.deps import FetcherDep, PathProject, SettingsDep, StoreDep, ThumbnailsDep
+from framescout.server.image_bytes import THUMBNAIL_SIZES, original_response, thumbnail_response
 from framescout.server.schemas import ApiReviewIn, ErrorOut, ImageList, ImageOut, ReviewSaved, UploadOut
-from framescout.server.uploads import ingest, parse_predictions, split_tags
+from framescout.server.uploads import ingest_upload, parse_predictions, split_tags
 from framescout.store.images import (
     MAX_SQL_INT,
     ImageFields,
@@ -36,11 +37,12 @@ _ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (
         **_ERRORS,
     },
 )
-def upload(
+async def upload(
     response: Response,
     project: PathProject,
     store: StoreDep,
     settings: SettingsDep,
+    fetcher: FetcherDep,
     file: Annotated[UploadFile | None, File(description="The image bytes.")] = None,
     url: Annotated[
         str | None, Form(description="A hosted image to fetch instead of `file` (http/https).")
@@ -58,20 +60,27 @@ def upload(
     model_version: Annotated[str | None, Form()] = None,
     device_id: Annotated[str | None, Form()] = None,
 ) -> UploadOut:
-    """Upload one image; answers 200 with ``duplicate: true`` when the same bytes already exist."""
-    fields = ImageFields(
-        name=name,
-        split=split,
-        batch=batch,
-        tags=split_tags(tags),
-        metadata=parse_metadata(metadata),
-        predictions=parse_predictions(predictions),
-        sampling_rule=sampling_rule,
-        sampling_reason=sampling_reason,
-        model_version=model_version,
-        device_id=device_id,
-    )
-    result = ingest(store, settings, project, fields, file=file, url=url)
+    """Upload one image; answers 200 with ``duplicate: true`` when the same bytes already exist.
+
+    ``async``: a ``url`` is fetched on the event loop (bounded, with a total deadline) and the parsing
+    and ingest run in the threadpool, so slow hosted images cannot starve other routes."""
+
+    def parse_fields() -> ImageFields:
+        return ImageFields(
+            name=name,
+            split=split,
+            batch=batch,
+            tags=split_tags(tags),
+            metadata=parse_metadata(metadata),
+            predictions=parse_predictions(predictions),
+            sampling_rule=sampling_rule,
+            sampling_reason=sampling_reason,
+            model_version=model_version,
+            device_id=device_id,
+        )
+
+    fields = await run_in_threadpool(parse_fields)
+    result = await ingest_upload(store, settings, fetcher, project, fields, file=file, url=url)
     if result.duplicate:
         response.status_code = 200
     return UploadOut(id=result.id, sha256=result.sha256, duplicate=result.duplicate)
@@ -144,9 +153,17 @@ def thumbnail(
     store: StoreDep,
     settings: SettingsDep,
     thumbnails: ThumbnailsDep,
-    size: Annotated[int | None, Query(ge=16, le=1024)] = None,
+    size: Annotated[
+        int | None,
+        Query(
+            ge=16,
+            le=max(THUMBNAIL_SIZES),
+            description=f"Longest side at most this; served at the largest of {list(THUMBNAIL_SIZES)} "
+            "not above it.",
+        ),
+    ] = None,
 ) -> Response:
-    """A JPEG no larger than ``size`` pixels on its longer side."""
+    """A JPEG no larger than ``size`` pixels on its longer side (one of a fixed set of sizes)."""
     with store.db.reading() as session:
         image = get_image(session, project, image_id)
     side = size or settings.thumbnail_size

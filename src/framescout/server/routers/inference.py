@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,17 +18,18 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from framescout.imaging import ImageError, decode_image
-from framescout.server.deps import CurrentWorkspace, SettingsDep, StoreDep
-from framescout.server.fetch import fetch_url
+from framescout.server.deps import CurrentWorkspace, FetcherDep, SettingsDep, StoreDep
+from framescout.server.fetch import check_url, fetch_failed_error
 from framescout.server.inference import ModelRegistry
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.accounts import get_model_version, get_project
 from framescout.store.errors import Invalid
 from framescout.store.images import MAX_SQL_INT, image_error
-from framescout.store.models import Workspace
+from framescout.store.models import ModelVersion, Workspace
 
 router = APIRouter(tags=["inference"])
+fetch_log = logging.getLogger("framescout.server.fetch")
 
 
 def _image_bytes(body: bytes, content_type: str) -> bytes:
@@ -53,6 +55,7 @@ async def infer(
     workspace: CurrentWorkspace,
     store: StoreDep,
     settings: SettingsDep,
+    fetcher: FetcherDep,
     confidence: Annotated[float, Query(ge=0, le=100, description="Minimum confidence, percent.")] = 40,
     overlap: Annotated[float, Query(ge=0, le=100, description="NMS IoU threshold, percent.")] = 30,
     classes: Annotated[str | None, Query(description="Comma-separated class names to keep.")] = None,
@@ -63,6 +66,10 @@ async def infer(
     if format != "json":
         raise Invalid("unsupported_format", f"format={format!r} is not supported; use format=json")
     body = await request.body()
+    if not body and not image:
+        raise Invalid("missing_image", "send the image as a base64 body or pass image=<url>")
+    if not body and image:
+        check_url(image)
     job = _Job(
         project=project,
         version=version,
@@ -72,9 +79,20 @@ async def infer(
         registry=request.app.state.models,
         body=body,
         content_type=request.headers.get("content-type", ""),
-        image_url=image,
     )
-    return await run_in_threadpool(job.run, confidence / 100, overlap / 100, classes)
+    model = await run_in_threadpool(job.model)
+    if body:
+        data = await run_in_threadpool(_image_bytes, body, job.content_type)
+    else:
+        assert image is not None
+        data = await fetcher.fetch(image)  # on the event loop, bounded; never holds a pool thread
+    try:
+        return await run_in_threadpool(job.run, model, data, confidence / 100, overlap / 100, classes)
+    except ImageError as exc:
+        if not body:  # a fetched non-image looks like any other fetch failure
+            fetch_log.warning("URL fetch refused or failed: %r: not a usable image (%s)", image, exc)
+            raise fetch_failed_error(fetcher.policy) from None
+        raise image_error(exc) from None
 
 
 @dataclass
@@ -89,25 +107,21 @@ class _Job:
     registry: ModelRegistry
     body: bytes
     content_type: str
-    image_url: str | None
 
-    def run(self, confidence: float, iou: float, classes: str | None) -> dict[str, Any]:
-        started = time.perf_counter()
+    def model(self) -> ModelVersion:
+        """The registered model (404 before any image is read or fetched)."""
         with self.store.db.reading() as session:
-            model = get_model_version(
+            return get_model_version(
                 session, get_project(session, self.workspace, self.project), self.version
             )
+
+    def run(
+        self, model: ModelVersion, data: bytes, confidence: float, iou: float, classes: str | None
+    ) -> dict[str, Any]:
+        """Decode (raises `ImageError`), predict and shape the answer."""
+        started = time.perf_counter()
         limit = self.settings.max_upload_bytes
-        if self.body:
-            data = _image_bytes(self.body, self.content_type)
-        elif self.image_url:
-            data = fetch_url(self.image_url, max_bytes=limit, timeout=self.settings.fetch_timeout)
-        else:
-            raise Invalid("missing_image", "send the image as a base64 body or pass image=<url>")
-        try:
-            decoded = decode_image(data, max_pixels=self.settings.max_pixels, max_bytes=limit)
-        except ImageError as exc:
-            raise image_error(exc) from None
+        decoded = decode_image(data, max_pixels=self.settings.max_pixels, max_bytes=limit)
         predictions = self.registry.predict(model, decoded, confidence=confidence, iou=iou)
         if classes:
             wanted = {c.strip() for c in classes.split(",") if c.strip()}

@@ -99,6 +99,7 @@ def _with_new_image(
         fields,
         max_pixels=settings.max_pixels,
         max_bytes=settings.max_upload_bytes,
+        class_limits=settings.class_limits,
     )
     if check is not None:
         check(prepared.info.width, prepared.info.height)
@@ -114,6 +115,7 @@ def _with_new_image(
         prepared,
         max_pixels=settings.max_pixels,
         max_bytes=settings.max_upload_bytes,
+        class_limits=settings.class_limits,
         attach=attach,
     )
     return written[-1]

@@ -14,11 +14,12 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from framescout import __version__
-from framescout.server.annotation_formats import parse_annotation
-from framescout.server.deps import CurrentWorkspace, PathWorkspace, SettingsDep, StoreDep
-from framescout.server.uploads import ingest
+from framescout.server.annotation_formats import parse_annotation, refuse_too_many_boxes
+from framescout.server.deps import CurrentWorkspace, FetcherDep, PathWorkspace, SettingsDep, StoreDep
+from framescout.server.uploads import ingest_upload
 from framescout.store.accounts import get_project, list_model_versions, list_projects
 from framescout.store.images import ImageFields, count_images, get_image, parse_metadata, save_annotations
 from framescout.store.models import (
@@ -104,11 +105,12 @@ def check_key(workspace: CurrentWorkspace) -> dict[str, str]:
 
 
 @router.post("/dataset/{project}/upload", summary="Upload an image (project.upload)")
-def upload(
+async def upload(
     project: str,
     workspace: CurrentWorkspace,
     store: StoreDep,
     settings: SettingsDep,
+    fetcher: FetcherDep,
     file: Annotated[UploadFile | None, File()] = None,
     form_name: Annotated[str | None, Form(alias="name")] = None,
     form_split: Annotated[str | None, Form(alias="split")] = None,
@@ -120,17 +122,26 @@ def upload(
     image: Annotated[str | None, Query(description="A hosted image URL instead of a file.")] = None,
     metadata: str | None = None,
 ) -> dict[str, Any]:
-    """Answers ``{"success": true, "id"}``, or ``{"duplicate": true, "id"}`` for bytes already stored."""
-    with store.db.reading() as session:
-        target = get_project(session, workspace, project)
-    fields = ImageFields(
-        name=form_name or name,
-        split=form_split or split,
-        batch=batch,
-        tags=tag or [],
-        metadata=parse_metadata(form_metadata or metadata),
-    )
-    result = ingest(store, settings, target, fields, file=file, url=None if file is not None else image)
+    """Answers ``{"success": true, "id"}``, or ``{"duplicate": true, "id"}`` for bytes already stored.
+
+    ``async`` like the native upload: an ``image`` URL is fetched on the event loop under the fetch
+    policy; the project lookup, parsing and ingest run in the threadpool."""
+
+    def prepare() -> tuple[Project, ImageFields]:
+        with store.db.reading() as session:
+            target = get_project(session, workspace, project)
+        fields = ImageFields(
+            name=form_name or name,
+            split=form_split or split,
+            batch=batch,
+            tags=tag or [],
+            metadata=parse_metadata(form_metadata or metadata),
+        )
+        return target, fields
+
+    target, fields = await run_in_threadpool(prepare)
+    url = None if file is not None else image
+    result = await ingest_upload(store, settings, fetcher, target, fields, file=file, url=url)
     if result.duplicate:
         return {"duplicate": True, "id": result.id}
     return {"success": True, "id": result.id}
@@ -150,11 +161,13 @@ def annotate(
     body: AnnotationBody,
     workspace: CurrentWorkspace,
     store: StoreDep,
+    settings: SettingsDep,
     name: str | None = None,
     prediction: bool = False,
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Parses COCO, Pascal VOC, YOLO (with ``labelmap`` or the project's classes) or Roboflow JSON."""
+    refuse_too_many_boxes(body.annotationFile, None, name)
     with store.db.reading() as session:
         target = get_project(session, workspace, project)
         im = get_image(session, target, image_id)
@@ -169,7 +182,9 @@ def annotate(
         classes=target.classes,
     )
     kind = PREDICTION if prediction else GROUND_TRUTH
-    count = save_annotations(store.db, target, image_id, boxes, kind=kind, overwrite=overwrite)
+    count = save_annotations(
+        store.db, target, image_id, boxes, kind=kind, overwrite=overwrite, class_limits=settings.class_limits
+    )
     return {"success": True, "image": image_id, "annotations": count}
 
 
