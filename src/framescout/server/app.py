@@ -15,6 +15,7 @@ from framescout.server.inference import ModelRegistry
 from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
+from framescout.server.security import SecurityHeaders
 from framescout.server.settings import Settings
 from framescout.server.web import install_web_ui
 from framescout.store import Store
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.thumbnails = ThumbnailCache.for_store(store)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: its headers are on every response, 413s included
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
