@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from framescout.cli._output import console, fail
 from framescout.cli._store import open_store
@@ -65,7 +65,14 @@ def list_(
         fail(exc.message)
     finally:
         store.close()
-    table = Table("id", "prefix", "name", "workspace", "created (UTC)", "revoked (UTC)")
+    table = Table(
+        Column("id", no_wrap=True, min_width=16),
+        Column("prefix", no_wrap=True),
+        "name",
+        "workspace",
+        "created (UTC)",
+        "revoked (UTC)",
+    )
     for row in rows:
         table.add_row(*row)
     console.print(table)
