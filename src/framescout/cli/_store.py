@@ -15,7 +15,7 @@ def resolve_data_dir(data_dir: Path | None) -> Path:
 
 def announce(root: Path) -> None:
     """Tell the user which data directory the command used (on stderr, so stdout stays parseable)."""
-    errors.print(f"data directory: {root}", markup=False, highlight=False)
+    errors.print(f"data directory: {root}", markup=False, highlight=False, soft_wrap=True)
 
 
 def open_store(data_dir: Path | None, *, create: bool = False) -> Store:
