@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -50,6 +51,7 @@ def create(
 @app.command("list")
 def list_(
     workspace: str | None = typer.Option(None, "--workspace", "-w", help="Only this workspace's keys."),
+    as_json: bool = typer.Option(False, "--json", help="Print the keys as JSON (for scripts)."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """List keys: id, prefix, name, workspace, created, revoked (never the keys themselves)."""
@@ -58,13 +60,23 @@ def list_(
         with store.db.reading() as session:
             ws = get_workspace(session, workspace) if workspace else None
             rows = [
-                (k.id, f"{k.prefix}…", k.name, k.workspace.slug, _when(k.created_at), _when(k.revoked_at))
+                {
+                    "id": k.id,
+                    "prefix": k.prefix,
+                    "name": k.name,
+                    "workspace": k.workspace.slug,
+                    "created_at": _when(k.created_at),
+                    "revoked_at": _when(k.revoked_at) or None,
+                }
                 for k in list_keys(session, ws)
             ]
     except StoreError as exc:
         fail(exc.message)
     finally:
         store.close()
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
     table = Table(
         Column("id", no_wrap=True, min_width=16),
         Column("prefix", no_wrap=True),
@@ -73,10 +85,10 @@ def list_(
         "created (UTC)",
         "revoked (UTC)",
     )
-    for row in rows:
-        table.add_row(*row)
+    for r in rows:
+        table.add_row(r["id"], f"{r['prefix']}…", r["name"], r["workspace"], r["created_at"], r["revoked_at"])
     console.print(table)
-    active = sum(1 for r in rows if not r[5])
+    active = sum(1 for r in rows if not r["revoked_at"])
     console.print(f"{len(rows)} keys, {active} active, {len(rows) - active} revoked")
 
 
