@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from framescout.cli._output import errors, fail
 from framescout.store import Store, default_data_dir
+from framescout.store.datadir import DATABASE_URL_ENV
 
 
 def resolve_data_dir(data_dir: Path | None) -> Path:
@@ -23,7 +25,7 @@ def open_store(data_dir: Path | None, *, create: bool = False) -> Store:
     error (a typo must not silently make an empty store)."""
     root = resolve_data_dir(data_dir)
     announce(root)
-    if not create and not (root / "framescout.db").is_file():
+    if not create and not os.environ.get(DATABASE_URL_ENV) and not (root / "framescout.db").is_file():
         fail(f"no framescout data directory at {root} (no framescout.db); pass --data-dir")
     try:
         return Store.open(root)
