@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from framescout.server import Settings, create_app
+from framescout.server.cache import TTLCache
 from framescout.server.security import API_CSP, DOCS_CSP, UI_CSP
 
 HTML = {"Accept": "text/html"}
@@ -145,3 +146,17 @@ def test_ui_templates_have_no_inline_script() -> None:
         assert "javascript:" not in text, template.name
         for script in re.findall(r"<script[^>]*>", text):
             assert 'type="application/json"' in script or "src=" in script, (template.name, script)
+
+
+def test_a_lookup_that_began_before_a_clear_is_not_cached() -> None:
+    """A worker thread that read a key before its revocation must not put that answer back into the
+    cache after the revocation cleared it (the stale entry would live for the whole TTL)."""
+    cache: TTLCache[str, str] = TTLCache(30.0)
+
+    def load_then_revocation_lands() -> str:
+        cache.clear()  # what the generation poll does while this load is in flight
+        return "stale"
+
+    assert cache.get("k", load_then_revocation_lands) == "stale"
+    assert cache.get("k", lambda: "fresh") == "fresh"  # the stale answer was not kept
+    assert cache.get("k", lambda: "again") == "fresh"  # an undisturbed load is cached as before
