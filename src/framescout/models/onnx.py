@@ -98,8 +98,9 @@ class OnnxDetector:
 
     def self_check(self) -> ModelCheck:
         """Run the model once on a blank image and prove it can be served: the real output shapes
-        agree with the declared ones and fit the layout, the class count matches the class names,
-        and decoding, thresholding and NMS run. Raises `ModelError` saying what is wrong."""
+        agree with the declared ones, the class count read from the real outputs matches the class
+        names, decoding gives ``[N, 4]`` boxes and finite ``[N, C]`` scores, and thresholding and NMS
+        run. Raises `ModelError` saying what is wrong (and whether the outputs fit the layout)."""
         width, height = self.input_size
         blank = np.full((height, width, 3), 114, dtype=np.uint8)
         started = time.perf_counter()

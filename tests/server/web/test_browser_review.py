@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,6 +136,15 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+def _wait_until(page, expression: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``expression`` from the test side. (``page.wait_for_function`` polls with ``eval`` inside
+    the page, which the UI's Content-Security-Policy rightly refuses.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
 def _watch_csp(page) -> list[str]:  # type: ignore[no-untyped-def]
     """Collect Content-Security-Policy violations: console messages and ``securitypolicyviolation``
     events (recorded by a listener installed before any page script runs)."""
@@ -198,8 +208,8 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     # Image browser: filters narrow the grid.
     page.click("nav.tabs a:text('Images')")
     assert page.locator("#thumbs li").count() == len(ui_server.images)
-    page.wait_for_function(
-        "[...document.querySelectorAll('#thumbs img')].every(i => i.complete && i.naturalWidth)"
+    _wait_until(
+        page, "[...document.querySelectorAll('#thumbs img')].every(i => i.complete && i.naturalWidth)"
     )
     page.screenshot(path=str(SHOTS / "images.png"), full_page=True)
     page.select_option("select[name=tag]", "night")
