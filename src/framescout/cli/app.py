@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from framescout import __version__
-from framescout.cli import collect, keys, models_cmd, predict, projects, rules, serve, spool
+from framescout.cli import collect, doctor, keys, models_cmd, predict, projects, rules, serve, spool
 from framescout.cli import export as export_cmd
 from framescout.cli import select as select_cmd
 from framescout.cli import versions as versions_cmd
@@ -28,6 +28,7 @@ app.command("collect")(collect.collect)
 app.add_typer(spool.app, name="spool")
 app.command("export")(export_cmd.export_command)
 app.add_typer(versions_cmd.app, name="versions")
+app.command("doctor")(doctor.doctor)
 
 
 @app.callback(invoke_without_command=True)

@@ -9,12 +9,13 @@ import typer
 from rich.markup import escape
 
 from framescout.cli._output import console, fail
+from framescout.cli._store import open_store
 from framescout.cli.projects import split_ref
 from framescout.cli.serve import DATA_DIR_HELP
 from framescout.export import FORMATS, ExportError, export
 from framescout.export.from_store import dataset_from_project
 from framescout.export.versions import load_version
-from framescout.store import Store, StoreError, default_data_dir
+from framescout.store import StoreError
 
 
 def export_command(
@@ -42,7 +43,7 @@ def export_command(
     if len(shares) != 3 or min(shares) < 0 or sum(shares) <= 0:
         fail(f"--ratios must be three non-negative numbers with a positive sum; got {ratios!r}")
     unlabelled = fmt == "labelstudio" if include_unlabelled is None else include_unlabelled
-    store = Store.open(data_dir or default_data_dir())
+    store = open_store(data_dir)
     try:
         if version:
             dataset = load_version(store, workspace, project, version)

@@ -8,16 +8,18 @@ from pathlib import Path
 import typer
 
 from framescout.cli._output import console, fail
+from framescout.cli._store import open_store
 from framescout.cli.projects import split_ref
 from framescout.cli.serve import DATA_DIR_HELP
 from framescout.imaging import sha256_hex
-from framescout.models import ModelError, OnnxDetector
-from framescout.store import Store, StoreError, default_data_dir
+from framescout.models import FORMATS as LAYOUTS
+from framescout.models import ModelError, verify_model
+from framescout.store import StoreError
 from framescout.store.accounts import get_project, get_workspace, register_model
 
 app = typer.Typer(help="Register models for hosted inference.", no_args_is_help=True)
 
-FORMATS = ("auto", "nanodet", "yolov8", "yolov5", "yolox")
+FORMATS = ("auto", *LAYOUTS)
 
 
 def read_class_names(path: Path) -> list[str]:
@@ -37,20 +39,27 @@ def add(
     classes: Path = typer.Option(..., "--classes", exists=True, dir_okay=False, help="Class names file."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
-    """Copy the model into the data directory and serve it as WORKSPACE/PROJECT version VERSION."""
+    """Check the model, copy it into the data directory and serve it as WORKSPACE/PROJECT version VERSION.
+
+    The model is run once on a blank image first: a file that is not a working detector of the
+    layout, or whose class count differs from the names file, is refused (exit 1) and not stored."""
     if format_ not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}; got {format_!r}")
     names = read_class_names(classes)
     if not names:
         fail(f"{classes} lists no class names")
     fmt = None if format_ == "auto" else format_
-    try:
-        OnnxDetector(str(onnx), class_names=names, format=fmt)  # refuse a model that cannot be served
-    except ModelError as exc:
-        fail(f"{onnx} cannot be served: {exc}")
     workspace, project_slug = split_ref(ref)
-    store = Store.open(data_dir or default_data_dir())
     try:
+        detector, check = verify_model(onnx, class_names=names, format=fmt)
+    except ModelError as exc:
+        fail(f"refused, the model cannot be served: {exc}")
+    if fmt is None:
+        fmt = detector.format  # store what was recognised, so the server does not guess again
+    store = open_store(data_dir)
+    try:
+        with store.db.reading() as session:  # refuse an unknown project before copying anything
+            get_project(session, get_workspace(session, workspace), project_slug)
         data = onnx.read_bytes()
         digest = sha256_hex(data)
         target = store.models_dir / f"{digest}.onnx"
@@ -63,8 +72,11 @@ def add(
             register_model(session, project, version, digest, fmt, names)
     except StoreError as exc:
         fail(exc.message)
+    except OSError as exc:
+        fail(f"cannot copy {onnx} into {store.models_dir}: {exc.strerror or exc}")
     finally:
         store.close()
+    console.print(f"checked: {check.summary()}")
     console.print(
         f"registered {workspace}/{project_slug} version {version}: {onnx.name}, {len(names)} classes"
     )

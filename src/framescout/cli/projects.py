@@ -8,8 +8,9 @@ import typer
 from rich.table import Table
 
 from framescout.cli._output import console, fail
+from framescout.cli._store import open_store
 from framescout.cli.serve import DATA_DIR_HELP
-from framescout.store import Store, StoreError, default_data_dir
+from framescout.store import StoreError
 from framescout.store.accounts import create_project, get_or_create_workspace, get_workspace, list_projects
 
 app = typer.Typer(help="Manage projects.", no_args_is_help=True)
@@ -32,7 +33,7 @@ def create(
 ) -> None:
     """Create a project (the workspace is created if new)."""
     workspace, name = split_ref(ref)
-    store = Store.open(data_dir or default_data_dir())
+    store = open_store(data_dir, create=True)
     try:
         with store.db.writing() as session:
             ws = get_or_create_workspace(session, workspace)
@@ -53,7 +54,7 @@ def list_(
     data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """List a workspace's projects."""
-    store = Store.open(data_dir or default_data_dir())
+    store = open_store(data_dir)
     try:
         with store.db.reading() as session:
             projects = list_projects(session, get_workspace(session, workspace))

@@ -9,10 +9,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from framescout.cli._output import console, fail
+from framescout.cli._store import open_store
 from framescout.cli.projects import split_ref
 from framescout.cli.serve import DATA_DIR_HELP
 from framescout.export.versions import create_version, list_versions
-from framescout.store import Store, StoreError, default_data_dir
+from framescout.store import StoreError
 
 app = typer.Typer(help="Frozen dataset versions for reproducible retraining.", no_args_is_help=True)
 
@@ -27,7 +28,7 @@ def create(
 ) -> None:
     """Snapshot the project's images, boxes and splits as they are now."""
     workspace, project = split_ref(ref)
-    store = Store.open(data_dir or default_data_dir())
+    store = open_store(data_dir)
     try:
         version = create_version(
             store, workspace, project, name, include_unlabelled=include_unlabelled, seed=seed
@@ -50,7 +51,7 @@ def list_command(
 ) -> None:
     """The project's dataset versions, oldest first."""
     workspace, project = split_ref(ref)
-    store = Store.open(data_dir or default_data_dir())
+    store = open_store(data_dir)
     try:
         versions = list_versions(store, workspace, project)
     except StoreError as exc:

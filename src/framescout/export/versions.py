@@ -38,8 +38,10 @@ def create_version(store: Store, workspace: str, project: str, name: str, **opti
             for image in dataset.images
         ],
     }
-    digest, _ = store.blobs.put(json.dumps(manifest, sort_keys=True).encode())
     with store.db.writing() as session:
+        # Written inside the write transaction (like uploads): `framescout doctor --fix`, which removes
+        # orphans under the same lock, can never take a manifest whose row is about to commit.
+        digest, _ = store.blobs.put(json.dumps(manifest, sort_keys=True).encode())
         proj = get_project(session, get_workspace(session, workspace), project)
         taken = session.scalar(
             select(DatasetVersion).where(DatasetVersion.project_id == proj.id, DatasetVersion.name == name)

@@ -5,13 +5,14 @@ from framescout.models.base import Detector, ModelError
 from framescout.models.classes import load_class_names
 from framescout.models.decoders import FORMATS, detect_layout, layout_for
 from framescout.models.letterbox import Letterbox, letterbox
-from framescout.models.onnx import OnnxDetector
+from framescout.models.onnx import ModelCheck, OnnxDetector, verify_model
 from framescout.models.remote import RemoteDetector
 
 __all__ = [
     "FORMATS",
     "Detector",
     "Letterbox",
+    "ModelCheck",
     "ModelError",
     "OnnxDetector",
     "RemoteDetector",
@@ -19,4 +20,5 @@ __all__ = [
     "layout_for",
     "letterbox",
     "load_class_names",
+    "verify_model",
 ]

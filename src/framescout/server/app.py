@@ -17,6 +17,7 @@ from framescout.server.json_bodies import JSONDepthLimit
 from framescout.server.limits import BodySizeLimit
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
+from framescout.server.security import SecurityHeaders
 from framescout.server.settings import Settings
 from framescout.server.web import install_web_ui
 from framescout.store import Store
@@ -48,10 +49,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.thumbnails = ThumbnailCache.for_store(store)
     app.state.fetcher = Fetcher(settings.fetch_policy)
     install_error_handlers(app)
-    # Innermost first: JSON bodies are depth-checked after the size cap; CatchUnexpected is outermost.
+    # Innermost first: JSON bodies are depth-checked after the size cap; CatchUnexpected turns any
+    # unexpected error into the JSON 500; SecurityHeaders, outermost, stamps every response.
     app.add_middleware(JSONDepthLimit)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(CatchUnexpected)
+    app.add_middleware(SecurityHeaders)  # outermost: its headers are on every response, 413s included
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

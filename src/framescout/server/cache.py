@@ -19,16 +19,21 @@ class TTLCache(Generic[K, V]):
         self.size = size
         self._data: dict[K, tuple[float, V]] = {}
         self._lock = threading.Lock()
+        self._epoch = 0  # moves on every clear(): a load that began before it is not kept
 
     def get(self, key: K, load: Callable[[], V]) -> V:
-        """The cached value, or ``load()`` (cached only when it returns without raising)."""
+        """The cached value, or ``load()`` (cached only when it returns without raising, and only if
+        the cache was not cleared meanwhile — that value may predate what the clear was for)."""
         now = time.monotonic()
         with self._lock:
             hit = self._data.get(key)
+            epoch = self._epoch
         if hit is not None and hit[0] > now:
             return hit[1]
         value = load()
         with self._lock:
+            if epoch != self._epoch:
+                return value
             if len(self._data) >= self.size:
                 self._data.clear()
             self._data[key] = (now + self.ttl, value)
@@ -37,7 +42,9 @@ class TTLCache(Generic[K, V]):
     def discard(self, key: K) -> None:
         with self._lock:
             self._data.pop(key, None)
+            self._epoch += 1
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._epoch += 1

@@ -1,10 +1,14 @@
 """FastAPI dependencies: the store, the caller's workspace (API key auth) and path-addressed projects.
 
 They are ``async`` so they run on the event loop instead of a threadpool hop each; the two that may
-touch the database do so only on a cache miss (a short indexed read)."""
+touch the database do so only on a cache miss (a short indexed read), plus the auth generation poll
+(a one-row read at most every `GENERATION_POLL_SECONDS`) that makes revocations visible at once."""
 
 from __future__ import annotations
 
+import threading
+import time
+from math import inf
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -17,6 +21,7 @@ from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.accounts import get_project, workspace_for_key
+from framescout.store.auth_state import read_generation
 from framescout.store.keys import hash_key
 from framescout.store.models import Project, Workspace
 from framescout.store.web_sessions import SignedIn
@@ -24,15 +29,48 @@ from framescout.store.web_sessions import SignedIn
 KEY_CACHE_SECONDS = 30.0
 PROJECT_CACHE_SECONDS = 2.0
 WEB_SESSION_CACHE_SECONDS = 10.0
+GENERATION_POLL_SECONDS = 0.5
+"""How often each worker reads the auth generation; a revoked key stops within about this long."""
 
 
 class Caches:
-    """Per-app caches of the lookups every request makes."""
+    """Per-app caches of the lookups every request makes.
 
-    def __init__(self) -> None:
+    Key and session entries live up to their TTL, but `sync` drops them all as soon as the auth
+    generation in the database moves (a key revoked or deleted, a session ended) on any worker."""
+
+    def __init__(self, poll_seconds: float = GENERATION_POLL_SECONDS) -> None:
         self.keys: TTLCache[str, Workspace | None] = TTLCache(KEY_CACHE_SECONDS)
         self.projects: TTLCache[tuple[str, str], Project] = TTLCache(PROJECT_CACHE_SECONDS)
         self.web_sessions: TTLCache[str, SignedIn | None] = TTLCache(WEB_SESSION_CACHE_SECONDS)
+        self.poll_seconds = poll_seconds
+        self._generation: int | None = None
+        self._checked = -inf
+        self._lock = threading.Lock()
+
+    def sync(self, store: Store) -> None:
+        """Drop cached keys and sessions if the auth generation moved since the last look.
+
+        Reads the database at most every ``poll_seconds``; a request arriving while another one is
+        already reading goes on with the caches as they are (that read is a fraction of a millisecond)."""
+        now = time.monotonic()
+        if now - self._checked < self.poll_seconds or not self._lock.acquire(blocking=False):
+            return
+        try:
+            with store.db.read_engine.connect() as conn:
+                generation = read_generation(conn)
+            if generation != self._generation:
+                self.keys.clear()
+                self.web_sessions.clear()
+                self._generation = generation
+            self._checked = now
+        finally:
+            self._lock.release()
+
+    def forget_auth(self) -> None:
+        """Drop this worker's cached keys and sessions now (after a revocation it made itself)."""
+        self.keys.clear()
+        self.web_sessions.clear()
 
 
 async def get_caches(request: Request) -> Caches:
@@ -87,6 +125,7 @@ async def current_workspace(
         with store.db.reading() as session:
             return workspace_for_key(session, key)
 
+    caches.sync(store)
     workspace = caches.keys.get(hash_key(key), load)
     if workspace is None:
         raise ApiError("invalid_api_key", "the API key is not valid", status=401)

@@ -118,7 +118,8 @@ class CatchUnexpected:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """The handlers, and `CatchUnexpected` (add it last: it must be the outermost middleware)."""
+    """The handlers; add `CatchUnexpected` outside every middleware that may raise (only
+    `security.SecurityHeaders`, which never raises, goes outside it)."""
     app.add_exception_handler(StoreError, _store_error)
     app.add_exception_handler(JSONTextError, _json_text_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,4 +1,8 @@
-"""Hosted inference: registered ONNX models, loaded once per process and shared by requests."""
+"""Hosted inference: registered ONNX models, loaded once per process and shared by requests.
+
+Each model is self-checked when first loaded (`framescout.models.verify_model`: one run on a blank
+image, real output shapes and class count checked), so a broken registered model answers a clear 503
+``model_unusable`` instead of a 500 on every request; the verdict is kept, the check runs once."""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from framescout.models import ModelError, OnnxDetector
+from framescout.models import ModelError, OnnxDetector, verify_model
 from framescout.predictions import Predictions
 from framescout.store.errors import StoreError
 from framescout.store.models import ModelVersion
+
+_Key = tuple[str, str | None, tuple[str, ...]]
 
 
 class ModelRegistry:
@@ -17,28 +23,48 @@ class ModelRegistry:
 
     def __init__(self, models_dir: Path) -> None:
         self.models_dir = models_dir
-        self._loaded: dict[tuple[str, str | None, tuple[str, ...]], OnnxDetector] = {}
+        self._loaded: dict[_Key, OnnxDetector] = {}
+        self._broken: dict[_Key, str] = {}
         self._lock = threading.Lock()
 
     def detector(self, model: ModelVersion) -> OnnxDetector:
+        """The loaded, checked detector of a version; 503 ``model_file_missing``/``model_unusable``."""
         key = (model.onnx_sha256, model.format, tuple(model.class_names))
         with self._lock:
             found = self._loaded.get(key)
             if found is not None:
                 return found
+            if key in self._broken:
+                raise _unusable(model, self._broken[key])
             path = self.models_dir / f"{model.onnx_sha256}.onnx"
             if not path.exists():
                 raise StoreError("model_file_missing", f"the model file {path.name} is missing", status=503)
             try:
-                detector = OnnxDetector(str(path), class_names=list(model.class_names), format=model.format)
+                detector, _ = verify_model(path, class_names=list(model.class_names), format=model.format)
             except ModelError as exc:
-                raise StoreError(
-                    "model_unusable", f"version {model.version} cannot be loaded: {exc}", status=503
-                ) from None
+                self._broken[key] = str(exc).replace(str(path), path.name)
+                raise _unusable(model, self._broken[key]) from None
             self._loaded[key] = detector
             return detector
 
     def predict(self, model: ModelVersion, image: Any, *, confidence: float, iou: float) -> Predictions:
-        """Run the model on a decoded image; thresholds in [0, 1]."""
-        result: Predictions = self.detector(model).predict(image, confidence=confidence, iou=iou)
+        """Run the model on a decoded image; thresholds in [0, 1]. A model that fails on this image
+        answers 503 ``model_failed`` with the reason (never a 500)."""
+        detector = self.detector(model)
+        try:
+            result: Predictions = detector.predict(image, confidence=confidence, iou=iou)
+        except ModelError as exc:
+            message = str(exc).replace(str(detector.path), detector.path.name)
+            raise StoreError(
+                "model_failed", f"version {model.version} failed on this image: {message}", status=503
+            ) from None
         return result
+
+
+def _unusable(model: ModelVersion, reason: str) -> StoreError:
+    return StoreError(
+        "model_unusable",
+        f"version {model.version} cannot be served: {reason}; register a working model with "
+        "`framescout models add`",
+        status=503,
+    )

@@ -37,6 +37,8 @@ class KeyCreate(BaseModel):
 class KeyCreated(BaseModel):
     key: str = Field(description="The new API key. It is shown only once; only its hash is stored.")
     workspace: str
+    id: str | None = Field(None, description="The key's id (what `DELETE .../keys/{key_id}` takes).")
+    prefix: str | None = Field(None, description="The key's first characters, as listings show them.")
 
 
 class ProjectCreate(BaseModel):

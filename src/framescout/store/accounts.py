@@ -6,13 +6,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from framescout.store.auth_state import bump_generation
 from framescout.store.errors import Conflict, Invalid, NotFound
 from framescout.store.keys import display_prefix, generate_key, hash_key
-from framescout.store.models import ApiKey, ModelVersion, Project, Workspace, utcnow
+from framescout.store.models import ApiKey, ModelVersion, Project, WebSession, Workspace, utcnow
 
 PROJECT_TYPES = ("object-detection",)
 RESERVED_SLUGS = frozenset({"api", "dataset", "docs", "redoc", "openapi.json", "healthz", "static", "ui"})
@@ -69,19 +70,54 @@ def get_or_create_workspace(session: Session, name: str) -> Workspace:
     return workspace
 
 
-def create_key(session: Session, workspace: Workspace, name: str = "") -> str:
-    """Create a key for ``workspace``; return the plain key (shown once, only its hash is stored)."""
+def add_key(session: Session, workspace: Workspace, name: str = "") -> tuple[ApiKey, str]:
+    """Create a key for ``workspace``: its row and the plain key (shown once, only its hash is stored)."""
     key = generate_key()
-    session.add(
-        ApiKey(workspace_id=workspace.id, key_hash=hash_key(key), prefix=display_prefix(key), name=name)
-    )
+    row = ApiKey(workspace_id=workspace.id, key_hash=hash_key(key), prefix=display_prefix(key), name=name)
+    session.add(row)
     session.flush()
-    return key
+    return row, key
+
+
+def create_key(session: Session, workspace: Workspace, name: str = "") -> str:
+    """Create a key for ``workspace``; return the plain key."""
+    return add_key(session, workspace, name)[1]
+
+
+def active_key(session: Session, key: str) -> ApiKey | None:
+    """The stored key behind a plain key, unless it is unknown or revoked."""
+    return session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)))
 
 
 def workspace_for_key(session: Session, key: str) -> Workspace | None:
-    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    """The workspace a key authenticates as (``None`` for an unknown or revoked key)."""
+    row = active_key(session, key)
     return None if row is None else row.workspace
+
+
+def list_keys(session: Session, workspace: Workspace | None = None) -> list[ApiKey]:
+    """Every key (revoked ones too), oldest first; only ``workspace``'s when given."""
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if workspace is not None:
+        query = query.where(ApiKey.workspace_id == workspace.id)
+    return list(session.scalars(query))
+
+
+def revoke_key(session: Session, key_id: str, workspace: Workspace | None = None) -> ApiKey:
+    """Revoke a key by id (idempotent) and end its browser sessions, in the caller's transaction.
+
+    The row is kept so listings show when it was revoked; the auth generation moves in the same
+    transaction, so every server worker drops its cached lookups within a second."""
+    row = session.get(ApiKey, key_id)
+    if row is None or (workspace is not None and row.workspace_id != workspace.id):
+        where = f" in workspace {workspace.slug!r}" if workspace is not None else ""
+        raise NotFound("key_not_found", f"no API key with id {key_id!r}{where}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    session.execute(delete(WebSession).where(WebSession.api_key_id == row.id))
+    bump_generation(session)
+    session.flush()
+    return row
 
 
 def get_workspace(session: Session, slug: str) -> Workspace:

@@ -53,8 +53,23 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    """Set by `framescout keys revoke`: the row stays (listings show it) but never authenticates."""
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+
+class AuthState(Base):
+    """One row whose ``generation`` moves whenever a key or web session stops being valid.
+
+    Bumped by revocation in the same transaction, and by database triggers on any direct delete or
+    edit of ``api_keys`` / ``web_sessions``; every server worker polls it (a one-row read at most
+    every half second) and drops its cached keys and sessions when it moves."""
+
+    __tablename__ = "auth_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Project(Base):

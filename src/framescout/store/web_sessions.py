@@ -1,15 +1,17 @@
 """Browser sign-in sessions: an API key is exchanged for a random session token (cookie) with its own
-CSRF token. Only the token's hash is stored, like API keys; deleting the key ends its sessions."""
+CSRF token. Only the token's hash is stored, like API keys; revoking or deleting the key ends its
+sessions (their rows are deleted, and a session of a revoked key never resolves)."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from framescout.store.accounts import active_key
 from framescout.store.keys import hash_key
 from framescout.store.models import ApiKey, WebSession, Workspace, utcnow
 
@@ -23,13 +25,14 @@ class SignedIn:
     workspace: Workspace
     reviewer: str
     csrf_token: str
+    expires_at: datetime | None = None
 
 
 def sign_in(session: Session, key: str, reviewer: str = "") -> tuple[str, SignedIn] | None:
     """A new session token for a valid API key (``None`` when the key is unknown).
 
     ``reviewer`` names the person for "reviewed by"; it defaults to the key's label or prefix."""
-    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    row = active_key(session, key)
     if row is None:
         return None
     now = utcnow()
@@ -47,15 +50,18 @@ def sign_in(session: Session, key: str, reviewer: str = "") -> tuple[str, Signed
     )
     session.add(web)
     session.flush()
-    return token, SignedIn(row.workspace, who, web.csrf_token)
+    return token, SignedIn(row.workspace, who, web.csrf_token, web.expires_at)
 
 
 def resolve(session: Session, token: str) -> SignedIn | None:
-    """The live session behind a cookie token, or ``None`` (unknown or expired)."""
+    """The live session behind a cookie token, or ``None`` (unknown, expired, or its key revoked)."""
     web = session.get(WebSession, hash_key(token))
     if web is None or web.expires_at < utcnow():
         return None
-    return SignedIn(web.workspace, web.reviewer, web.csrf_token)
+    key = session.get(ApiKey, web.api_key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    return SignedIn(web.workspace, web.reviewer, web.csrf_token, web.expires_at)
 
 
 def sign_out(session: Session, token: str) -> None:

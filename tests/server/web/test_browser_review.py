@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,6 +136,32 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+def _wait_until(page, expression: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``expression`` from the test side. (``page.wait_for_function`` polls with ``eval`` inside
+    the page, which the UI's Content-Security-Policy rightly refuses.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
+def _watch_csp(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Collect Content-Security-Policy violations: console messages and ``securitypolicyviolation``
+    events (recorded by a listener installed before any page script runs)."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            found.append(m.text) if "Content Security Policy" in m.text or "Refused to" in m.text else None
+        ),
+    )
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "console.error('Refused to load: CSP violation ' + e.violatedDirective + ' ' + e.blockedURI))"
+    )
+    return found
+
+
 def _sign_in(page, ui: UiServer, reviewer: str = "Alice Reviewer") -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{ui.url}/ui/")
     assert "/ui/login" in page.url  # not signed in: redirected
@@ -155,6 +182,14 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    csp_headers: list[str] = []
+    page.on(
+        "response",
+        lambda r: (
+            csp_headers.append(r.headers.get("content-security-policy", "")) if "/ui" in r.url else None
+        ),
+    )
+    violations = _watch_csp(page)
 
     # Sign in and open the project from the list.
     _sign_in(page, ui_server)
@@ -173,8 +208,8 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     # Image browser: filters narrow the grid.
     page.click("nav.tabs a:text('Images')")
     assert page.locator("#thumbs li").count() == len(ui_server.images)
-    page.wait_for_function(
-        "[...document.querySelectorAll('#thumbs img')].every(i => i.complete && i.naturalWidth)"
+    _wait_until(
+        page, "[...document.querySelectorAll('#thumbs img')].every(i => i.complete && i.naturalWidth)"
     )
     page.screenshot(path=str(SHOTS / "images.png"), full_page=True)
     page.select_option("select[name=tag]", "night")
@@ -292,6 +327,9 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     assert coco_boxes == len(truth) + len(second_truth)
     assert "van" in names
     assert not errors, errors
+    # Every UI response carried the strict policy, and the browser reported no violation of it.
+    assert csp_headers and all("script-src 'self'" in h for h in csp_headers), set(csp_headers)
+    assert not violations, violations
     context.close()
 
 
@@ -299,6 +337,7 @@ def test_keyboard_reject_image_and_csrf(ui_server: UiServer, browser) -> None:  
     """Shift+X rejects an image (excluded from exports); a forged save without the token is refused."""
     context = browser.new_context(viewport={"width": 1200, "height": 800})
     page = context.new_page()
+    violations = _watch_csp(page)
     _sign_in(page, ui_server, reviewer="Bob")
     dog_id = ui_server.images["dog.jpg"]
     page.goto(f"{ui_server.url}/ui/p/street/images/{dog_id}")
@@ -317,6 +356,27 @@ def test_keyboard_reject_image_and_csrf(ui_server: UiServer, browser) -> None:  
     assert not [a for a in record["annotations"] if a["kind"] == "ground_truth"]
     listing = ui_server.api("/api/v1/projects/acme/street/images?status=rejected").json()
     assert [im["id"] for im in listing["images"]] == [dog_id]
+    assert not violations, violations
+    context.close()
+
+
+def test_csp_is_enforced_and_docs_still_load(ui_server: UiServer, browser) -> None:  # type: ignore[no-untyped-def]
+    """The policy really binds (an injected inline script is refused and reported), while /docs, which
+    loads Swagger UI from a CDN with an inline bootstrap, is not under it."""
+    context = browser.new_context()
+    page = context.new_page()
+    violations = _watch_csp(page)
+    page.goto(f"{ui_server.url}/ui/login")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+        " document.body.appendChild(s); }"
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.injected") is None
+    assert violations, "the injected inline script was not reported as a CSP violation"
+    docs = page.goto(f"{ui_server.url}/docs")
+    assert docs is not None and "script-src" not in docs.headers.get("content-security-policy", "")
+    assert docs.headers["x-content-type-options"] == "nosniff"
     context.close()
 
 

@@ -16,7 +16,7 @@ from framescout.server.deps import CachesDep, StoreDep
 from framescout.store.accounts import get_project
 from framescout.store.errors import StoreError
 from framescout.store.keys import hash_key
-from framescout.store.models import Project
+from framescout.store.models import Project, utcnow
 from framescout.store.web_sessions import SignedIn, resolve
 
 COOKIE = "framescout_session"
@@ -41,8 +41,9 @@ class CsrfError(StoreError):
 def signed_in(request: Request, store: StoreDep, caches: CachesDep) -> SignedIn:
     """The reviewer behind the session cookie (raises `SignInRequired` when there is none).
 
-    Looked up at most every few seconds per worker (a grid of thumbnails is one lookup, not 48); a
-    plain function, so FastAPI runs the database read in its threadpool, off the event loop."""
+    Looked up at most every few seconds per worker (a grid of thumbnails is one lookup, not 48), and
+    forgotten as soon as the auth generation moves (sign-out, key revoked); a plain function, so
+    FastAPI runs the database reads in its threadpool, off the event loop."""
     token = request.cookies.get(COOKIE)
     if token:
 
@@ -50,8 +51,9 @@ def signed_in(request: Request, store: StoreDep, caches: CachesDep) -> SignedIn:
             with store.db.reading() as session:
                 return resolve(session, token)
 
+        caches.sync(store)
         who = caches.web_sessions.get(hash_key(token), load)
-        if who is not None:
+        if who is not None and (who.expires_at is None or who.expires_at > utcnow()):
             return who
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     raise SignInRequired(target)
