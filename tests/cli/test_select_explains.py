@@ -8,12 +8,16 @@ import io
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from helpers import framescout
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -92,5 +96,14 @@ def test_model_pick_shows_uncertainty_and_boxes(folder: Path, tmp_path: Path, na
     page = sheet.read_text()
     assert len(embedded_jpegs(page)) == 4
     drawn = page.count("stroke='#ff2d55'")
-    assert drawn == sum(min(r["boxes"], 50) for r in rows) and drawn > 0
+    assert drawn == sum(min(r["boxes"], 20) for r in rows) and drawn > 0  # the 20 most confident each
     assert f"{values[0]:.3f}" in page
+    if CHROMIUM.exists():  # the page as a browser shows it, for the record (no network needed)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / "select-contact-sheet.png"
+        subprocess.run(
+            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--screenshot={shot}", "--window-size=1440,900", sheet.as_uri()],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert Image.open(shot).size == (1440, 900)

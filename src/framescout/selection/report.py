@@ -22,8 +22,9 @@ THUMB = 320
 """Longer side of a thumbnail, in pixels."""
 MAX_SHEET = 500
 """Picks shown on one sheet (the first ones); the page says when there were more."""
-MAX_BOXES = 50
-"""Boxes drawn per thumbnail (the most confident)."""
+MAX_BOXES = 20
+"""Boxes drawn per thumbnail (the most confident); the first `MAX_LABELS` of them are labelled."""
+MAX_LABELS = 8
 
 _CSS = """
 body{font:13px/1.4 system-ui,sans-serif;margin:16px;background:#f6f6f6;color:#222}
@@ -78,13 +79,16 @@ def _card(entry: SheetEntry) -> str:
     if d.distance_to_labelled is not None:
         rows.append(("distance to labelled", f"{d.distance_to_labelled:.3f}"))
     if d.boxes is not None:
-        rows.append(("boxes", ", ".join(f"{c} x{k}" for c, k in d.classes.items()) or "none"))
+        top = ", ".join(f"{c} x{k}" for c, k in list(d.classes.items())[:6])
+        more = ", ..." if len(d.classes) > 6 else ""
+        rows.append(("boxes", f"{d.boxes}: {top}{more}" if d.boxes else "none"))
     rows.append(("duplicate group", f"{1 + len(entry.duplicates)} image(s)"))
     if entry.duplicates:
         rows.append(("duplicates", ", ".join(Path(n).name for n in list(entry.duplicates)[:5])))
     table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return (
-        f"<figure>{picture}<figcaption><b>#{d.rank}</b> {html.escape(entry.name)}"
+        f"<figure>{picture}<figcaption title='{html.escape(entry.name, quote=True)}'>"
+        f"<b>#{d.rank}</b> {html.escape(Path(entry.name).name)}"
         f"<div class='why'>{html.escape(d.reason)}</div><table>{table}</table></figcaption></figure>"
     )
 
@@ -100,16 +104,19 @@ def _thumbnail(data: bytes, predictions: Predictions | None) -> str:
     shapes = []
     if predictions is not None and len(predictions):
         order = predictions.confidence.argsort()[::-1][:MAX_BOXES]
-        for i in map(int, order):
+        for n, i in enumerate(map(int, order)):
             x1, y1, x2, y2 = (float(v) * scale for v in predictions.xyxy[i])
-            label = f"{predictions.class_name[i]} {float(predictions.confidence[i]):.2f}"
             shapes.append(
                 f"<rect x='{x1:.1f}' y='{y1:.1f}' width='{max(x2 - x1, 1):.1f}' "
                 f"height='{max(y2 - y1, 1):.1f}' fill='none' stroke='#ff2d55' stroke-width='2'/>"
-                f"<rect x='{x1:.1f}' y='{max(y1 - 13, 0):.1f}' width='{7 * len(label):.0f}' height='13' "
-                "fill='#ff2d55'/>"
-                f"<text x='{x1 + 2:.1f}' y='{max(y1 - 13, 0) + 10:.1f}'>{html.escape(label)}</text>"
             )
+            if n < MAX_LABELS:
+                label = f"{predictions.class_name[i]} {float(predictions.confidence[i]):.2f}"
+                top = max(y1 - 13, 0)
+                shapes.append(
+                    f"<rect x='{x1:.1f}' y='{top:.1f}' width='{7 * len(label):.0f}' height='13' "
+                    f"fill='#ff2d55'/><text x='{x1 + 2:.1f}' y='{top + 10:.1f}'>{html.escape(label)}</text>"
+                )
     return (
         f"<div class='t' style='width:{w}px;height:{h}px'>"
         f"<img alt='' width='{w}' height='{h}' src='data:image/jpeg;base64,{jpeg}'>"
