@@ -107,3 +107,9 @@ def test_model_pick_shows_uncertainty_and_boxes(folder: Path, tmp_path: Path, na
             capture_output=True, timeout=60, check=False,
         )  # fmt: skip
         assert Image.open(shot).size == (1440, 900)
+
+
+def test_a_report_path_that_is_a_folder_is_refused_before_scanning(folder: Path, tmp_path: Path) -> None:
+    result = framescout("select", "--images", str(folder), "--budget", "2", "--report", str(tmp_path))
+    assert result.returncode == 1 and "is a folder; give the HTML file to write" in result.stderr
+    assert "Traceback" not in result.stderr and "picked" not in result.stdout

@@ -107,6 +107,8 @@ def select_command(
         fail(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     if strategy in NEEDS_MODEL and model is None and project is None:
         fail(f"--strategy {strategy} ranks by model uncertainty: give --model (or use kcenter / random)")
+    if report is not None and report.is_dir():
+        fail(f"--report {report} is a folder; give the HTML file to write")
     if (upload or project) and not (server and api_key):
         fail("--project and --upload need --server and --api-key (or FRAMESCOUT_SERVER / FRAMESCOUT_API_KEY)")
     client = None
