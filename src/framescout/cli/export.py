@@ -12,7 +12,7 @@ from framescout.cli._output import console, fail
 from framescout.cli._store import open_store
 from framescout.cli.projects import split_ref
 from framescout.cli.serve import DATA_DIR_HELP
-from framescout.export import FORMATS, ExportError, export
+from framescout.export import FORMATS, ExportError, export, split_off_val
 from framescout.export.from_store import dataset_from_project
 from framescout.export.versions import load_version
 from framescout.store import StoreError
@@ -26,7 +26,13 @@ def export_command(
         None, help="Also export images without ground truth (default: only for labelstudio, as tasks)."
     ),
     ratios: str = typer.Option("0.8,0.1,0.1", help="train,valid,test shares for images that have no split."),
-    seed: int = typer.Option(0, help="Seed of the split assignment for images without one."),
+    seed: int = typer.Option(0, help="Seed of the split assignment (and of --val-fraction)."),
+    val_fraction: float | None = typer.Option(
+        None,
+        "--val-fraction",
+        help="When the export has no valid images, move this share (0-1) of the training images to "
+        "valid (chosen by content hash and --seed: the same every time).",
+    ),
     version: str | None = typer.Option(
         None, help="Export this frozen dataset version instead of the live project."
     ),
@@ -42,6 +48,8 @@ def export_command(
         fail(f"--ratios must be three numbers like 0.8,0.1,0.1; got {ratios!r}")
     if len(shares) != 3 or min(shares) < 0 or sum(shares) <= 0:
         fail(f"--ratios must be three non-negative numbers with a positive sum; got {ratios!r}")
+    if val_fraction is not None and not 0.0 < val_fraction < 1.0:
+        fail(f"--val-fraction must be above 0 and below 1; got {val_fraction}")
     unlabelled = fmt == "labelstudio" if include_unlabelled is None else include_unlabelled
     store = open_store(data_dir)
     try:
@@ -55,6 +63,10 @@ def export_command(
             fail(
                 f"{workspace}/{project} has no images with ground truth to export (see --include-unlabelled)"
             )
+        had_valid = len(dataset.split("valid"))
+        moved = 0
+        if val_fraction is not None:
+            dataset, moved = split_off_val(dataset, val_fraction, seed)
         written = export(dataset, out, fmt)
     except StoreError as exc:
         fail(exc.message)
@@ -69,3 +81,14 @@ def export_command(
         f"{len(dataset.classes)} class(es) as {fmt} "
         f"to {escape(str(written))} ({', '.join(f'{s} {n}' for s, n in sorted(splits.items()))})"
     )
+    console.print(f"class ids: {escape(dataset.class_order or 'the project class list order')}")
+    if moved:
+        console.print(f"--val-fraction {val_fraction}: moved {moved} training image(s) to valid, seed {seed}")
+    elif val_fraction is not None and had_valid:
+        console.print(f"--val-fraction not applied: the export already has {had_valid} valid image(s)")
+    if not splits.get("valid"):
+        also = "; data.yaml's val points at the training images" if fmt == "yolo" else ""
+        console.print(
+            f"[yellow]warning:[/] no validation images (the valid split is empty){also}; "
+            "--val-fraction 0.1 moves a share of the training images to valid"
+        )

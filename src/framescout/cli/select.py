@@ -12,11 +12,13 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from framescout.cli._output import console, fail
+from framescout.cli._output import console, errors, fail
 from framescout.export import safe_name
 from framescout.predictions import Predictions
 from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedder, SelectionError, select
-from framescout.selection.folder import PoolItem, ScannedPool, list_images, scan
+from framescout.selection.explain import PickDetail, explain
+from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, list_images, scan
+from framescout.selection.report import SheetEntry, write_contact_sheet
 
 NEEDS_MODEL = {"least_confidence", "margin", "entropy", "margin_kcenter", "ranked_batch", "class_balance"}
 NEEDS_EMBEDDINGS = {"kcenter", "margin_kcenter", "ranked_batch"}
@@ -90,6 +92,12 @@ def select_command(
         None, envvar="FRAMESCOUT_API_KEY", help="API key (--project, --upload)."
     ),
     batch: str | None = typer.Option(None, help="Batch name for --upload (default: select-<strategy>)."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write a contact sheet of the pick (self-contained HTML) to this file."
+    ),
+    show: int = typer.Option(
+        10, "--show", min=0, help="Rows of the why-picked table printed on stderr (0: none)."
+    ),
 ) -> None:
     """Rank images by uncertainty and diversity, drop duplicates, and output the best BUDGET."""
     if (images is None) == (project is None):
@@ -99,6 +107,8 @@ def select_command(
         fail(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     if strategy in NEEDS_MODEL and model is None and project is None:
         fail(f"--strategy {strategy} ranks by model uncertainty: give --model (or use kcenter / random)")
+    if report is not None and report.is_dir():
+        fail(f"--report {report} is a folder; give the HTML file to write")
     if (upload or project) and not (server and api_key):
         fail("--project and --upload need --server and --api-key (or FRAMESCOUT_SERVER / FRAMESCOUT_API_KEY)")
     client = None
@@ -140,7 +150,13 @@ def select_command(
             picked = select(scanned.pool, budget, strategy, seed=seed)
         except SelectionError as exc:
             fail(str(exc))
-        _report(scanned, picked, strategy, len(items), budget, out, copy_to)
+        details = explain(scanned.pool, picked, strategy)
+        groups = duplicate_groups(scanned)
+        _report(scanned, picked, details, groups, strategy, len(items), budget, out, copy_to)
+        if show:
+            _table(scanned, details, groups, strategy, show)
+        if report:
+            _contact_sheet(report, scanned, details, groups, strategy, len(items), where)
         if upload:
             assert client is not None
             _upload(client, scanned, picked, upload, batch or f"select-{strategy}")
@@ -158,9 +174,88 @@ def _fetch(client: Any, project: str) -> list[PoolItem]:
         fail(f"cannot list {project}: {exc}")
 
 
+def _why(detail: PickDetail, group: list[str]) -> dict[str, Any]:
+    """The JSON explanation of one pick."""
+    return {
+        "why": detail.reason,
+        "uncertainty": {k: round(v, 6) for k, v in detail.uncertainty.items()},
+        "ranked_by": detail.measure,
+        "uncertainty_rank": detail.uncertainty_rank,
+        "distance_at_pick": None if detail.distance_at_pick is None else round(detail.distance_at_pick, 6),
+        "distance_to_labelled": (
+            None if detail.distance_to_labelled is None else round(detail.distance_to_labelled, 6)
+        ),
+        "boxes": detail.boxes,
+        "classes": detail.classes,
+        "duplicate_group": {"size": 1 + len(group), "members": group[:50]},
+    }
+
+
+def _table(
+    scanned: ScannedPool, details: list[PickDetail], groups: dict[str, list[str]], strategy: str, rows: int
+) -> None:
+    """The first ``rows`` picks and why, on stderr (stdout stays a clean list of picks)."""
+    from rich.table import Table
+
+    table = Table(title=f"why picked ({strategy}; first {min(rows, len(details))} of {len(details)})")
+    table.add_column("#", justify="right")
+    table.add_column("image", overflow="fold", max_width=48)
+    measure = details[0].measure if details else None
+    if measure:
+        table.add_column(measure, justify="right")
+        table.add_column("rank", justify="right")
+    distances = any(d.distance_at_pick is not None for d in details)
+    if distances:
+        table.add_column("distance", justify="right")
+    table.add_column("dups", justify="right")
+    for d in details[:rows]:
+        name = scanned.items[d.index].name
+        cells = [str(d.rank), escape(name)]
+        if measure:
+            cells += [f"{d.uncertainty[measure]:.4f}", f"#{d.uncertainty_rank}"]
+        if distances:
+            cells.append("-" if d.distance_at_pick is None else f"{d.distance_at_pick:.3f}")
+        cells.append(str(1 + len(groups.get(name, []))))
+        table.add_row(*cells)
+    errors.print(table)
+
+
+def _contact_sheet(
+    path: Path,
+    scanned: ScannedPool,
+    details: list[PickDetail],
+    groups: dict[str, list[str]],
+    strategy: str,
+    total: int,
+    where: str,
+) -> None:
+    predictions = scanned.pool.predictions
+    entries = [
+        SheetEntry(
+            name=scanned.items[d.index].name,
+            read=scanned.items[d.index].read,
+            detail=d,
+            predictions=None if predictions is None else predictions[d.index],
+            duplicates=groups.get(scanned.items[d.index].name, []),
+        )
+        for d in details
+    ]
+    summary = (
+        f"{len(details)} picked by {strategy} from {len(scanned.items)} candidate(s) "
+        f"({total} image(s) in {where}; {len(scanned.duplicates)} duplicate(s) dropped)."
+    )
+    try:
+        cards = write_contact_sheet(path, entries, title=f"framescout select: {where}", summary=summary)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    console.print(f"contact sheet of {cards} pick(s): {escape(str(path))}")
+
+
 def _report(
     scanned: ScannedPool,
     picked: Any,
+    details: list[PickDetail],
+    groups: dict[str, list[str]],
     strategy: str,
     total: int,
     budget: int,
@@ -175,7 +270,10 @@ def _report(
     for name, reason in list(scanned.skipped.items())[:10]:
         console.print(f"  [yellow]skipped[/] {escape(name)}: {escape(reason)}")
     if out:
-        rows = [{"rank": r + 1, "path": item.name, "id": item.id} for r, item in enumerate(chosen)]
+        rows = [
+            {"rank": r + 1, "path": item.name, "id": item.id, **_why(detail, groups.get(item.name, []))}
+            for r, (item, detail) in enumerate(zip(chosen, details, strict=True))
+        ]
         report = {
             "strategy": strategy,
             "budget": budget,

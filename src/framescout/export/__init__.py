@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from framescout.export.coco import write_coco
-from framescout.export.dataset import SPLITS, ExportBox, ExportDataset, ExportImage, safe_name
+from framescout.export.dataset import SPLITS, ExportBox, ExportDataset, ExportImage, safe_name, split_off_val
 from framescout.export.labelstudio import write_labelstudio
 from framescout.export.voc import write_voc
 from framescout.export.writer import ExportError, write_atomically
@@ -38,4 +38,5 @@ __all__ = [
     "ExportImage",
     "export",
     "safe_name",
+    "split_off_val",
 ]

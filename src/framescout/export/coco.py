@@ -46,7 +46,7 @@ def write_coco(root: Path, dataset: ExportDataset) -> None:
                             round(box.height, 2),
                         ],
                         "area": round(box.width * box.height, 2),
-                        "iscrowd": 0,
+                        "iscrowd": int(box.iscrowd),
                         "segmentation": [],
                     }
                 )

@@ -6,6 +6,8 @@ and hands it to a writer, so each format is a small pure function that is easy t
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +17,8 @@ SPLITS = ("train", "valid", "test")
 
 @dataclass(frozen=True)
 class ExportBox:
-    """One box in pixels (corners), with a confidence for predictions (``None`` for ground truth)."""
+    """One box in pixels (corners), with a confidence for predictions (``None`` for ground truth) and
+    COCO's crowd flag for ground truth that came from a COCO file."""
 
     class_name: str
     x1: float
@@ -23,6 +26,7 @@ class ExportBox:
     x2: float
     y2: float
     confidence: float | None = None
+    iscrowd: bool = False
 
     @property
     def width(self) -> float:
@@ -50,12 +54,16 @@ class ExportImage:
 
 @dataclass
 class ExportDataset:
-    """What to export: class names in id order, the images, and how to read an image's bytes."""
+    """What to export: class names in id order, the images, and how to read an image's bytes.
+
+    ``class_order`` says where the id order comes from (a model's class list, the project's fixed
+    list, first seen); writers that can carry a comment (YOLO's ``data.yaml``) repeat it."""
 
     name: str
     classes: Sequence[str]
     images: Sequence[ExportImage]
     read_bytes: Callable[[ExportImage], bytes]
+    class_order: str = ""
     _names: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +91,30 @@ class ExportDataset:
             name = base if base not in taken else f"{image.id}_{base}"
             self._names[image.id] = name
         return self._names[image.id]
+
+
+def split_off_val(dataset: ExportDataset, fraction: float, seed: int = 0) -> tuple[ExportDataset, int]:
+    """When ``dataset`` has no ``valid`` images, move ``fraction`` of its ``train`` images there.
+
+    The share is chosen by a hash of each image's content (or id) and ``seed``, so the same export
+    always splits the same way; at least one image moves when ``fraction > 0`` and at least one stays
+    in train. Returns the dataset (the same one when nothing moved) and how many images moved."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the validation fraction must be at least 0 and below 1; got {fraction}")
+    train = dataset.split("train")
+    if dataset.split("valid") or fraction == 0.0 or len(train) < 2:
+        return dataset, 0
+    count = min(len(train) - 1, max(1, round(fraction * len(train))))
+
+    def key(image: ExportImage) -> str:
+        return hashlib.sha256(f"{seed}:{image.sha256 or image.id}".encode()).hexdigest()
+
+    moved = {image.id for image in sorted(train, key=key)[:count]}
+    images = [dataclasses.replace(i, split="valid") if i.id in moved else i for i in dataset.images]
+    return (
+        ExportDataset(dataset.name, dataset.classes, images, dataset.read_bytes, dataset.class_order),
+        count,
+    )
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

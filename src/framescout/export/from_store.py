@@ -8,11 +8,21 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from framescout.export.dataset import SPLITS, ExportBox, ExportDataset, ExportImage
 from framescout.store import Store
 from framescout.store.accounts import get_project, get_workspace
-from framescout.store.models import GROUND_TRUTH, PREDICTION, REJECTED, REVIEWED, Annotation, Image
+from framescout.store.models import (
+    GROUND_TRUTH,
+    PREDICTION,
+    REJECTED,
+    REVIEWED,
+    Annotation,
+    Image,
+    ModelVersion,
+    Project,
+)
 
 
 def assign_split(sha256: str, ratios: Sequence[float], seed: int = 0) -> str:
@@ -25,6 +35,36 @@ def assign_split(sha256: str, ratios: Sequence[float], seed: int = 0) -> str:
         if point <= edge:
             return split
     return SPLITS[-1]
+
+
+def class_order(
+    project_classes: Sequence[str], strict: bool, model: tuple[int, Sequence[str]] | None, seen: set[str]
+) -> tuple[list[str], str]:
+    """Class names in id order, and where that order comes from.
+
+    The newest registered model's class list comes first (its ids are the model's class ids, so a
+    trainer fine-tuning it keeps them), then the project's other classes in the project's order
+    (its fixed list, or first seen for a project that learns classes), then any other class found
+    in the ground truth, sorted."""
+    if model is not None and model[1]:
+        version, names = model
+        classes = list(dict.fromkeys(names))
+        extra = [c for c in project_classes if c not in set(classes)]
+        how = f"the class list of model version {version} (ids = the model's class ids)"
+        if extra:
+            how += f"; {len(extra)} project class(es) the model lacks follow, in the project's order"
+        classes += extra
+    else:
+        classes = list(project_classes)
+        how = (
+            "the project's fixed class list, in its order"
+            if strict
+            else "first seen in uploads (the project learns its classes)"
+        )
+    rest = sorted(seen - set(classes))
+    if rest:
+        how += f"; {len(rest)} class(es) only in the ground truth follow, sorted"
+    return classes + rest, how
 
 
 def dataset_from_project(
@@ -56,10 +96,11 @@ def dataset_from_project(
             )
             for row in rows:
                 boxes[row.image_id][row.kind].append(row)
-        classes = list(proj.classes)
+        model = _newest_model(session, proj)
+        project_classes, strict = list(proj.classes), proj.strict_classes
         name = f"{ws.slug}/{proj.slug}"
     seen_classes = {a.class_name for per in boxes.values() for a in per[GROUND_TRUTH]}
-    classes += sorted(seen_classes - set(classes))
+    classes, how = class_order(project_classes, strict, model, seen_classes)
     exported = []
     for image in images:
         truth = boxes[image.id][GROUND_TRUTH]
@@ -75,7 +116,10 @@ def dataset_from_project(
                 width=image.width,
                 height=image.height,
                 split=image.split or assign_split(image.sha256, ratios, seed),
-                boxes=[ExportBox(a.class_name, a.x_min, a.y_min, a.x_max, a.y_max) for a in truth],
+                boxes=[
+                    ExportBox(a.class_name, a.x_min, a.y_min, a.x_max, a.y_max, iscrowd=a.iscrowd)
+                    for a in truth
+                ],
                 predictions=[
                     ExportBox(a.class_name, a.x_min, a.y_min, a.x_max, a.y_max, a.confidence)
                     for a in predictions
@@ -85,4 +129,17 @@ def dataset_from_project(
             )
         )
     hashes = {image.id: image.sha256 for image in images}
-    return ExportDataset(name, classes, exported, lambda image: store.blobs.get(hashes[image.id]))
+    return ExportDataset(
+        name, classes, exported, lambda image: store.blobs.get(hashes[image.id]), class_order=how
+    )
+
+
+def _newest_model(session: Session, project: Project) -> tuple[int, list[str]] | None:
+    """The newest registered model version of ``project`` and its class names, if any."""
+    row = session.execute(
+        select(ModelVersion.version, ModelVersion.class_names)
+        .where(ModelVersion.project_id == project.id)
+        .order_by(ModelVersion.version.desc())
+        .limit(1)
+    ).one_or_none()
+    return None if row is None else (int(row.version), list(row.class_names))

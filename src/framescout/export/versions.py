@@ -29,11 +29,12 @@ def create_version(store: Store, workspace: str, project: str, name: str, **opti
         "project": dataset.name,
         "name": name,
         "classes": list(dataset.classes),
+        "class_order": dataset.class_order,
         "images": [
             {
                 **asdict(image),
-                "boxes": [asdict(b) for b in image.boxes],
-                "predictions": [asdict(b) for b in image.predictions],
+                "boxes": [_box(b) for b in image.boxes],
+                "predictions": [_box(b) for b in image.predictions],
             }
             for image in dataset.images
         ],
@@ -57,6 +58,14 @@ def create_version(store: Store, workspace: str, project: str, name: str, **opti
         )
         session.add(version)
     return version
+
+
+def _box(box: ExportBox) -> dict[str, Any]:
+    """A box for the manifest; ``iscrowd`` only when set (manifests of other boxes are unchanged)."""
+    row = asdict(box)
+    if not row["iscrowd"]:
+        del row["iscrowd"]
+    return row
 
 
 def list_versions(store: Store, workspace: str, project: str) -> list[DatasetVersion]:
@@ -97,4 +106,5 @@ def load_version(store: Store, workspace: str, project: str, name: str) -> Expor
         manifest["classes"],
         images,
         lambda image: store.blobs.get(str(hashes[image.id])),
+        class_order=str(manifest.get("class_order", "")),
     )

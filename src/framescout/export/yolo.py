@@ -1,5 +1,9 @@
 """YOLO export in Ultralytics' dataset layout: ``data.yaml`` plus ``images/{split}`` and
-``labels/{split}`` with one ``class cx cy w h`` line per box, normalised to [0, 1]."""
+``labels/{split}`` with one ``class cx cy w h`` line per box, normalised to [0, 1].
+
+``data.yaml`` starts with comments saying where the class id order comes from and, when the export
+has no validation images, that ``val`` points at the training images (Ultralytics requires a ``val``
+entry; `split_off_val` / ``--val-fraction`` makes a real one)."""
 
 from __future__ import annotations
 
@@ -35,6 +39,13 @@ def write_yolo(root: Path, dataset: ExportDataset) -> None:
     }
     for split in present:
         config[_YAML_SPLIT[split]] = f"images/{split}"
+    comments = [f"class ids: {dataset.class_order or 'the order of the project class list'}"]
     if "val" not in config and "train" in config:
         config["val"] = config["train"]  # Ultralytics requires a val entry
-    (root / "data.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        comments.append(
+            "val: this export has NO validation images; val points at the training images, so "
+            "validation metrics measure the training set. Re-export with --val-fraction 0.1 "
+            "(or give images the valid split) for a held-out set."
+        )
+    header = "".join(f"# {' '.join(line.split())}\n" for line in comments)
+    (root / "data.yaml").write_text(header + yaml.safe_dump(config, sort_keys=False))

@@ -2,6 +2,7 @@
 
 from framescout.selection.dedup import DedupResult, remove_duplicates
 from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder, PerceptualHash, hamming
+from framescout.selection.explain import PickDetail, Selection, explain, select_explained
 from framescout.selection.index import VectorIndex
 from framescout.selection.kcenter import kcenter_greedy
 from framescout.selection.novelty import NoveltyFilter, NoveltyResult, similarity
@@ -17,13 +18,17 @@ __all__ = [
     "NoveltyResult",
     "OnnxEmbedder",
     "PerceptualHash",
+    "PickDetail",
     "Pool",
+    "Selection",
     "SelectionError",
     "Strategy",
     "VectorIndex",
+    "explain",
     "hamming",
     "kcenter_greedy",
     "remove_duplicates",
     "select",
+    "select_explained",
     "similarity",
 ]

@@ -50,6 +50,14 @@ class ScannedPool:
     duplicates: dict[str, str] = field(default_factory=dict)
 
 
+def duplicate_groups(scanned: ScannedPool) -> dict[str, list[str]]:
+    """For each kept item's name, the names of the dropped exact and near duplicates it stands for."""
+    groups: dict[str, list[str]] = {}
+    for dropped, kept in scanned.duplicates.items():
+        groups.setdefault(kept, []).append(dropped)
+    return groups
+
+
 def list_images(folder: Path, recursive: bool = True) -> list[Path]:
     """Image files under ``folder``, sorted, by suffix."""
     pattern = "**/*" if recursive else "*"

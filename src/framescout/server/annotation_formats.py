@@ -157,8 +157,16 @@ def _coco(data: Any, image_name: str) -> list[Box]:
         category = _coco_id(ann.get("category_id"), f"annotations[{i}].category_id")
         if category not in names:
             raise Invalid("unknown_class", f"annotations[{i}] has category_id {category!r} not in categories")
-        boxes.append(Box(names[category], x, y, x + w, y + h))
+        boxes.append(Box(names[category], x, y, x + w, y + h, iscrowd=_iscrowd(ann, i)))
     return boxes
+
+
+def _iscrowd(ann: dict[str, Any], i: int) -> bool:
+    """COCO's ``iscrowd``: 0 or 1 (absent means 0); anything else is refused."""
+    value = ann.get("iscrowd", 0)
+    if value in (0, 1) and not isinstance(value, float | str):
+        return bool(value)
+    raise _bad(f"annotations[{i}].iscrowd must be 0 or 1; got {_show(value)}")
 
 
 def _voc(text: str) -> list[Box]:
@@ -175,7 +183,7 @@ def _voc(text: str) -> list[Box]:
         if not name or bnd is None:
             raise _bad(f"object {i} needs <name> and <bndbox>")
         coords = [_number(bnd.findtext(k), f"object {i} {k}") for k in ("xmin", "ymin", "xmax", "ymax")]
-        boxes.append(Box(name, *coords[:2], *coords[2:]))
+        boxes.append(Box(name, coords[0], coords[1], coords[2], coords[3]))
     return boxes
 
 

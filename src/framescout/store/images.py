@@ -71,6 +71,8 @@ class Box:
     x_max: float
     y_max: float
     confidence: float | None = None
+    iscrowd: bool = False
+    """COCO's crowd flag (ground truth from a COCO file); False everywhere else."""
 
 
 @dataclass
@@ -223,6 +225,7 @@ def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project,
                 min(max(b.x_max, 0.0), width),
                 min(max(b.y_max, 0.0), height),
                 b.confidence,
+                b.iscrowd,
             )
         )
     return clean
@@ -261,6 +264,7 @@ def _row_values(
             "confidence": b.confidence if kind == PREDICTION else None,
             "model_version": model_version if kind == PREDICTION else None,
             "created_at": now,
+            "iscrowd": b.iscrowd,
         }
         for i, b in enumerate(boxes)
     ]
@@ -288,6 +292,7 @@ def annotation_rows(
             model_version=model_version if kind == PREDICTION else None,
             created_by=created_by,
             created_at=created_at or utcnow(),
+            iscrowd=b.iscrowd,
         )
         for i, b in enumerate(boxes)
     ]

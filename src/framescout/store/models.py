@@ -166,6 +166,8 @@ class Annotation(Base):
     model_version: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200))
+    iscrowd: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """COCO's crowd flag (a region of many objects), kept so a COCO import exports back unchanged."""
 
 
 class ModelVersion(Base):

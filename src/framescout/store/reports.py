@@ -3,7 +3,11 @@
 `check_feedback` and `check_bug_report` validate every field before anything is written. The
 ``write_*`` functions add the report inside a write transaction: the one that also stores a new
 image when the report brings one (``store.images.ingest_image(..., attach=...)``), so a refusal at
-any step leaves neither the report nor the image behind."""
+any step leaves neither the report nor the image behind.
+
+Corrected boxes follow the project's class policy: a project that learns classes learns the
+corrections' new classes too (within its class caps, in the same transaction); a project with a
+fixed class list refuses others with 422 ``unknown_class`` naming the valid classes."""
 
 from __future__ import annotations
 
@@ -14,8 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
+from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
 from framescout.store.errors import Invalid, NotFound
 from framescout.store.images import Box, check_boxes, check_tags, check_text
+from framescout.store.images import _learn_classes as learn_classes
 from framescout.store.models import PREDICTION, Base, Project, Report, new_id, utcnow
 
 VERDICTS = ("correct", "wrong", "missing_object")
@@ -23,6 +29,8 @@ SEVERITIES = ("no_detections", "wrong_detections", "crash", "slow", "other")
 STATUSES = ("open", "resolved")
 MAX_DESCRIPTION = 4000
 MAX_APP_VERSION = 200
+SHOWN_CLASSES = 50
+"""How many of a fixed class list a refused correction's error message names."""
 
 _IMAGES = Base.metadata.tables["images"]
 _TAGS = Base.metadata.tables["image_tags"]
@@ -97,13 +105,55 @@ def check_bug_report(
     )
 
 
-def check_corrected(report: FeedbackIn, project: Project, width: int, height: int) -> list[Box]:
-    """The corrected boxes against the image's size and the project's classes (never learnt)."""
-    return check_boxes(report.corrected, width, height, project, learn=False) if report.corrected else []
+def check_corrected(
+    report: FeedbackIn,
+    project: Project,
+    width: int,
+    height: int,
+    *,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+    also_new: Sequence[str] = (),
+) -> list[Box]:
+    """The corrected boxes against the image's size and the project's classes: a fixed class list
+    refuses other names (the message lists the valid ones); a learning project accepts new names
+    within ``class_limits`` (counted together with ``also_new``, the classes the request's
+    predictions bring)."""
+    if not report.corrected:
+        return []
+    names = [b.class_name for b in report.corrected]
+    if project.strict_classes:
+        known = set(project.classes)
+        unknown = sorted({n for n in names if n not in known})
+        if unknown:
+            raise unknown_correction_class(unknown, project)
+    boxes = check_boxes(report.corrected, width, height, project, learn=True)
+    if not project.strict_classes:
+        new_classes(project.classes, [*also_new, *names], class_limits)  # early refusal, re-checked on write
+    return boxes
 
 
-def write_feedback(conn: Connection, project: Project, image_id: str, report: FeedbackIn) -> str:
-    """Add the report and tag the image, in the caller's write transaction; return the report id."""
+def unknown_correction_class(unknown: Sequence[str], project: Project) -> Invalid:
+    """422 ``unknown_class`` for corrections on a fixed class list, naming the first valid classes."""
+    classes = list(project.classes)
+    shown = ", ".join(repr(n) for n in classes[:SHOWN_CLASSES])
+    more = f" (the first {SHOWN_CLASSES} of {len(classes):,})" if len(classes) > SHOWN_CLASSES else ""
+    return Invalid(
+        "unknown_class",
+        f"corrected: unknown class(es) {list(unknown)[:20]}; project {project.slug!r} has a fixed class "
+        f"list, valid classes are [{shown}]{more}",
+    )
+
+
+def write_feedback(
+    conn: Connection,
+    project: Project,
+    image_id: str,
+    report: FeedbackIn,
+    *,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> str:
+    """Add the report and tag the image (and, for a learning project, add the corrections' new
+    classes) in the caller's write transaction; return the report id."""
     width, height = _image_size(conn, project, image_id)
     if report.prediction_index is not None:
         count = conn.execute(
@@ -117,7 +167,9 @@ def write_feedback(conn: Connection, project: Project, image_id: str, report: Fe
                 f"image {image_id} has {count or 0} prediction(s); "
                 f"prediction {report.prediction_index} does not exist",
             )
-    boxes = check_corrected(report, project, width, height)
+    boxes = check_corrected(report, project, width, height, class_limits=class_limits)
+    if boxes:
+        learn_classes(conn, project, [b.class_name for b in boxes], class_limits)
     report_id = new_id()
     conn.execute(
         insert(_REPORTS).values(

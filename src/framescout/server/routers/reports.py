@@ -23,6 +23,7 @@ from framescout.store.errors import Invalid
 from framescout.store.images import (
     MAX_SQL_INT,
     ImageFields,
+    PreparedImage,
     boxes_from_predictions,
     parse_metadata,
     prepare_image,
@@ -89,7 +90,7 @@ def _with_new_image(
     file: UploadFile,
     fields: ImageFields,
     write: Callable[[Connection, str], str],
-    check: Callable[[int, int], object] | None = None,
+    check: Callable[[PreparedImage], object] | None = None,
 ) -> str:
     """The upload pipeline with the report attached: validate the image and its fields (``check``
     sees the prepared image), then store image and report in one transaction; return the report id."""
@@ -102,7 +103,7 @@ def _with_new_image(
         class_limits=settings.class_limits,
     )
     if check is not None:
-        check(prepared.info.width, prepared.info.height)
+        check(prepared)
     written: list[str] = []
 
     def attach(conn: Connection, image_id: str, _duplicate: bool) -> None:
@@ -151,7 +152,9 @@ def feedback(
     model_version: Annotated[str | None, Form()] = None,
 ) -> ReportOut:
     """Record feedback; the image is tagged for review. Everything is validated before anything is
-    stored, and a new image and its report are stored together: a refused report stores nothing."""
+    stored, and a new image and its report are stored together: a refused report stores nothing.
+    Corrected boxes with new class names teach them to a project that learns classes; a project
+    with a fixed class list answers 422 ``unknown_class`` with its valid classes."""
     if (image_id is None) == (file is None):
         raise Invalid("missing_image", "send exactly one of 'image_id' (an image on the server) or 'file'")
     suggested = parse_predictions(corrected, "corrected", default_confidence=1.0)
@@ -166,7 +169,7 @@ def feedback(
     if file is None:
         assert image_id is not None
         with store.db.write_engine.begin() as conn:
-            report_id = write_feedback(conn, project, image_id, report)
+            report_id = write_feedback(conn, project, image_id, report, class_limits=settings.class_limits)
         return _saved(store, report_id)
     pre = parse_predictions(predictions)
     if report.prediction_index is not None and not report.prediction_index < (0 if pre is None else len(pre)):
@@ -186,8 +189,17 @@ def feedback(
         project,
         file,
         fields,
-        write=lambda conn, new_id: write_feedback(conn, project, new_id, report),
-        check=lambda width, height: check_corrected(report, project, width, height),
+        write=lambda conn, new_id: write_feedback(
+            conn, project, new_id, report, class_limits=settings.class_limits
+        ),
+        check=lambda prepared: check_corrected(
+            report,
+            project,
+            prepared.info.width,
+            prepared.info.height,
+            class_limits=settings.class_limits,
+            also_new=[b.class_name for b in prepared.boxes],
+        ),
     )
     return _saved(store, report_id)
 

@@ -1,0 +1,115 @@
+"""`framescout select` explains itself: per-pick scores in the JSON, a table on the terminal, and a
+self-contained HTML contact sheet with the picked images, their boxes and scores."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from helpers import framescout
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def folder(tmp_path: Path, coco_tiny: Path) -> Path:
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    sources = sorted((coco_tiny / "val2017").glob("*.jpg"))[:10]
+    for src in sources:
+        shutil.copy(src, pool / src.name)
+    shutil.copy(sources[0], pool / "copy-a.jpg")  # exact duplicates of the first image
+    shutil.copy(sources[0], pool / "copy-b.jpg")
+    return pool
+
+
+def embedded_jpegs(page: str) -> list[Image.Image]:
+    found = re.findall(r"src='data:image/jpeg;base64,([A-Za-z0-9+/=]+)'", page)
+    return [Image.open(io.BytesIO(base64.b64decode(b))) for b in found]
+
+
+def test_kcenter_pick_explained_in_json_table_and_sheet(folder: Path, tmp_path: Path) -> None:
+    out, sheet = tmp_path / "pick.json", tmp_path / "reports" / "pick.html"
+    result = framescout(
+        "select", "--images", str(folder), "--budget", "10", "--strategy", "kcenter",
+        "--out", str(out), "--report", str(sheet), "--show", "3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())["picked"]
+    assert len(rows) == 10  # the whole pool after duplicates: every group is explained
+    assert rows[0]["distance_at_pick"] is None  # random start: nothing labelled
+    assert rows[0]["why"] == "first k-center pick (random start, nothing labelled)"
+    distances = [r["distance_at_pick"] for r in rows[1:]]
+    assert all(isinstance(d, float) and d > 0 for d in distances)
+    assert distances == sorted(distances, reverse=True)  # farthest first
+    assert all("from the labelled set and earlier picks" in r["why"] for r in rows[1:])
+    assert all(r["uncertainty"] == {} and r["ranked_by"] is None for r in rows)  # no model given
+    first = next(p for p in sorted(folder.glob("0*.jpg")))
+    groups = {Path(r["path"]).name: r["duplicate_group"] for r in rows}
+    everyone = json.loads(out.read_text())["duplicates"]
+    assert set(everyone.values()) == {str(first)}
+    assert groups[first.name]["size"] == 3
+    assert sorted(Path(m).name for m in groups[first.name]["members"]) == ["copy-a.jpg", "copy-b.jpg"]
+    assert all(g["size"] == 1 for name, g in groups.items() if name != first.name)
+    # the table: on stderr, three rows
+    assert "why picked (kcenter; first 3 of 10)" in result.stderr
+    table_rows = [line for line in result.stderr.splitlines() if re.match(r"^│ +\d+ │", line)]
+    assert len(table_rows) == 3
+    # the contact sheet: self-contained, one decodable thumbnail per pick, written atomically
+    assert f"contact sheet of 10 pick(s): {sheet}" in result.stdout
+    page = sheet.read_text()
+    assert "<script" not in page and not re.search(r"(src|href)=['\"]?(https?:)?//", page)
+    thumbs = embedded_jpegs(page)
+    assert len(thumbs) == 10 and all(max(t.size) <= 320 for t in thumbs)
+    for row in rows:
+        assert Path(row["path"]).name in page
+    assert "duplicate group</td><td>3 image(s)" in page and "copy-a.jpg" in page
+    assert [p.name for p in sheet.parent.iterdir()] == ["pick.html"]  # no temporary file left
+
+
+def test_model_pick_shows_uncertainty_and_boxes(folder: Path, tmp_path: Path, nanodet_path: Path) -> None:
+    out, sheet = tmp_path / "pick.json", tmp_path / "sheet.html"
+    result = framescout(
+        "select", "--images", str(folder), "--budget", "4", "--strategy", "least_confidence",
+        "--model", str(nanodet_path), "--classes", str(nanodet_path.with_name("coco.names")),
+        "--out", str(out), "--report", str(sheet),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())["picked"]
+    values = [r["uncertainty"]["least_confidence"] for r in rows]
+    assert values == sorted(values, reverse=True) and all(0 < v <= 1 for v in values)
+    assert [r["uncertainty_rank"] for r in rows] == [1, 2, 3, 4]
+    assert all(
+        r["ranked_by"] == "least_confidence" and r["boxes"] == sum(r["classes"].values()) for r in rows
+    )
+    assert rows[0]["why"].startswith(f"least_confidence {values[0]:.3f} (#1 of 10)")
+    assert "least_confidence" in result.stderr and "#1" in result.stderr
+    page = sheet.read_text()
+    assert len(embedded_jpegs(page)) == 4
+    drawn = page.count("stroke='#ff2d55'")
+    assert drawn == sum(min(r["boxes"], 20) for r in rows) and drawn > 0  # the 20 most confident each
+    assert f"{values[0]:.3f}" in page
+    if CHROMIUM.exists():  # the page as a browser shows it, for the record (no network needed)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / "select-contact-sheet.png"
+        subprocess.run(
+            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--screenshot={shot}", "--window-size=1440,900", sheet.as_uri()],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert Image.open(shot).size == (1440, 900)
+
+
+def test_a_report_path_that_is_a_folder_is_refused_before_scanning(folder: Path, tmp_path: Path) -> None:
+    result = framescout("select", "--images", str(folder), "--budget", "2", "--report", str(tmp_path))
+    assert result.returncode == 1 and "is a folder; give the HTML file to write" in result.stderr
+    assert "Traceback" not in result.stderr and "picked" not in result.stdout
