@@ -327,7 +327,7 @@ def _batch_id(conn: Connection, project_id: str, name: str | None) -> str | None
     return batch_id
 
 
-def _learn_classes(conn: Connection, project: Project, names: Sequence[str], limits: ClassLimits) -> None:
+def learn_new_classes(conn: Connection, project: Project, names: Sequence[str], limits: ClassLimits) -> None:
     """Inside the write transaction: re-read the project's classes and append the new ones.
 
     Sets, not list scans, and only the class list is rewritten (capped by ``limits``), so this
@@ -538,7 +538,7 @@ def _insert_rows(
     class_limits: ClassLimits,
 ) -> None:
     if boxes:
-        _learn_classes(conn, project, [b.class_name for b in boxes], class_limits)
+        learn_new_classes(conn, project, [b.class_name for b in boxes], class_limits)
     row = {
         "id": image_id,
         "project_id": project.id,
@@ -623,7 +623,7 @@ def save_annotations(
                 "already_annotated", f"image {image_id} already annotated ({kind}); pass overwrite"
             )
         if names and learn_classes:
-            _learn_classes(conn, project, names, class_limits)
+            learn_new_classes(conn, project, names, class_limits)
         conn.execute(delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == kind))
         if rows:
             conn.execute(_INSERT_ANNOTATION, rows)

@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 
 from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
 from framescout.store.errors import Invalid, NotFound
-from framescout.store.images import Box, check_boxes, check_tags, check_text
-from framescout.store.images import _learn_classes as learn_classes
+from framescout.store.images import Box, check_boxes, check_tags, check_text, learn_new_classes
 from framescout.store.models import PREDICTION, Base, Project, Report, new_id, utcnow
 
 VERDICTS = ("correct", "wrong", "missing_object")
@@ -169,7 +168,7 @@ def write_feedback(
             )
     boxes = check_corrected(report, project, width, height, class_limits=class_limits)
     if boxes:
-        learn_classes(conn, project, [b.class_name for b in boxes], class_limits)
+        learn_new_classes(conn, project, [b.class_name for b in boxes], class_limits)
     report_id = new_id()
     conn.execute(
         insert(_REPORTS).values(
