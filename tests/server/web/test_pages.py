@@ -3,6 +3,7 @@ review (and refusing bad ones without writing anything), reports, export and dat
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -334,7 +335,11 @@ def test_dashboard_shows_the_projects_figures(env: Any, make_jpeg: Callable[...,
             seed=20 + i,
             sampling_rule="low-confidence" if i < 3 else "random",
             model_version="1" if i < 2 else "2",
-            metadata=json.dumps({"rule_kind": "confidence_below" if i < 3 else "random"}),
+            sampling_reason="1 box(es) below confidence 0.40 (lowest 0.31)" if i < 3 else "1% of traffic",
+            metadata=json.dumps(
+                {"rule_kind": "confidence_below" if i < 3 else "random"}
+                | ({"observed_at": 1764500000.0 + 3600 * i} if i else {})
+            ),
         )
     env.client.post(
         f"{BASE}/cams/bug-reports", headers=env.auth(), data={"severity": "crash", "description": "app died"}
@@ -347,10 +352,21 @@ def test_dashboard_shows_the_projects_figures(env: Any, make_jpeg: Callable[...,
     versions = re.search(r'id="model-versions".*?</table>', page, re.S)
     assert versions
     rows = re.findall(
-        r"<tr>\s*<td>(\w+)</td>\s*<td class=\"num\">(\d+)</td>\s*<td class=\"num\">(\d+)</td>",
+        r'<tr data-version="(\w+)">.*?class="thresholds">(.*?)</td>.*?class="num frames">(\d+)<'
+        r'.*?class="num reviewed">(\d+)<.*?class="corrected">(.*?)</td>',
         versions.group(0),
+        re.S,
     )
-    assert rows == [("1", "2", "2"), ("2", "2", "1")]
+    shown = [
+        (v, html.unescape(re.sub(r"<[^>]+>", "", t)), n, r, re.sub(r"<[^>]+>", "", c).strip())
+        for v, t, n, r, c in rows
+    ]
+    assert shown == [
+        ("1", "low-confidence: < 0.40", "2", "0", "none reviewed yet"),
+        ("2", "low-confidence: < 0.40", "2", "0", "none reviewed yet"),
+    ]
+    assert "100% kept by confidence rules" not in page
+    assert 'id="kept-basis">by observed time; 1 frame without one by upload time<' in page
     assert "app died" in page
 
 
