@@ -162,6 +162,30 @@ def _watch_csp(page) -> list[str]:  # type: ignore[no-untyped-def]
     return found
 
 
+def _assert_labels_readable(page) -> None:  # type: ignore[no-untyped-def]
+    """No two box labels on the image overlap, and no status text in the box list is cut off."""
+    overlapping = page.evaluate(
+        """() => {
+        const r = [...document.querySelectorAll('#overlay rect.label-bg')]
+          .map(e => e.getBoundingClientRect());
+        const hits = [];
+        for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+          if (r[i].left < r[j].right - 0.5 && r[j].left < r[i].right - 0.5 &&
+              r[i].top < r[j].bottom - 0.5 && r[j].top < r[i].bottom - 0.5) hits.push([i + 1, j + 1]);
+        return hits;
+      }"""
+    )
+    assert page.locator("#overlay rect.label-bg").count() >= 2
+    assert overlapping == [], f"labels of boxes {overlapping} overlap"
+    cut = page.evaluate(
+        "[...document.querySelectorAll('#box-list .info')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
+    )
+    assert cut == [], f"status text cut off: {cut}"
+    texts = page.evaluate("[...document.querySelectorAll('#box-list .info')].map(e => e.textContent)")
+    assert all(t.startswith("model ") and t.endswith(" · undecided") for t in texts), texts
+
+
 def _sign_in(page, ui: UiServer, reviewer: str = "Alice Reviewer") -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{ui.url}/ui/")
     assert "/ui/login" in page.url  # not signed in: redirected
@@ -182,6 +206,10 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    console_errors: list[str] = []  # e.g. a 401 on /favicon.ico, which every page used to log
+    page.on(
+        "console", lambda m: console_errors.append(f"{m.text} {m.location}") if m.type == "error" else None
+    )
     csp_headers: list[str] = []
     page.on(
         "response",
@@ -225,6 +253,7 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     before = page.evaluate("window.framescoutReview.boxes()")
     assert len(before) >= 2, before
     assert all(b["state"] == "pending" and b["source"] == "prediction" for b in before)
+    _assert_labels_readable(page)
 
     page.keyboard.press("a")  # accept box 1 (selection moves to box 2)
     page.fill("#new-class", "van")  # fix box 2's class: a class the model does not know
@@ -327,6 +356,9 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     assert coco_boxes == len(truth) + len(second_truth)
     assert "van" in names
     assert not errors, errors
+    # The one error expected: the deliberate sign-in with a bad key answers 401.
+    assert [e for e in console_errors if "/ui/login'" not in e] == [], console_errors
+    assert len(console_errors) <= 1, console_errors
     # Every UI response carried the strict policy, and the browser reported no violation of it.
     assert csp_headers and all("script-src 'self'" in h for h in csp_headers), set(csp_headers)
     assert not violations, violations

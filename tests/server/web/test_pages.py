@@ -306,6 +306,8 @@ def test_user_feedback_appears_as_suggested_boxes(env: Any, make_jpeg: Callable[
     assert [(b["class"], b["source"]) for b in state["boxes"]][-1] == ("dog", "feedback")
     page = env.client.get(f"/ui/p/cams/images/{image_id}").text
     assert "User feedback" in page
+    assert re.search(r"on box 1\b", page)
+    assert "on box 0" not in page  # the list beside the image counts from 1; so does the feedback
     assert 'id="new-class"' not in page and "fixed class list" in page  # cams was created with classes
     open_id = upload(env, make_jpeg, seed=6, project="open")
     assert 'id="new-class"' in env.client.get(f"/ui/p/open/images/{open_id}").text
@@ -448,3 +450,14 @@ def test_export_of_a_project_with_nothing_reviewed_says_so(env: Any, make_jpeg: 
     token = csrf_of(env, "/ui/p/cams/export")
     response = env.client.post("/ui/p/cams/export", data={"format": "coco", "csrf": token}, headers=HTML)
     assert response.status_code == 404 and "no reviewed or labelled images" in response.text
+
+
+def test_favicon_is_served_without_signing_in(env: Any) -> None:
+    """Browsers ask for /favicon.ico on every page; it used to answer 401 (a console error each time)."""
+    icon = env.client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    svg = env.client.get("/ui/static/favicon.svg")
+    assert svg.status_code == 200 and svg.text.startswith("<svg")
+    page = env.client.get("/ui/login").text
+    assert 'rel="icon" href="/ui/static/favicon.svg"' in page
