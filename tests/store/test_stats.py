@@ -247,3 +247,50 @@ def test_frames_without_a_rule_are_listed_by_source(project: tuple[Store, Projec
     with store.db.reading() as session:
         totals = rule_totals(session, proj)
     assert totals == {"(no rule: API)": 1, "(no rule: user feedback)": 1, "low": 1}
+
+
+def test_migration_0007_fills_observed_time_and_source_of_existing_images(tmp_path: Path) -> None:
+    """Images stored before 0007 get ``observed_at`` and ``source`` from their metadata at upgrade."""
+    import json
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, select, text
+
+    from framescout.store.db import MIGRATIONS
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'framescout.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0006")
+        conn.execute(text("INSERT INTO workspaces VALUES ('w', 'w', 'w', '2026-01-01')"))
+        conn.execute(
+            text("INSERT INTO projects VALUES ('p', 'w', 'p', 'p', 'object-detection', '[]', "
+                 "'2026-01-01', '2026-01-01', 0)")
+        )  # fmt: skip
+        rows = {
+            "cam": {"observed_at": 1764500000.0, "rule_kind": "random"},
+            "app": {"source": "feedback"},
+            "old": {},
+        }
+        for image_id, metadata in rows.items():
+            conn.execute(
+                text(
+                    "INSERT INTO images (id, project_id, sha256, name, content_type, size_bytes, width, "
+                    "height, metadata, created_at) VALUES (:id, 'p', :id, :id, 'image/png', 1, 1, 1, :m, "
+                    "'2026-12-01 08:00:00')"
+                ),
+                {"id": image_id, "m": json.dumps(metadata)},
+            )
+    engine.dispose()
+    store = Store.open(tmp_path)  # applies 0007 at open
+    with store.db.reading() as session:
+        found = {r.id: (r.source, r.observed_at) for r in session.scalars(select(ImageRow))}
+    store.close()
+    assert found == {
+        "cam": ("collector", datetime(2025, 11, 30, 10, 53, 20)),
+        "app": ("feedback", None),
+        "old": (None, None),
+    }
