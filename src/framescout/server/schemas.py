@@ -112,6 +112,14 @@ class ImageOut(BaseModel):
     )
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
+    source: str | None = Field(
+        None,
+        description="Where the upload came from: `collector`, `api`, `roboflow` (the Roboflow-compatible "
+        "route), `feedback` or `bug-report`; `null` for images stored before sources were recorded.",
+    )
+    observed_at: datetime | None = Field(
+        None, description="When the frame was seen (`metadata.observed_at`, UTC); `null` if not said."
+    )
     annotations: list[AnnotationOut] | None = None
 
     @classmethod
@@ -137,6 +145,8 @@ class ImageOut(BaseModel):
             review_status=im.review_status,  # type: ignore[arg-type]
             reviewed_by=im.reviewed_by,
             reviewed_at=im.reviewed_at,
+            source=im.source,
+            observed_at=im.observed_at,
             annotations=None if annotations is None else [AnnotationOut.of(a) for a in annotations],
         )
 

@@ -7,6 +7,7 @@ slow URL never holds a thread that other routes need."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import UploadFile
@@ -23,6 +24,9 @@ from framescout.store.images import ImageFields, IngestResult, check_box_count, 
 from framescout.store.models import Project
 
 log = logging.getLogger("framescout.server.fetch")
+
+Before = Callable[[bytes, ImageFields], None]
+"""Called in the threadpool with an upload's bytes and fields, before the ingest."""
 
 
 def read_file(file: UploadFile, max_bytes: int) -> bytes:
@@ -65,8 +69,10 @@ def ingest(
     *,
     file: UploadFile | None,
     data: bytes | None = None,
+    before: Before | None = None,
 ) -> IngestResult:
-    """Ingest the file part's bytes, or ``data`` (already fetched); exactly one of the two."""
+    """Ingest the file part's bytes, or ``data`` (already fetched); exactly one of the two.
+    ``before`` may add to ``fields`` once the bytes are known (the Roboflow route's pre-labels)."""
     if (file is None) == (data is None):
         raise Invalid(
             "missing_file", "send exactly one of the multipart field 'file' or a hosted image 'url'"
@@ -76,6 +82,8 @@ def ingest(
         if not fields.name and file.filename:
             fields.name = file.filename
     assert data is not None
+    if before is not None:
+        before(data, fields)
     return ingest_image(
         store.db,
         store.blobs,
@@ -97,6 +105,7 @@ async def ingest_upload(
     *,
     file: UploadFile | None,
     url: str | None,
+    before: Before | None = None,
 ) -> IngestResult:
     """Take the bytes from the file part or the URL (exactly one) and ingest them, off the event loop.
 
@@ -107,7 +116,7 @@ async def ingest_upload(
             "missing_file", "send exactly one of the multipart field 'file' or a hosted image 'url'"
         )
     if file is not None:
-        return await run_in_threadpool(ingest, store, settings, project, fields, file=file)
+        return await run_in_threadpool(ingest, store, settings, project, fields, file=file, before=before)
     assert url is not None
     check_url(url)
     data = await fetcher.fetch(url)
@@ -115,7 +124,9 @@ async def ingest_upload(
     if not fields.name:
         fields.name = url.rsplit("/", 1)[-1].split("?", 1)[0] or None
     try:
-        return await run_in_threadpool(ingest, store, settings, project, fields, file=None, data=data)
+        return await run_in_threadpool(
+            ingest, store, settings, project, fields, file=None, data=data, before=before
+        )
     except StoreError as exc:
         if not isinstance(exc.__context__, ImageError):
             raise

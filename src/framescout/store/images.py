@@ -46,6 +46,7 @@ from framescout.store.models import (
     new_id,
     utcnow,
 )
+from framescout.store.provenance import observed_time, upload_source
 
 MAX_NAME = 255
 MAX_TAG = 100
@@ -90,6 +91,8 @@ class ImageFields:
     model_version: str | None = None
     device_id: str | None = None
     source_url: str | None = None
+    source: str | None = None
+    """The route's word on where the upload came from (`framescout.store.provenance`); else derived."""
 
 
 @dataclass(frozen=True)
@@ -372,6 +375,8 @@ class _Checked:
     model_version: str | None
     device_id: str | None
     source_url: str | None
+    observed_at: datetime | None = None
+    source: str | None = None
 
 
 Attach = Callable[[Connection, str, bool], None]
@@ -426,6 +431,8 @@ def prepare_image(
         model_version=check_text(fields.model_version, "model_version", 200),
         device_id=check_text(fields.device_id, "device_id", 200),
         source_url=fields.source_url,
+        observed_at=observed_time(fields.metadata),
+        source=upload_source(fields.source, fields.metadata),
     )
     boxes: list[Box] = []
     if fields.predictions is not None:
@@ -556,6 +563,8 @@ def _insert_rows(
         "model_version": c.model_version,
         "device_id": c.device_id,
         "source_url": c.source_url,
+        "observed_at": c.observed_at,
+        "source": c.source,
         "created_at": now,
     }
     conn.execute(_INSERT_IMAGE, row)

@@ -110,6 +110,7 @@ class Image(Base):
         Index("ix_images_project_rule", "project_id", "sampling_rule"),
         Index("ix_images_sha256", "sha256"),
         Index("ix_images_project_review", "project_id", "review_status"),
+        Index("ix_images_project_observed", "project_id", "observed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -132,6 +133,10 @@ class Image(Base):
     review_status: Mapped[str | None] = mapped_column(String(20))
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     reviewed_at: Mapped[datetime | None] = mapped_column()
+    observed_at: Mapped[datetime | None] = mapped_column()
+    """When the frame was seen (``metadata.observed_at`` read at ingest); ``None``: not said."""
+    source: Mapped[str | None] = mapped_column(String(20))
+    """Which route or client sent it (`framescout.store.provenance.SOURCES`); ``None`` for old rows."""
 
     batch: Mapped[Batch | None] = relationship(lazy="joined")
     tags: Mapped[list[ImageTag]] = relationship(
@@ -168,6 +173,30 @@ class Annotation(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     iscrowd: Mapped[bool] = mapped_column(default=False, server_default=false())
     """COCO's crowd flag (a region of many objects), kept so a COCO import exports back unchanged."""
+
+
+class RecentInference(Base):
+    """A hosted-inference answer kept for a few minutes, so an upload of the same image right after
+    (the official ``roboflow`` package's ``active_learning()`` flow) gets those predictions as
+    pre-labels. In the database, not in process memory: the upload may reach another worker."""
+
+    __tablename__ = "recent_inferences"
+    __table_args__ = (
+        Index("ix_recent_inferences_bytes", "workspace_id", "bytes_sha256"),
+        Index("ix_recent_inferences_size", "workspace_id", "width", "height"),
+        Index("ix_recent_inferences_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    """``project/version`` of the model that answered (Roboflow's model id)."""
+    bytes_sha256: Mapped[str] = mapped_column(String(64))
+    pixels_sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    predictions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ModelVersion(Base):

@@ -99,17 +99,22 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
     key = server.create_key("acme")
     server.cli("projects", "create", "acme/street")
     images: dict[str, str] = {}
+    recorded = time.time() - 6 * 3600  # frames a collector recorded over six hours, uploaded now
     with server, Client(server.url, key) as client:
         for i, (name, data, predictions) in enumerate(photos):
             unsure = bool(len(predictions)) and float(predictions.confidence.min()) < 0.5
+            lowest = float(predictions.confidence.min()) if len(predictions) else 1.0
+            seen = {"observed_at": recorded + i * 1800} if i else {}  # the first frame does not say
             result = client.upload_image(
                 "acme/street",
                 data,
                 name=name,
                 predictions=predictions,
                 sampling_rule="low-confidence" if unsure else "random",
-                sampling_reason="a box below 0.50" if unsure else "1% of traffic",
-                metadata={"rule_kind": "confidence_below" if unsure else "random"},
+                sampling_reason=(
+                    f"1 box(es) below confidence 0.50 (lowest {lowest:.2f})" if unsure else "1% of traffic"
+                ),
+                metadata={"rule_kind": "confidence_below" if unsure else "random", **seen},
                 model_version="1" if i % 2 else "2",
                 tags=["night"] if i % 3 == 0 else [],
             )
@@ -162,6 +167,30 @@ def _watch_csp(page) -> list[str]:  # type: ignore[no-untyped-def]
     return found
 
 
+def _assert_labels_readable(page) -> None:  # type: ignore[no-untyped-def]
+    """No two box labels on the image overlap, and no status text in the box list is cut off."""
+    overlapping = page.evaluate(
+        """() => {
+        const r = [...document.querySelectorAll('#overlay rect.label-bg')]
+          .map(e => e.getBoundingClientRect());
+        const hits = [];
+        for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+          if (r[i].left < r[j].right - 0.5 && r[j].left < r[i].right - 0.5 &&
+              r[i].top < r[j].bottom - 0.5 && r[j].top < r[i].bottom - 0.5) hits.push([i + 1, j + 1]);
+        return hits;
+      }"""
+    )
+    assert page.locator("#overlay rect.label-bg").count() >= 2
+    assert overlapping == [], f"labels of boxes {overlapping} overlap"
+    cut = page.evaluate(
+        "[...document.querySelectorAll('#box-list .info')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
+    )
+    assert cut == [], f"status text cut off: {cut}"
+    texts = page.evaluate("[...document.querySelectorAll('#box-list .info')].map(e => e.textContent)")
+    assert all(t.startswith("model ") and t.endswith(" · undecided") for t in texts), texts
+
+
 def _sign_in(page, ui: UiServer, reviewer: str = "Alice Reviewer") -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{ui.url}/ui/")
     assert "/ui/login" in page.url  # not signed in: redirected
@@ -182,6 +211,10 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    console_errors: list[str] = []  # e.g. a 401 on /favicon.ico, which every page used to log
+    page.on(
+        "console", lambda m: console_errors.append(f"{m.text} {m.location}") if m.type == "error" else None
+    )
     csp_headers: list[str] = []
     page.on(
         "response",
@@ -200,10 +233,11 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     # Dashboard: counts and real charts.
     assert page.inner_text("#total-images") == str(len(ui_server.images))
     assert page.inner_text("#open-bugs") == "1"
-    assert page.locator("#kept-chart rect.bar").count() >= 1
+    assert page.locator("#kept-chart rect.bar").count() >= 5  # six hours of frames: not one bar
+    assert page.inner_text("#kept-basis") == "by observed time; 1 frame without one by upload time"
     assert page.locator("#confidence-chart rect.bar").count() >= 1
     assert page.locator("#model-versions tbody tr").count() == 2
-    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+    assert "100% kept by confidence rules" not in page.inner_text("#model-versions")
 
     # Image browser: filters narrow the grid.
     page.click("nav.tabs a:text('Images')")
@@ -225,6 +259,7 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     before = page.evaluate("window.framescoutReview.boxes()")
     assert len(before) >= 2, before
     assert all(b["state"] == "pending" and b["source"] == "prediction" for b in before)
+    _assert_labels_readable(page)
 
     page.keyboard.press("a")  # accept box 1 (selection moves to box 2)
     page.fill("#new-class", "van")  # fix box 2's class: a class the model does not know
@@ -303,6 +338,19 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     second_predictions = [a for a in second_record["annotations"] if a["kind"] == "prediction"]
     assert len(second_truth) == len(second_predictions)
 
+    # The dashboard now counts the two reviews per model version, and the correction of the bus.
+    page.goto(f"{ui_server.url}/ui/p/street")
+    reviewed = page.evaluate(
+        "[...document.querySelectorAll('#model-versions tbody tr')]"
+        ".map(r => [r.dataset.version, r.querySelector('.reviewed').textContent])"
+    )
+    assert sum(int(n) for _, n in reviewed) == 2, reviewed
+    bus_version = page.inner_text(
+        f"#model-versions tr[data-version='{record['model_version']}'] td.corrected"
+    )
+    assert "(1 of 1)" in bus_version or "(1 of 2)" in bus_version, bus_version  # the bus: corrected
+    page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
     # Export COCO from the export page and read it with pycocotools.
     page.goto(f"{ui_server.url}/ui/p/street/export")
     page.screenshot(path=str(SHOTS / "export.png"), full_page=True)
@@ -327,6 +375,9 @@ def test_review_in_the_browser_then_export_coco(ui_server: UiServer, browser, tm
     assert coco_boxes == len(truth) + len(second_truth)
     assert "van" in names
     assert not errors, errors
+    # The one error expected: the deliberate sign-in with a bad key answers 401.
+    assert [e for e in console_errors if "/ui/login'" not in e] == [], console_errors
+    assert len(console_errors) <= 1, console_errors
     # Every UI response carried the strict policy, and the browser reported no violation of it.
     assert csp_headers and all("script-src 'self'" in h for h in csp_headers), set(csp_headers)
     assert not violations, violations
@@ -386,3 +437,58 @@ def test_signed_out_pages_redirect_and_scripts_get_json(ui_server: UiServer) -> 
     script = httpx.post(f"{ui_server.url}/ui/p/street/images/x/review", json={"status": "reviewed"})
     assert script.status_code == 401
     assert json.loads(script.text)["error"]["code"] == "sign_in_required"
+
+
+def test_a_roboflow_upload_shows_its_source_and_prelabels(ui_server: UiServer, browser) -> None:  # type: ignore[no-untyped-def]
+    """An image inferred through hosted inference, then uploaded bare through the Roboflow-compatible
+    route (what ``workspace.active_learning()`` does): the browser and the review page say where it
+    came from, and its boxes are that inference's predictions."""
+    nanodet = SHARED / "models" / "nanodet-m" / "nanodet_m.onnx"
+    coco = SHARED / "data" / "coco-tiny" / "val2017"
+    if not nanodet.exists() or not coco.exists():
+        pytest.skip(f"needs the NanoDet-m model and coco-tiny in {SHARED}")
+    import base64
+
+    ui_server.server.cli(
+        "models", "add", "acme/street", "1", "--onnx", str(nanodet), "--format", "nanodet",
+        "--classes", str(nanodet.with_name("coco.names")),
+    )  # fmt: skip
+    path = sorted(coco.glob("*.jpg"))[10]  # not among the fixture's uploads
+    sent = io.BytesIO()
+    PILImage.open(path).convert("RGB").save(sent, format="PNG")  # as roboflow's model.predict sends it
+    answer = httpx.post(
+        f"{ui_server.url}/street/1?api_key={ui_server.key}",
+        content=base64.b64encode(sent.getvalue()),
+        timeout=60,
+    )
+    assert answer.status_code == 200 and answer.json()["predictions"], answer.text
+    uploaded = httpx.post(
+        f"{ui_server.url}/dataset/street/upload?api_key={ui_server.key}&name={path.name}",
+        files={"file": (path.name, path.read_bytes(), "image/jpeg")},
+        timeout=60,
+    ).json()
+    image_id = uploaded["id"]
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, ui_server)
+    console_errors.clear()  # the deliberate bad sign-in's 401
+    page.goto(f"{ui_server.url}/ui/p/street/images")
+    card = page.locator(f"#thumbs li[data-image-id='{image_id}']")
+    assert card.locator(".pill.source").inner_text() == "roboflow client"
+    assert f"{len(answer.json()['predictions'])} pred" in card.inner_text()
+    _wait_until(
+        page, "[...document.querySelectorAll('#thumbs img')].every(i => i.complete && i.naturalWidth)"
+    )
+    page.screenshot(path=str(SHOTS / "images.png"), full_page=True)
+    page.goto(f"{ui_server.url}/ui/p/street/images/{image_id}")
+    page.wait_for_selector("#overlay g.box")
+    assert page.inner_text("#image-source") == "roboflow client"
+    assert page.inner_text("#prelabels").startswith("from hosted inference street/1")
+    boxes = page.evaluate("window.framescoutReview.boxes()")
+    assert len(boxes) == len(answer.json()["predictions"]) and all(b["source"] == "prediction" for b in boxes)
+    page.screenshot(path=str(SHOTS / "review-roboflow.png"), full_page=True)
+    assert console_errors == [], console_errors
+    context.close()

@@ -3,6 +3,7 @@ review (and refusing bad ones without writing anything), reports, export and dat
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -305,6 +306,8 @@ def test_user_feedback_appears_as_suggested_boxes(env: Any, make_jpeg: Callable[
     assert [(b["class"], b["source"]) for b in state["boxes"]][-1] == ("dog", "feedback")
     page = env.client.get(f"/ui/p/cams/images/{image_id}").text
     assert "User feedback" in page
+    assert re.search(r"on box 1\b", page)
+    assert "on box 0" not in page  # the list beside the image counts from 1; so does the feedback
     assert 'id="new-class"' not in page and "fixed class list" in page  # cams was created with classes
     open_id = upload(env, make_jpeg, seed=6, project="open")
     assert 'id="new-class"' in env.client.get(f"/ui/p/open/images/{open_id}").text
@@ -334,7 +337,11 @@ def test_dashboard_shows_the_projects_figures(env: Any, make_jpeg: Callable[...,
             seed=20 + i,
             sampling_rule="low-confidence" if i < 3 else "random",
             model_version="1" if i < 2 else "2",
-            metadata=json.dumps({"rule_kind": "confidence_below" if i < 3 else "random"}),
+            sampling_reason="1 box(es) below confidence 0.40 (lowest 0.31)" if i < 3 else "1% of traffic",
+            metadata=json.dumps(
+                {"rule_kind": "confidence_below" if i < 3 else "random"}
+                | ({"observed_at": 1764500000.0 + 3600 * i} if i else {})
+            ),
         )
     env.client.post(
         f"{BASE}/cams/bug-reports", headers=env.auth(), data={"severity": "crash", "description": "app died"}
@@ -347,10 +354,21 @@ def test_dashboard_shows_the_projects_figures(env: Any, make_jpeg: Callable[...,
     versions = re.search(r'id="model-versions".*?</table>', page, re.S)
     assert versions
     rows = re.findall(
-        r"<tr>\s*<td>(\w+)</td>\s*<td class=\"num\">(\d+)</td>\s*<td class=\"num\">(\d+)</td>",
+        r'<tr data-version="(\w+)">.*?class="thresholds">(.*?)</td>.*?class="num frames">(\d+)<'
+        r'.*?class="num reviewed">(\d+)<.*?class="corrected">(.*?)</td>',
         versions.group(0),
+        re.S,
     )
-    assert rows == [("1", "2", "2"), ("2", "2", "1")]
+    shown = [
+        (v, html.unescape(re.sub(r"<[^>]+>", "", t)), n, r, re.sub(r"<[^>]+>", "", c).strip())
+        for v, t, n, r, c in rows
+    ]
+    assert shown == [
+        ("1", "low-confidence: < 0.40", "2", "0", "none reviewed yet"),
+        ("2", "low-confidence: < 0.40", "2", "0", "none reviewed yet"),
+    ]
+    assert "100% kept by confidence rules" not in page
+    assert 'id="kept-basis">by observed time; 1 frame without one by upload time<' in page
     assert "app died" in page
 
 
@@ -432,3 +450,14 @@ def test_export_of_a_project_with_nothing_reviewed_says_so(env: Any, make_jpeg: 
     token = csrf_of(env, "/ui/p/cams/export")
     response = env.client.post("/ui/p/cams/export", data={"format": "coco", "csrf": token}, headers=HTML)
     assert response.status_code == 404 and "no reviewed or labelled images" in response.text
+
+
+def test_favicon_is_served_without_signing_in(env: Any) -> None:
+    """Browsers ask for /favicon.ico on every page; it used to answer 401 (a console error each time)."""
+    icon = env.client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    svg = env.client.get("/ui/static/favicon.svg")
+    assert svg.status_code == 200 and svg.text.startswith("<svg")
+    page = env.client.get("/ui/login").text
+    assert 'rel="icon" href="/ui/static/favicon.svg"' in page

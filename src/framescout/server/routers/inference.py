@@ -15,9 +15,11 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from framescout.imaging import ImageError, decode_image
+from framescout.server import prelabels
 from framescout.server.deps import CurrentWorkspace, FetcherDep, SettingsDep, StoreDep
 from framescout.server.fetch import check_url, fetch_failed_error
 from framescout.server.inference import ModelRegistry
@@ -30,6 +32,7 @@ from framescout.store.models import ModelVersion, Workspace
 
 router = APIRouter(tags=["inference"])
 fetch_log = logging.getLogger("framescout.server.fetch")
+log = logging.getLogger("framescout.server.inference")
 
 
 def _image_bytes(body: bytes, content_type: str) -> bytes:
@@ -130,5 +133,16 @@ class _Job:
         for item in payload["predictions"]:
             item["detection_id"] = str(uuid.uuid4())
         payload["image"] = {"width": decoded.width, "height": decoded.height}
+        self._remember(model, data, decoded, payload)
         payload["time"] = round(time.perf_counter() - started, 4)
         return payload
+
+    def _remember(self, model: ModelVersion, data: bytes, decoded: Any, payload: dict[str, Any]) -> None:
+        """Keep the answer for an upload of the same image that may follow (`server.prelabels`);
+        a failure to keep it never fails the inference."""
+        try:
+            prelabels.remember(
+                self.store.db, self.workspace, f"{self.project}/{model.version}", data, decoded, payload
+            )
+        except SQLAlchemyError as exc:
+            log.warning("hosted inference answer not kept for pre-labels: %s", exc)

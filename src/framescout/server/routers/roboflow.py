@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from framescout import __version__
+from framescout.server import prelabels
 from framescout.server.annotation_formats import parse_annotation, refuse_too_many_boxes
 from framescout.server.deps import CurrentWorkspace, FetcherDep, PathWorkspace, SettingsDep, StoreDep
 from framescout.server.uploads import ingest_upload
@@ -124,6 +125,10 @@ async def upload(
 ) -> dict[str, Any]:
     """Answers ``{"success": true, "id"}``, or ``{"duplicate": true, "id"}`` for bytes already stored.
 
+    The image is stored with source ``roboflow``; when the same image went through this workspace's
+    hosted inference in the last minutes (``workspace.active_learning()`` does that first), those
+    predictions come with it as pre-labels, with the model version ``project/version``.
+
     ``async`` like the native upload: an ``image`` URL is fetched on the event loop under the fetch
     policy; the project lookup, parsing and ingest run in the threadpool."""
 
@@ -136,12 +141,35 @@ async def upload(
             batch=batch,
             tags=tag or [],
             metadata=parse_metadata(form_metadata or metadata),
+            source="roboflow",
         )
         return target, fields
 
     target, fields = await run_in_threadpool(prepare)
+
+    def with_prelabels(data: bytes, fields: ImageFields) -> None:
+        """Predictions of a hosted inference on the same image just before (`server.prelabels`)."""
+        found = prelabels.recall(store.db, workspace, data)
+        if found is None:
+            return
+        predictions = prelabels.usable(found, target, settings.class_limits)
+        if predictions is None:
+            return
+        fields.predictions = predictions
+        fields.model_version = found.model
+        fields.metadata = {
+            **fields.metadata,
+            "prelabels": {
+                "model": found.model,
+                "inferred_at": found.inferred_at.isoformat(timespec="seconds") + "Z",
+                "matched": found.matched,
+            },
+        }
+
     url = None if file is not None else image
-    result = await ingest_upload(store, settings, fetcher, target, fields, file=file, url=url)
+    result = await ingest_upload(
+        store, settings, fetcher, target, fields, file=file, url=url, before=with_prelabels
+    )
     if result.duplicate:
         return {"duplicate": True, "id": result.id}
     return {"success": True, "id": result.id}

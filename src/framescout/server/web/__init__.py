@@ -4,7 +4,7 @@ charts and one small script for the review page, so users need no separate front
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from framescout.server.errors import error_body
@@ -40,6 +40,16 @@ def install_web_ui(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     for module in (auth, projects, browse, review, exports):
         app.include_router(module.router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """The icon browsers ask for on every page (no sign-in: before, it answered 401 as a
+        "workspace" of the Roboflow-compatible API, and every page logged a console error)."""
+        return FileResponse(
+            HERE / "static" / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -15,7 +15,7 @@ from framescout.server.web.templating import render
 from framescout.store.accounts import list_projects
 from framescout.store.models import Image, Report
 from framescout.store.reports import STATUSES, list_reports, set_report_status
-from framescout.store.stats import CONFIDENCE_RULE_KINDS, project_stats
+from framescout.store.stats import project_stats
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -75,7 +75,6 @@ def dashboard(request: Request, who: SignedInDep, proj: ProjectDep, store: Store
         kept=kept_chart(stats.kept),
         histogram=histogram_chart(stats.histogram),
         bugs=bugs,
-        confidence_kinds=sorted(CONFIDENCE_RULE_KINDS),
     )
 
 

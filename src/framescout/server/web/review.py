@@ -99,11 +99,20 @@ def review_page(
         tags=tags,
         batch=batch,
         reports=suggestions,
+        prelabels=_prelabels(image.metadata_),
         state_json=json.dumps(state).replace("<", "\\u003c"),
         browser_url=state["browserUrl"],
         prev_url=state["prevUrl"],
         next_url=state["nextUrl"],
     )
+
+
+def _prelabels(metadata: dict[str, Any]) -> dict[str, str] | None:
+    """What `server.prelabels` recorded about predictions attached from hosted inference."""
+    found = metadata.get("prelabels")
+    if not isinstance(found, dict) or not isinstance(found.get("model"), str):
+        return None
+    return {"model": found["model"], "inferred_at": str(found.get("inferred_at") or "")}
 
 
 def _box(class_name: str, a: Any, source: str, state: str, confidence: float | None = None) -> dict[str, Any]:

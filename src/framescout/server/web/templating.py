@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from framescout import __version__
+from framescout.store.provenance import source_label
 from framescout.store.web_sessions import SignedIn
 
 HERE = Path(__file__).parent
@@ -27,6 +28,7 @@ def _percent(value: float) -> str:
 
 templates.env.filters["when"] = _when
 templates.env.filters["percent"] = _percent
+templates.env.filters["source"] = source_label
 templates.env.globals["version"] = __version__
 
 

@@ -43,9 +43,38 @@
   }
 
   // ------------------------------------------------------------------ drawing the overlay
+  // Labels: "number class confidence" on a solid tag, placed where it overlaps no other label
+  // (above the box, inside its top, below it, inside its bottom), so neighbours never run together.
+  function placeLabels(labels, scale) {
+    const placed = [];
+    const overlaps = (r) => placed.some((p) => r.x < p.x + p.w && p.x < r.x + r.w && r.y < p.y + p.h && p.y < r.y + r.h);
+    for (const { text, bg, box } of labels) {
+      const size = text.getBBox();
+      const w = size.width + 6 * scale;
+      const h = size.height + 2 * scale;
+      const x = Math.min(Math.max(box.x_min, 0), Math.max(W - w, 0));
+      const candidates = [box.y_min - h, box.y_min, box.y_max, box.y_max - h]
+        .map((y) => Math.min(Math.max(y, 0), Math.max(H - h, 0)));
+      let spot = candidates.map((y) => ({ x, y, w, h })).find((r) => !overlaps(r));
+      if (!spot) {  // crowded: stack below the lowest label that collides
+        let y = candidates[0];
+        while (overlaps({ x, y, w, h }) && y + h < H) y += h;
+        spot = { x, y: Math.min(y, Math.max(H - h, 0)), w, h };
+      }
+      placed.push(spot);
+      bg.setAttribute("x", spot.x);
+      bg.setAttribute("y", spot.y);
+      bg.setAttribute("width", spot.w);
+      bg.setAttribute("height", spot.h);
+      text.setAttribute("x", spot.x + 3 * scale);
+      text.setAttribute("y", spot.y + spot.h - 4 * scale);
+    }
+  }
+
   function render() {
     const scale = W / Math.max(svg.clientWidth || W, 1);
     svg.replaceChildren();
+    const labels = [];
     boxes.forEach((b, i) => {
       const g = document.createElementNS(SVG_NS, "g");
       g.setAttribute("class", `box state-${b.state} source-${b.source}` + (i === selected ? " selected" : ""));
@@ -58,18 +87,22 @@
       rect.setAttribute("height", Math.max(b.y_max - b.y_min, 0));
       rect.setAttribute("stroke", colourOf(b.class));
       g.appendChild(rect);
+      const tag = document.createElementNS(SVG_NS, "rect");
+      tag.setAttribute("class", "label-bg");
+      tag.setAttribute("fill", colourOf(b.class));
+      tag.setAttribute("rx", 2 * scale);
       const label = document.createElementNS(SVG_NS, "text");
-      label.setAttribute("x", b.x_min + 3 * scale);
-      label.setAttribute("y", Math.max(b.y_min - 4 * scale, 12 * scale));
+      label.setAttribute("class", "label");
       label.setAttribute("font-size", 13 * scale);
-      label.setAttribute("fill", colourOf(b.class));
+      label.setAttribute("fill", "#fff");
       // On crowded frames only the selected box is named in full; the others show their number
       // (their class is their colour, and the list beside the image names them all).
       const full = boxes.length <= CROWDED || i === selected;
       label.textContent = full
         ? `${i + 1} ${b.class}` + (b.confidence != null ? ` ${b.confidence.toFixed(2)}` : "")
         : `${i + 1}`;
-      g.appendChild(label);
+      g.append(tag, label);
+      labels.push({ text: label, bg: tag, box: b });
       g.addEventListener("mousedown", (event) => {
         if (drawMode || event.button !== 0) return;
         event.stopPropagation();
@@ -97,6 +130,7 @@
       }
       svg.appendChild(g);
     });
+    placeLabels(labels, scale);
     if (drag && drag.current) {
       const r = document.createElementNS(SVG_NS, "rect");
       const [x0, y0, x1, y1] = dragBox();
@@ -131,7 +165,9 @@
       const info = document.createElement("span");
       info.className = "info";
       const source = { prediction: "model", ground_truth: "saved", feedback: "user", drawn: "drawn" }[b.source] || b.source;
-      info.textContent = `${source}${b.confidence != null ? " " + b.confidence.toFixed(2) : ""} · ${b.state}`;
+      const verdict = { pending: "undecided", accepted: "accepted", rejected: "rejected" }[b.state] || b.state;
+      info.textContent = `${source}${b.confidence != null ? " " + b.confidence.toFixed(2) : ""} · ${verdict}`;
+      info.title = info.textContent;
       const accept = button("✓", `accept box ${i + 1}`, () => { select(i); decide("accepted"); });
       const reject = button("✗", `reject box ${i + 1}`, () => { select(i); decide("rejected"); });
       const remove = button("del", `delete box ${i + 1}`, () => { select(i); removeSelected(); });
