@@ -134,6 +134,7 @@ def test_collect_on_a_recording_keeps_the_quota_and_per_minute_limits_of_video_t
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
     assert "clock: the video's own time, from 2026-01-01T00:00:00Z (--start-time" in text
+    assert "spans more than" not in text  # 1-minute windows fit in the clip
     kept = kept_frames(out)
     by_rule = Counter(m["rule"] for m in kept)
     assert by_rule == {"minute-quota": 3, "sampled": 6}, by_rule
@@ -202,3 +203,18 @@ def test_a_quota_of_2_every_5_seconds_on_people_mp4(videos: Path, nanodet_path: 
     replay = load_config(rules).build()
     expected = [i for i in range(248) if replay.decide(Predictions.empty(), timestamp=START + i / rate).keep]
     assert indices == expected
+
+
+def test_a_quota_longer_than_the_recording_is_announced(clip: Path, tmp_path: Path) -> None:
+    """'3 every 15 minutes' on a 3-minute clip keeps about 0.6 frames, as a live camera would: say so
+    instead of letting an empty result look like a broken rule."""
+    model = constant_model(tmp_path / "model.onnx", yolov8())
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {name: slow, type: quota, count: 3, every: 15m}\n")
+    done = framescout(
+        "collect", "--source", str(clip), "--model", str(model), "--rules", str(rules), "--max-frames", "3",
+        "--dry-run", str(tmp_path / "out"), "--spool", str(tmp_path / "spool"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = " ".join(done.stdout.split())
+    assert "note: quota slow (3 every 900 s) spans more than this 180 s recording: expect about 0.6" in text

@@ -20,7 +20,7 @@ from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
 from framescout.sampling import ConfigError, load_config
-from framescout.sampling.config import SamplingConfig
+from framescout.sampling.config import QuotaConfig, SamplingConfig
 
 
 def _view(collector: Collector, source: Source, started: float) -> Table:
@@ -84,6 +84,24 @@ def clock_note(source: Source, config: SamplingConfig | None) -> str | None:
     if config is not None and config.storage:
         note += f". The limits in {config.storage} are shared and count wall time"
     return note
+
+
+def quota_notes(source: Source, config: SamplingConfig | None) -> list[str]:
+    """Quotas whose window is longer than the recording keep few or no frames of it: say so, rather
+    than let an empty result look like a broken rule."""
+    length = source.duration if source.clock == "video" else None
+    if not length or config is None:
+        return []
+    notes = []
+    for rule in config.rules:
+        if isinstance(rule, QuotaConfig) and rule.every > length:
+            name = rule.name or rule.type
+            notes.append(
+                f"note: quota {name} ({rule.count} every {rule.every:g} s) spans more than this "
+                f"{length:.0f} s recording: expect about {rule.count * length / rule.every:.1f} of its "
+                f"frames (as a live camera would in {length:.0f} s); a shorter 'every' shows it on this clip"
+            )
+    return notes
 
 
 def summary(seen: int, status: dict[str, Any], *, where: str, earlier: int, interrupted: bool) -> str:
@@ -198,8 +216,8 @@ def collect(
     collector = Collector(**options)
     earlier = collector.spool.stats()["entries"]
     note = clock_note(frames, config)
-    if note:
-        console.print(escape(note))
+    for line in ([note] if note else []) + quota_notes(frames, config):
+        console.print(escape(line))
     started = time.monotonic()
     interrupted = False
     try:

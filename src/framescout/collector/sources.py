@@ -99,6 +99,8 @@ class Source:
         self.start: RecordingStart | None = None
         """When a video file's recording started (``None`` for other sources, or a video whose frame
         rate is unknown: its frames then run on the wall clock too)."""
+        self.duration: float | None = None
+        """A video file's length in seconds, when its header says (frame count / fps)."""
         if self.kind == "video":
             capture = cv2.VideoCapture(spec)
             try:
@@ -106,8 +108,8 @@ class Source:
             finally:
                 capture.release()
             if rate and rate > 0:
-                duration = count / rate if count and count > 0 else None
-                self.start = recording_start(path, duration, start_time)
+                self.duration = count / rate if count and count > 0 else None
+                self.start = recording_start(path, self.duration, start_time)
 
     @property
     def clock(self) -> str:
