@@ -218,3 +218,12 @@ def test_a_quota_longer_than_the_recording_is_announced(clip: Path, tmp_path: Pa
     assert done.returncode == 0, done.stdout + done.stderr
     text = " ".join(done.stdout.split())
     assert "note: quota slow (3 every 900 s) spans more than this 180 s recording: expect about 0.6" in text
+
+
+def test_start_times_are_read_as_iso_8601_or_unix_seconds() -> None:
+    from framescout.cli.collect import parse_start_time
+
+    assert parse_start_time("2026-01-01T00:00:00Z") == START
+    assert parse_start_time("2026-01-01T01:00:00+01:00") == START
+    assert parse_start_time(str(int(START))) == START
+    assert parse_start_time("2026-01-01 00:00") == datetime(2026, 1, 1).astimezone().timestamp()  # local
