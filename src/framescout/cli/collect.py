@@ -214,7 +214,7 @@ def collect(
             "upload_timeout": upload_timeout,
         }
     collector = Collector(**options)
-    earlier = collector.spool.stats()["entries"]
+    earlier = collector.spooled_at_start
     note = clock_note(frames, config)
     for line in ([note] if note else []) + quota_notes(frames, config):
         console.print(escape(line))

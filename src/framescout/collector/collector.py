@@ -100,6 +100,8 @@ class Collector:
             log.warning("spool entry %s (%s) lost its file in a crash; dropped", gone.id, gone.rule)
         if self.spool.recovered_orphans:
             log.info("removed %d unindexed spool file(s) left by a crash", self.spool.recovered_orphans)
+        self.spooled_at_start = len(self.spool)
+        """Frames an earlier run left in the spool (this run delivers them too; summaries say so)."""
         self._priority = {
             rule.name: (0 if rule.kind in LOW_PRIORITY_TYPES else 1) for rule in self.sampler.rules
         }

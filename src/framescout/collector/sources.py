@@ -93,7 +93,8 @@ class Source:
             raise ValueError(f"source {spec!r} is not a folder, file, camera index or stream URL")
         if start_time is not None and self.kind != "video":
             raise ValueError(
-                f"a start time applies to video files only; {spec!r} is a {self.kind}, "
+                f"a start time applies to video files only; {spec!r} is "
+                f"{'an image' if self.kind == 'image' else 'a ' + self.kind}, "
                 "whose frames are stamped with the wall clock"
             )
         self.start: RecordingStart | None = None
