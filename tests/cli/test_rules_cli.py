@@ -76,3 +76,41 @@ def test_explain_rejects_bad_predictions(tmp_path: Path) -> None:
 def test_entry_point_basics(flag: str) -> None:
     result = framescout(flag)
     assert result.returncode == 0
+
+
+def test_explain_says_which_threshold_of_a_schedule_it_used(tmp_path: Path) -> None:
+    box = {"x": 50, "y": 50, "width": 20, "height": 20, "class": "person", "class_id": 0}
+    data = [
+        {"file": "a.jpg", "predictions": [{**box, "confidence": 0.45}]},
+        {"file": "b.jpg", "predictions": [{**box, "confidence": 0.55}]},
+        {"file": "c.jpg", "predictions": [{**box, "confidence": 0.45}], "model_version": "1"},
+        {"file": "d.jpg", "predictions": [{**box, "confidence": 0.45}], "model_version": "7"},
+    ]
+    predictions = tmp_path / "predictions.json"
+    predictions.write_text(json.dumps(data))
+    rules = str(EXAMPLES / "low-confidence.yaml")  # schedule {1: 0.40, 2: 0.50, 3: 0.60}, no default
+
+    plain = framescout("rules", "explain", rules, str(predictions))
+    assert plain.returncode == 0, plain.stderr
+    note = " ".join(plain.stdout.split()).split("threshold schedule below-schedule: ")[1]
+    assert note.startswith(
+        "0.60 for 2 frame(s) without a model version (its last entry, version 3, as it has no default; "
+        "pass --model-version to choose); 0.40 for 1 frame(s) of model version 1 (their own); "
+        "0.60 for 1 frame(s) of model version 7 (their own, not in the schedule: its last entry"
+    )
+
+    chosen = framescout("rules", "explain", rules, str(predictions), "--model-version", "2", "--json")
+    assert chosen.returncode == 0, chosen.stderr
+    lines = [json.loads(line) for line in chosen.stdout.splitlines()]  # stdout stays JSON lines
+    assert "below 0.50, the threshold for model version 2" in lines[0]["reason"]
+    assert lines[1]["rule"] != "below-schedule"  # 0.55 is not below 0.50
+    assert "0.50 for 2 frame(s) of model version 2 (--model-version)" in " ".join(chosen.stderr.split())
+
+    with_default = tmp_path / "rules.yaml"
+    with_default.write_text(
+        "rules:\n  - {name: rising, type: threshold_schedule, schedule: {'1': 0.4}, default: 0.5}\n"
+    )
+    done = framescout("rules", "explain", str(with_default), str(predictions))
+    assert "threshold schedule rising: 0.50 for 2 frame(s) without a model version (its default;" in " ".join(
+        done.stdout.split()
+    )

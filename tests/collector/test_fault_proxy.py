@@ -160,4 +160,4 @@ def test_every_kept_frame_arrives_once_or_is_quarantined(case: str, rig: Rig, tm
         else:  # the stall: the 30 s upload timeout fired and the frame was sent again
             assert retried >= 1 and paused == 0, output
         if window.fault == "drop":  # the server had stored the frame whose answer was lost
-            assert re.search(r"[1-9]\d* already there", output), output
+            assert re.search(r"[1-9]\d* already on the server \(duplicates\)", output), output

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +14,13 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from framescout.cli._classes import warn_if_numbered
 from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
 from framescout.sampling import ConfigError, load_config
-from framescout.sampling.config import SamplingConfig
+from framescout.sampling.config import QuotaConfig, SamplingConfig
 
 
 def _view(collector: Collector, source: Source, started: float) -> Table:
@@ -44,6 +47,75 @@ def _view(collector: Collector, source: Source, started: float) -> Table:
         + (f" ({detail[:80]})" if detail else "")
     )
     return table
+
+
+def parse_start_time(text: str) -> float:
+    """``--start-time``: ISO 8601 (with ``Z`` or an offset; without one, this machine's local time) or
+    Unix seconds."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            fail(
+                f"--start-time: expected an ISO 8601 time such as 2026-03-01T08:00:00Z, or Unix seconds; "
+                f"got {escape(text)!r}"
+            )
+        return (moment if moment.tzinfo else moment.astimezone()).timestamp()
+    if not math.isfinite(seconds):
+        fail(f"--start-time: expected a finite number of seconds; got {escape(text)!r}")
+    return seconds
+
+
+def clock_note(source: Source, config: SamplingConfig | None) -> str | None:
+    """One line on the time the rules count: the video's own, from when, and why that start."""
+    if source.kind == "folder":
+        return "clock: the wall clock (an image folder has no time of its own); quotas and limits count it"
+    if source.start is None:
+        if source.kind == "video":
+            return "clock: the wall clock (the video does not say its frame rate)"
+        return None
+    start = datetime.fromtimestamp(source.start.at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    note = (
+        f"clock: the video's own time, from {start} ({source.start.origin}; set it with --start-time); "
+        "quotas, limits and observed_at follow it"
+    )
+    if config is not None and config.storage:
+        note += f". The limits in {config.storage} are shared and count wall time"
+    return note
+
+
+def quota_notes(source: Source, config: SamplingConfig | None) -> list[str]:
+    """Quotas whose window is longer than the recording keep few or no frames of it: say so, rather
+    than let an empty result look like a broken rule."""
+    length = source.duration if source.clock == "video" else None
+    if not length or config is None:
+        return []
+    notes = []
+    for rule in config.rules:
+        if isinstance(rule, QuotaConfig) and rule.every > length:
+            name = rule.name or rule.type
+            notes.append(
+                f"note: quota {name} ({rule.count} every {rule.every:g} s) spans more than this "
+                f"{length:.0f} s recording: expect about {rule.count * length / rule.every:.1f} of its "
+                f"frames (as a live camera would in {length:.0f} s); a shorter 'every' shows it on this clip"
+            )
+    return notes
+
+
+def summary(seen: int, status: dict[str, Any], *, where: str, earlier: int, interrupted: bool) -> str:
+    """The closing count: seen, kept, and where every kept frame went, so the numbers add up."""
+    per_rule = list(status["rules"].values())
+    kept = sum(r["kept"] for r in per_rule)
+    dropped = sum(sum(r["dropped"].values()) for r in per_rule)
+    line = f"{'interrupted: ' if interrupted else ''}{seen} frame(s) seen, {kept} kept, {where}"
+    line += f"; {status['spool']['entries']} waiting in the spool"
+    if dropped:
+        line += f"; {dropped} dropped"
+    if earlier:
+        line += f" (the spool held {earlier} frame(s) from an earlier run, counted here too)"
+    return line
 
 
 def collect(
@@ -74,6 +146,11 @@ def collect(
     fps: float | None = typer.Option(
         None, min=0.01, help="At most this many frames per second (of video time, for a video file)."
     ),
+    start_time: str | None = typer.Option(
+        None,
+        help="When a video file's recording started (ISO 8601, e.g. 2026-03-01T08:00:00Z, or Unix "
+        "seconds); default: its MP4 creation time, else its modification time minus its duration.",
+    ),
     confidence: float = typer.Option(0.25, min=0.0, max=1.0, help="Detector score threshold."),
     model_version: str | None = typer.Option(None, help="Deployed model version (threshold schedules)."),
     max_frames: int | None = typer.Option(None, min=1, help="Stop after this many frames."),
@@ -103,12 +180,14 @@ def collect(
             config = load_config(rules)
         except ConfigError as exc:
             fail(str(exc))
+    start = parse_start_time(start_time) if start_time is not None else None
     try:
         names = load_class_names(classes) if classes else None
         detector = OnnxDetector(model, class_names=names, format=model_format)
-        frames = Source(source, every=every, fps=fps)
+        frames = Source(source, every=every, fps=fps, start_time=start)
     except (ModelError, ValueError) as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
+    warn_if_numbered(detector, classes)
     uploading = bool(server and api_key and project and not dry_run)
     if uploading:
         assert server and api_key and project
@@ -135,13 +214,17 @@ def collect(
             "upload_timeout": upload_timeout,
         }
     collector = Collector(**options)
+    earlier = collector.spooled_at_start
+    note = clock_note(frames, config)
+    for line in ([note] if note else []) + quota_notes(frames, config):
+        console.print(escape(line))
     started = time.monotonic()
     interrupted = False
     try:
         with Live(_view(collector, frames, started), console=console, refresh_per_second=4) as live:
             for n, frame in enumerate(frames, start=1):
                 predictions = detector.predict(frame.image, confidence=confidence)
-                collector.observe(frame.image, predictions, name=frame.name)
+                collector.observe(frame.image, predictions, name=frame.name, timestamp=frame.timestamp)
                 if n % 5 == 0:
                     live.update(_view(collector, frames, started))
                 if max_frames and n >= max_frames:
@@ -155,20 +238,21 @@ def collect(
     collector.close(timeout=drain_timeout if (uploading or dry_run) else 0)
     status = collector.status()
     per_rule = list(status["rules"].values())
-    kept = sum(r["kept"] for r in per_rule)
     uploaded = sum(r["uploaded"] for r in per_rule)
     duplicates = sum(r["duplicates"] for r in per_rule)
     quarantined = sum(r["quarantined"] for r in per_rule)
     if dry_run:
         where = f"{uploaded} written to {dry_run}"
     elif uploading:
-        where = f"{uploaded} uploaded to {project}, {duplicates} already there, {quarantined} quarantined"
+        where = (
+            f"{uploaded} uploaded to {project} (new), {duplicates} already on the server (duplicates), "
+            f"{quarantined} quarantined"
+        )
     else:
         where = "offline"
     console.print()
     console.print(
-        f"{'interrupted: ' if interrupted else ''}{frames.stats.yielded} frame(s) seen, {kept} kept, "
-        f"{escape(where)}; {status['spool']['entries']} waiting in the spool"
+        escape(summary(frames.stats.yielded, status, where=where, earlier=earlier, interrupted=interrupted))
         + (f"; source skipped {frames.stats.skipped}" if frames.stats.skipped else "")
     )
     retried = sum(r["retried"] for r in per_rule)

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from framescout.cli._classes import warn_if_numbered
 from framescout.cli._output import console, fail
 from framescout.imaging import ImageError, read_image_file, to_bgr
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
@@ -49,7 +50,8 @@ def predict(
         names = load_class_names(classes) if classes else None
         detector = OnnxDetector(model, class_names=names, format=model_format)
     except ModelError as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
+    warn_if_numbered(detector, classes)
     files = expand(paths)
     if not files:
         fail("no images to run on")

@@ -11,10 +11,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from framescout.cli._output import console, fail
+from framescout.cli._output import console, errors, fail
 from framescout.predictions import Predictions, PredictionsError
-from framescout.sampling import ConfigError, ManualClock, load_config
-from framescout.sampling.config import SamplingConfig
+from framescout.sampling import ConfigError, ManualClock, Sampler, ThresholdSchedule, load_config
+from framescout.sampling.config import SamplingConfig, ScheduleConfig
 
 app = typer.Typer(help="Check sampling rules and see what they would keep.", no_args_is_help=True)
 
@@ -84,8 +84,13 @@ def explain(
         False, "--json", help="Print one JSON decision per frame instead of a table."
     ),
     only_kept: bool = typer.Option(False, "--kept", help="Show only the frames that would be kept."),
+    model_version: str | None = typer.Option(
+        None, help="Model version of frames that do not carry a 'model_version' (threshold schedules)."
+    ),
 ) -> None:
-    """Replay the rules over recorded predictions and say, for each frame, kept or not and why."""
+    """Replay the rules over recorded predictions and say, for each frame, kept or not and why.
+
+    Each threshold schedule's line at the end says which threshold it used, for which versions."""
     if fps <= 0:
         fail("--fps must be positive")
     cfg = _load(config)
@@ -98,6 +103,7 @@ def explain(
         table.add_column(column)
     kept_by: Counter[str] = Counter()
     limited_by: Counter[str] = Counter()
+    versions: Counter[tuple[str | None, bool]] = Counter()  # (version, from --model-version)
     for index, frame in enumerate(frames):
         label = frame_label(frame, index)
         try:
@@ -106,8 +112,10 @@ def explain(
             fail(f"{predictions}: frame {index} ({label}): {exc}")
         stamp = frame.get("timestamp")
         clock.set(max(clock.now, float(stamp)) if isinstance(stamp, int | float) else index / fps)
-        version = frame.get("model_version")
-        decision = sampler.decide(preds, model_version=None if version is None else str(version))
+        own = frame.get("model_version")
+        version = model_version if own is None else str(own)
+        versions[version, own is None and model_version is not None] += 1
+        decision = sampler.decide(preds, model_version=version)
         limited_by.update(decision.limited)
         if decision.keep and decision.rule:
             kept_by[decision.rule] += 1
@@ -122,10 +130,52 @@ def explain(
                 escape(decision.rule or "-"),
                 escape(decision.reason),
             )
+    notes = schedule_notes(cfg, sampler, versions)
     if as_json:
+        for note in notes:  # stdout stays one JSON object per line
+            errors.print(escape(note), soft_wrap=True)
         return
     console.print(table)
     summary = ", ".join(f"{rule} {n}" for rule, n in kept_by.most_common()) or "none"
     console.print(f"kept {sum(kept_by.values())} of {len(frames)} frame(s): {summary}")
     if limited_by:
         console.print("held back by limits: " + ", ".join(f"{r} {n}" for r, n in limited_by.most_common()))
+    for note in notes:
+        console.print(escape(note))
+
+
+def schedule_notes(
+    cfg: SamplingConfig, sampler: Sampler, versions: Counter[tuple[str | None, bool]]
+) -> list[str]:
+    """Per threshold schedule, the threshold each model version of the replayed frames was held to,
+    and why (listed in the schedule, --model-version, the schedule's default or its last entry)."""
+    rules = {rule.name: rule for rule in sampler.rules}
+    notes = []
+    for rule_config in cfg.rules:
+        if not isinstance(rule_config, ScheduleConfig):
+            continue
+        name = rule_config.name or rule_config.type
+        rule = rules[name]
+        assert isinstance(rule, ThresholdSchedule)
+        if rule_config.default is not None:
+            fallback = "its default"
+        else:
+            fallback = f"its last entry, version {list(rule.schedule)[-1]}, as it has no default"
+        parts = []
+        for (version, from_option), count in sorted(versions.items(), key=_version_order):
+            threshold = f"{rule.threshold_for(version):.2f} for {count} frame(s)"
+            if version is None:
+                parts.append(
+                    f"{threshold} without a model version ({fallback}; pass --model-version to choose)"
+                )
+                continue
+            origin = "--model-version" if from_option else "their own"
+            listed = "" if version in rule.schedule else f", not in the schedule: {fallback}"
+            parts.append(f"{threshold} of model version {version} ({origin}{listed})")
+        notes.append(f"threshold schedule {name}: " + "; ".join(parts))
+    return notes
+
+
+def _version_order(item: tuple[tuple[str | None, bool], int]) -> tuple[bool, str, bool]:
+    (version, from_option), _ = item
+    return version is not None, version or "", from_option

@@ -100,6 +100,8 @@ class Collector:
             log.warning("spool entry %s (%s) lost its file in a crash; dropped", gone.id, gone.rule)
         if self.spool.recovered_orphans:
             log.info("removed %d unindexed spool file(s) left by a crash", self.spool.recovered_orphans)
+        self.spooled_at_start = len(self.spool)
+        """Frames an earlier run left in the spool (this run delivers them too; summaries say so)."""
         self._priority = {
             rule.name: (0 if rule.kind in LOW_PRIORITY_TYPES else 1) for rule in self.sampler.rules
         }
@@ -129,11 +131,16 @@ class Collector:
         model_version: str | None = None,
         name: str | None = None,
         copy: bool = False,
+        timestamp: float | None = None,
     ) -> Decision:
         """Decide for one frame; a kept frame is handed to the background encoder by reference: do not
-        modify ``image`` afterwards, or pass ``copy=True`` (copies kept frames only)."""
+        modify ``image`` afterwards, or pass ``copy=True`` (copies kept frames only).
+
+        ``timestamp`` (Unix seconds) is when the frame was observed, for frames that carry their own
+        time (a recorded video: `SourceFrame.timestamp`); quotas and in-process limits then count that
+        time, and a kept frame's ``observed_at`` is it. By default, the sampler's clock (wall time)."""
         version = model_version or self.model_version
-        decision = self.sampler.decide(predictions, model_version=version)
+        decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
         self.counters.observed(decision.rule, decision.limited)
         if decision.keep and decision.rule is not None:
             meta = {

@@ -42,7 +42,8 @@ class Sampler:
         self.rules = tuple(rules)
         self.seed = seed
         self.clock = clock
-        self._limiter = Limiter(storage, clock)
+        self._frame_time: float | None = None
+        self._limiter = Limiter(storage, self._limit_time)
         self._global = LimitGroup(GLOBAL_KEY, parse_limits(limits))
         self._groups = {r.name: LimitGroup(f"framescout:rule:{r.name}", r.limits) for r in self.rules}
         self._watchers = tuple((i, r) for i, r in enumerate(self.rules) if r.sees_every_frame)
@@ -57,22 +58,36 @@ class Sampler:
         model_version: str | None = None,
         timestamp: float | None = None,
     ) -> Decision:
-        """Decide for one frame. ``timestamp`` defaults to the sampler's clock."""
-        now = self.clock() if timestamp is None else timestamp
-        frame = Frame(predictions, now, model_version)
-        limited: list[str] = []
+        """Decide for one frame. ``timestamp`` (the frame's own time, e.g. its time in a recorded video)
+        defaults to the sampler's clock; the rules and the in-process limits both count on it."""
         with self._lock:
-            for index, rule in enumerate(self.rules):
-                reason = rule.check(frame)
-                if reason is None:
-                    continue
-                exhausted = self._limiter.acquire((self._groups[rule.name], self._global))
-                if exhausted is not None:
-                    limited.append(rule.name)
-                    continue
-                rule.on_kept(frame)
-                self._let_watchers_see(frame, after=index)
-                return Decision(True, rule.name, rule.tags, reason, now, tuple(limited), rule.kind)
+            now = self.clock() if timestamp is None else timestamp
+            self._frame_time = now
+            try:
+                return self._decide(Frame(predictions, now, model_version))
+            finally:
+                if timestamp is None:
+                    self._frame_time = None
+
+    def _limit_time(self) -> float:
+        """Now, for the in-process limits: the frame being decided, else the last frame decided with an
+        explicit timestamp (so a replay's limits follow the replay), else the sampler's clock."""
+        return self.clock() if self._frame_time is None else self._frame_time
+
+    def _decide(self, frame: Frame) -> Decision:
+        now = frame.timestamp
+        limited: list[str] = []
+        for index, rule in enumerate(self.rules):
+            reason = rule.check(frame)
+            if reason is None:
+                continue
+            exhausted = self._limiter.acquire((self._groups[rule.name], self._global))
+            if exhausted is not None:
+                limited.append(rule.name)
+                continue
+            rule.on_kept(frame)
+            self._let_watchers_see(frame, after=index)
+            return Decision(True, rule.name, rule.tags, reason, now, tuple(limited), rule.kind)
         if limited:
             return Decision(
                 False, None, (), f"matched {', '.join(limited)} but over the limit", now, tuple(limited)
@@ -96,6 +111,7 @@ class Sampler:
     def reset(self) -> None:
         """Forget all rule state and limit credit, as if just created."""
         with self._lock:
+            self._frame_time = None
             self._limiter.reset()
             for rule in self.rules:
                 rule.reset(self.seed)

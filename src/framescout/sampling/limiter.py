@@ -2,8 +2,8 @@
 
 Limits use the moving-window strategy, so no window of the stated length ever holds more kept
 frames than allowed. In-process state lives in :class:`ClockedMemoryStorage`, a `limits` storage
-backend that reads the sampler's clock (so replays and tests are exact); any other `limits`
-storage URI (for example ``redis://host:6379``) shares limits between processes on wall time.
+backend that reads the sampler's clock (so replays, recorded videos and tests are exact); any other
+`limits` storage URI (for example ``redis://host:6379``) shares limits between processes on wall time.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ class ClockedMemoryStorage(Storage, MovingWindowSupport):
         self._events: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         super().__init__(uri)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this storage stamps and expires entries by."""
+        return self._clock
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -123,7 +128,11 @@ class LimitGroup:
 
 
 class Limiter:
-    """Checks and consumes credit across several limit groups all-or-nothing."""
+    """Checks and consumes credit across several limit groups all-or-nothing.
+
+    ``clock`` is the time of the in-process storage (the sampler's clock: video time for a recording,
+    replay time in tests). Any other storage (Redis, ``memory://``) stamps entries with the wall clock,
+    so the limiter then runs on the wall clock too, whatever ``clock`` says."""
 
     def __init__(self, storage: Storage | str | None = None, clock: Clock = system_clock) -> None:
         if storage is None:
@@ -135,7 +144,8 @@ class Limiter:
             storage = loaded
         self.storage: Storage = storage
         self._strategy = MovingWindowRateLimiter(storage)
-        self._clock = clock
+        # Cached reset times come from the storage, so they are compared with the storage's own time.
+        self._clock = storage.clock if isinstance(storage, ClockedMemoryStorage) else system_clock
         self._lock = threading.Lock()
         self._blocked_until: dict[str, tuple[float, str]] = {}
 
