@@ -74,7 +74,7 @@ def _push(store: Spool, spool: Path, server: str, api_key: str, project: str, ti
     duplicates = sum(r["duplicates"] for r in rules)
     quarantined = sum(r["quarantined"] for r in rules)
     console.print(
-        f"uploaded {sent} new, {duplicates} already there, {quarantined} quarantined; "
+        f"uploaded {sent} new, {duplicates} already on the server (duplicates), {quarantined} quarantined; "
         f"{len(store)} left in the spool"
     )
     if len(store) and uploader.last_error:
