@@ -45,7 +45,10 @@ def server_args(server: FlakyServer, spool: Path) -> list[str]:
 def test_push_quarantines_refused_frames_then_list_drop_and_retry(spool: Path, refusing: FlakyServer) -> None:
     pushed = framescout("spool", "push", *server_args(refusing, spool))
     assert pushed.returncode == 4, pushed.stdout + pushed.stderr
-    assert "uploaded 3 new, 0 already on the server (duplicates), 3 quarantined; 0 left in the spool" in pushed.stdout
+    assert (
+        "uploaded 3 new, 0 already on the server (duplicates), 3 quarantined; 0 left in the spool"
+        in pushed.stdout
+    )
     assert "3 frame(s) quarantined" in pushed.stdout and "spool quarantine list" in pushed.stdout
     assert len(refusing.stored) == 3
 
