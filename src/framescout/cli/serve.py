@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 
 import typer
 
@@ -25,6 +27,12 @@ SERVE_DATA_DIR_HELP = (
     f"Data directory (database, images, models). Default: ${DATA_DIR_ENV}, else ./framescout-data if this "
     "folder has one, else ~/.local/share/framescout ($XDG_DATA_HOME/framescout)."
 )
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    """uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through Python (not by the
+    default action) lets ``serve`` remove its state file."""
+    raise SystemExit(128 + signum)
 
 
 def serve(
@@ -122,6 +130,7 @@ def serve(
             soft_wrap=True,
         )
     os.environ.update(settings.to_env())
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             "framescout.server.app:app_from_env",

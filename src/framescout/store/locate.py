@@ -164,12 +164,13 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         pass  # it exists, owned by someone else
-    cmdline = Path(f"/proc/{pid}/cmdline")
     if Path("/proc/self/cmdline").exists():  # Linux: a pid reused by another program is not our server
         try:
-            return APP_NAME.encode() in cmdline.read_bytes()
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             return False
+        names = [os.path.basename(a) for a in args]  # `framescout serve`, `python -m framescout serve`
+        return b"serve" in names and APP_NAME.encode() in names[: names.index(b"serve")]
     return True
 
 
