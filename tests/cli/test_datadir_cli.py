@@ -4,6 +4,7 @@ and ``serve`` on a port in use is one clear line with nothing created."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from framescout.store.locate import (
     SOURCE_LEGACY,
     SOURCE_OPTION,
     SOURCE_USER,
+    AmbiguousDataDir,
     choose_for_admin,
     choose_for_serve,
     running_servers,
@@ -190,3 +192,42 @@ def test_serve_on_a_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) 
         assert "Traceback" not in done.stderr
     assert not (tmp_path / "new").exists() and not user_data_dir().exists()
     assert not servers_dir().exists()
+
+
+def _pretend_server(tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """A live process whose command line reads ``... framescout serve`` and its state file, as
+    `record_server` writes them (the real server is started in the first test of this file)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "framescout", "serve"])
+    servers_dir().mkdir(parents=True, exist_ok=True)
+    state = servers_dir() / f"{proc.pid}.json"
+    body = {"pid": proc.pid, "url": f"http://127.0.0.1:{proc.pid}", "data_dir": str(tmp_path / name)}
+    state.write_text(json.dumps(body))
+    return proc, state
+
+
+def test_several_servers_with_different_data_dirs_are_not_guessed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first, first_state = _pretend_server(tmp_path, "one")
+    second, second_state = _pretend_server(tmp_path, "two")
+    try:
+        with pytest.raises(AmbiguousDataDir, match="different data directories"):
+            choose_for_admin(None)
+        refused = run(tmp_path, "keys", "list")
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert "error: framescout servers with different data directories are running" in refused.stderr
+        assert str(tmp_path / "one") in refused.stderr and "pass --data-dir" in refused.stderr
+        assert choose_for_admin(tmp_path / "one").source == SOURCE_OPTION  # --data-dir settles it
+        second.kill()
+        second.wait()
+        chosen = choose_for_admin(None)  # the one left is used; the dead one's file is cleaned up
+        assert (chosen.path, chosen.source) == (
+            tmp_path / "one",
+            f"the running server's, http://127.0.0.1:{first.pid}",
+        )
+        assert first_state.exists() and not second_state.exists()
+    finally:
+        for proc in (first, second):
+            proc.kill()
+            proc.wait()
