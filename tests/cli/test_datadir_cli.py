@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -198,6 +199,11 @@ def _pretend_server(tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes],
     """A live process whose command line reads ``... framescout serve`` and its state file, as
     `record_server` writes them (the real server is started in the first test of this file)."""
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "framescout", "serve"])
+    cmdline = Path(f"/proc/{proc.pid}/cmdline")
+    deadline = time.monotonic() + 10
+    while cmdline.exists() and b"serve" not in cmdline.read_bytes():  # forked, not yet exec'd
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     servers_dir().mkdir(parents=True, exist_ok=True)
     state = servers_dir() / f"{proc.pid}.json"
     body = {"pid": proc.pid, "url": f"http://127.0.0.1:{proc.pid}", "data_dir": str(tmp_path / name)}
