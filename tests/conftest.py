@@ -1,7 +1,13 @@
-"""Shared fixtures: where ../shared is, and skips with a clear reason when it is missing."""
+"""Shared fixtures: where ../shared is, and skips with a clear reason when it is missing; and a home
+of its own for every test, so nothing the suite runs reads or writes the real user's per-user data
+directory (``~/.local/share/framescout``) or records servers in the real ``~/.local/state``."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +33,42 @@ def nanodet_path() -> Path:
 @pytest.fixture(scope="session")
 def coco_tiny() -> Path:
     return require_shared(COCO_TINY)
+
+
+HOME_VARIABLES = ("HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+_session_home: Path | None = None
+
+
+def fake_home(root: Path) -> dict[str, str]:
+    """The environment of a user whose home is ``root`` (made if needed)."""
+    env = {
+        "HOME": str(root),
+        "XDG_DATA_HOME": str(root / ".local" / "share"),
+        "XDG_STATE_HOME": str(root / ".local" / "state"),
+        "XDG_CONFIG_HOME": str(root / ".config"),
+        "XDG_CACHE_HOME": str(root / ".cache"),
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any fixture (session-scoped servers included) runs: a throw-away home for the session."""
+    global _session_home
+    _session_home = Path(tempfile.mkdtemp(prefix="framescout-test-home-"))
+    os.environ.update(fake_home(_session_home))
+    os.environ.pop("FRAMESCOUT_DATA_DIR", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _session_home is not None:
+        shutil.rmtree(_session_home, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test its own home: a server one test starts is not "the running server" of another."""
+    home = tmp_path_factory.mktemp("home")
+    for name, value in fake_home(home).items():
+        monkeypatch.setenv(name, value)
+    yield home

@@ -1,4 +1,5 @@
-"""Opening the data directory for admin commands: say which one was used, refuse a missing one."""
+"""Opening the data directory for admin commands: find the one the running server uses, say which one
+was used and why, refuse a missing one."""
 
 from __future__ import annotations
 
@@ -6,28 +7,46 @@ import os
 from pathlib import Path
 
 from framescout.cli._output import errors, fail
-from framescout.store import Store, default_data_dir
+from framescout.store import Store
 from framescout.store.datadir import DATABASE_URL_ENV
+from framescout.store.locate import AmbiguousDataDir, DataDirChoice, choose_for_admin
 
 
-def resolve_data_dir(data_dir: Path | None) -> Path:
-    """The directory an admin command works on (``--data-dir``, else the usual default), absolute."""
-    return Path(data_dir or default_data_dir()).expanduser().resolve()
+def resolve_data_dir(data_dir: Path | None) -> DataDirChoice:
+    """The directory an admin command works on: ``--data-dir``, ``$FRAMESCOUT_DATA_DIR``, the running
+    server's, ``./framescout-data`` here, else the per-user default (`framescout.store.locate`)."""
+    try:
+        return choose_for_admin(data_dir)
+    except AmbiguousDataDir as exc:
+        fail(f"{exc}; pass --data-dir")
 
 
-def announce(root: Path) -> None:
-    """Tell the user which data directory the command used (on stderr, so stdout stays parseable)."""
-    errors.print(f"data directory: {root}", markup=False, highlight=False, soft_wrap=True)
+def announce(choice: DataDirChoice) -> None:
+    """Tell the user which data directory the command used and why (on stderr: stdout stays parseable)."""
+    errors.print(f"data directory: {choice.describe()}", markup=False, highlight=False, soft_wrap=True)
+    if choice.note:
+        errors.print(f"note: {choice.note}", markup=False, highlight=False, soft_wrap=True)
+
+
+def require_store(choice: DataDirChoice) -> None:
+    """Refuse a directory with no database (a typo, or no server started yet) with what to do instead."""
+    root = choice.path
+    if os.environ.get(DATABASE_URL_ENV) or (root / "framescout.db").is_file():
+        return
+    fail(
+        f"no framescout data directory at {root} (no framescout.db); start `framescout serve` "
+        "(then run this again from any folder) or pass --data-dir"
+    )
 
 
 def open_store(data_dir: Path | None, *, create: bool = False) -> Store:
     """Open the data directory, announcing it; without ``create`` a directory with no database is an
     error (a typo must not silently make an empty store)."""
-    root = resolve_data_dir(data_dir)
-    announce(root)
-    if not create and not os.environ.get(DATABASE_URL_ENV) and not (root / "framescout.db").is_file():
-        fail(f"no framescout data directory at {root} (no framescout.db); pass --data-dir")
+    choice = resolve_data_dir(data_dir)
+    announce(choice)
+    if not create:
+        require_store(choice)
     try:
-        return Store.open(root)
+        return Store.open(choice.path)
     except Exception as exc:  # an unreadable directory, a database that is not SQLite, ...
-        fail(f"cannot open the data directory {root}: {exc}")
+        fail(f"cannot open the data directory {choice.path}: {exc}")

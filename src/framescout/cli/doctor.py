@@ -29,7 +29,9 @@ SHOWN = 20
 
 def doctor(
     data_dir: Path | None = typer.Argument(
-        None, help="Data directory. Default: $FRAMESCOUT_DATA_DIR or ./framescout-data."
+        None,
+        help="Data directory. Default: $FRAMESCOUT_DATA_DIR, else the running server's, else "
+        "./framescout-data if this folder has one, else ~/.local/share/framescout.",
     ),
     fix_: bool = typer.Option(False, "--fix", help="Remove orphan blobs/models and temporary files."),
     grace: float = typer.Option(
@@ -43,8 +45,9 @@ def doctor(
 ) -> None:
     """Check the database (integrity, foreign keys), re-hash every blob and model file, and list
     missing, corrupt, orphan and temporary files. Safe while the server runs."""
-    root = resolve_data_dir(data_dir)
-    announce(root)
+    choice = resolve_data_dir(data_dir)
+    announce(choice)
+    root = choice.path
     db_path = root / "framescout.db"
     if not db_path.is_file():
         fail(f"no framescout data directory at {root} (no framescout.db)")

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Column, Table
 
-from framescout.cli._output import console, fail
+from framescout.cli._output import console, errors, fail
 from framescout.cli._store import open_store
 from framescout.cli.serve import DATA_DIR_HELP
 from framescout.store import StoreError
@@ -44,7 +44,8 @@ def create(
         fail(exc.message)
     finally:
         store.close()
-    console.print(f"API key for workspace [bold]{slug}[/] (shown once, store it now):", markup=True)
+    # the banner on stderr, the key alone on stdout: `export KEY=$(framescout keys create -w acme)` works
+    errors.print(f"API key for workspace [bold]{slug}[/] (shown once, store it now):", markup=True)
     print(key)
 
 

@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 
 import typer
 
-from framescout.cli._output import console, fail
+from framescout.cli._output import console, errors, fail
+from framescout.cli._port import port_problem
 from framescout.store.accounts import MAX_CLASSES_PER_PROJECT, MAX_NEW_CLASSES_PER_REQUEST
-from framescout.store.datadir import DATA_DIR_ENV, default_data_dir
+from framescout.store.locate import DATA_DIR_ENV, choose_for_serve, forget_server, record_server
 
 # The defaults of framescout.server.settings, not imported: importing the server package costs ~0.3 s
 # for every CLI command (tests/server/test_fetch.py checks they agree).
 FETCH_TIMEOUT = 10.0
 FETCH_CONCURRENCY = 16
 
-DATA_DIR_HELP = f"Data directory (database, images, models). Default: ${DATA_DIR_ENV} or ./framescout-data."
+DATA_DIR_HELP = (
+    f"Data directory (database, images, models). Default: ${DATA_DIR_ENV}, else the running server's, "
+    "else ./framescout-data if this folder has one, else ~/.local/share/framescout."
+)
+SERVE_DATA_DIR_HELP = (
+    f"Data directory (database, images, models). Default: ${DATA_DIR_ENV}, else ./framescout-data if this "
+    "folder has one, else ~/.local/share/framescout ($XDG_DATA_HOME/framescout)."
+)
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    """uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through Python (not by the
+    default action) lets ``serve`` remove its state file."""
+    raise SystemExit(128 + signum)
 
 
 def serve(
-    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=SERVE_DATA_DIR_HELP),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for every interface)."),
-    port: int = typer.Option(9001, help="Port (9001 is what Roboflow's local-server examples assume)."),
+    port: int = typer.Option(
+        9001, min=1, max=65535, help="Port (9001 is what Roboflow's local-server examples assume)."
+    ),
     workers: int | None = typer.Option(
         None,
         min=1,
@@ -58,13 +76,17 @@ def serve(
     ),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
-    """Start the framescout server."""
+    """Start the framescout server.
+
+    While it runs, admin commands (keys, projects, models, versions, export, doctor) started from any
+    folder use its data directory (docs/server.md, "Which data directory")."""
     import uvicorn
 
     from framescout.server.settings import Settings, split_list
     from framescout.store import Store
 
-    root = (data_dir or default_data_dir()).expanduser().resolve()
+    choice = choose_for_serve(data_dir)
+    root = choice.path
     settings = Settings(
         data_dir=root,
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
@@ -78,6 +100,9 @@ def serve(
         settings.fetch_policy  # noqa: B018  # validates the allow-list before any worker starts
     except ValueError as exc:
         fail(f"--fetch-allow: {exc}")
+    problem = port_problem(host, port)  # before the banner and before the data directory is created
+    if problem:
+        fail(problem)
     try:
         store = Store.open(root)  # creates the directory and applies migrations once, before workers start
     except Exception as exc:
@@ -87,20 +112,35 @@ def serve(
     url = f"http://{host}:{port}"
     console.print(
         f"framescout serving {url}  (review UI {url}/ui/, API docs {url}/docs, "
-        f"data {root}, {workers} worker(s))"
+        f"data {choice.describe()}, {workers} worker(s))"
     )
     if store.created:
         console.print(
-            "New data directory. Create an API key (then sign in to the review UI with it):\n"
-            f"  framescout keys create --workspace my-team --data-dir {root}"
+            "New data directory. Create an API key (then sign in to the review UI with it), "
+            "from any folder:\n"
+            "  framescout keys create --workspace my-team"
+        )
+    try:
+        state_file: Path | None = record_server(root, url)
+    except OSError as exc:
+        state_file = None
+        errors.print(
+            f"warning: cannot record this server for the admin commands ({exc}); pass them --data-dir {root}",
+            markup=False,
+            soft_wrap=True,
         )
     os.environ.update(settings.to_env())
-    uvicorn.run(
-        "framescout.server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-    )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        uvicorn.run(
+            "framescout.server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=False,
+        )
+    finally:
+        if state_file is not None:
+            forget_server(state_file)

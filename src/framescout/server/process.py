@@ -24,7 +24,7 @@ class ServerProcess:
     """A real server process over ``data_dir``; use as a context manager or call `start`/`stop`.
 
     ``env`` adds to (or overrides) this process's environment for the server, e.g. its
-    ``FRAMESCOUT_*`` options (``FRAMESCOUT_FETCH_ALLOW``)."""
+    ``FRAMESCOUT_*`` options (``FRAMESCOUT_FETCH_ALLOW``); ``cwd`` is the folder it is started from."""
 
     def __init__(
         self,
@@ -34,12 +34,14 @@ class ServerProcess:
         port: int | None = None,
         workers: int = 1,
         env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.env = dict(env or {})
         self.host = host
         self.port = port or free_port(host)
         self.workers = workers
+        self.cwd = cwd
         self.url = f"http://{host}:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -62,7 +64,7 @@ class ServerProcess:
             "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
         ]  # fmt: skip
         env = {**os.environ, **self.env}
-        self._proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(command, env=env, cwd=self.cwd, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

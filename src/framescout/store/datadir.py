@@ -1,4 +1,6 @@
-"""The data directory layout: ``framescout.db`` (SQLite), ``blobs/`` (images), ``models/`` (ONNX files)."""
+"""The data directory layout: ``framescout.db`` (SQLite), ``blobs/`` (images), ``models/`` (ONNX files).
+
+Which directory is used when none is given is `framescout.store.locate`'s job."""
 
 from __future__ import annotations
 
@@ -8,15 +10,11 @@ from pathlib import Path
 
 from framescout.store.blobs import LocalBlobStore
 from framescout.store.db import Database, sqlite_url
+from framescout.store.locate import DATA_DIR_ENV, default_data_dir
 
-DEFAULT_DATA_DIR = "./framescout-data"
-DATA_DIR_ENV = "FRAMESCOUT_DATA_DIR"
+__all__ = ["DATABASE_URL_ENV", "DATA_DIR_ENV", "Store", "default_data_dir"]
+
 DATABASE_URL_ENV = "FRAMESCOUT_DATABASE_URL"
-
-
-def default_data_dir() -> Path:
-    """``$FRAMESCOUT_DATA_DIR``, else ``./framescout-data``."""
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
 
 @dataclass
