@@ -20,7 +20,9 @@ from framescout.server.process import ServerProcess
 pytestmark = pytest.mark.slow
 
 DEADLINE = 1.0  # seconds from the revocation's commit
-WATCH = 2.5  # how long requests keep coming after it
+WATCH = 2.5  # how long requests keep coming after it (at least)
+WATCH_MAX = 20.0  # ... and longer on a loaded machine, until LATE_REQUESTS were sent after DEADLINE
+LATE_REQUESTS = 40
 THREADS = 8
 
 
@@ -62,8 +64,11 @@ def _after(revoke: Callable[[], None], url: str, headers: dict[str, str]) -> lis
     start = time.monotonic()
     seen: list[tuple[float, int]] = []
 
+    def late() -> int:
+        return sum(1 for sent, _ in seen if sent >= DEADLINE)
+
     def one(_: int) -> None:
-        while (sent := time.monotonic() - start) < WATCH:
+        while (sent := time.monotonic() - start) < WATCH or (late() < LATE_REQUESTS and sent < WATCH_MAX):
             seen.append((sent, _status(url, headers)))
 
     with ThreadPoolExecutor(THREADS) as pool:
@@ -73,7 +78,7 @@ def _after(revoke: Callable[[], None], url: str, headers: dict[str, str]) -> lis
 
 def _check(seen: list[tuple[float, int]], refused: int) -> float:
     late = [status for sent, status in seen if sent >= DEADLINE]
-    assert len(late) >= 40, f"only {len(late)} requests after {DEADLINE} s"
+    assert len(late) >= LATE_REQUESTS, f"only {len(late)} requests after {DEADLINE} s"
     assert set(late) == {refused}, sorted(set(late))
     served = [sent for sent, status in seen if status != refused]
     return max(served, default=0.0)  # when the last request still got through

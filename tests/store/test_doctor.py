@@ -178,11 +178,11 @@ def test_young_files_are_kept_under_the_grace_period(planted: Planted) -> None:
     assert code == 0, report  # in-flight files are no sign of damage
     assert blob_path(data, fresh).exists() and temp.exists()
     assert {Path(r["path"]).name for r in report["orphans"]} == {fresh}
-    text = framescout("doctor", str(data), "--grace", "5")
+    text = framescout("doctor", str(data), "--grace", "120")
     assert "recent files kept" in text.stdout and text.returncode == 0
-    old(blob_path(data, fresh), 10)
-    old(temp, 10)
-    code, report = doctor(data, "--fix", "--grace", "5")
+    old(blob_path(data, fresh), 600)
+    old(temp, 600)
+    code, report = doctor(data, "--fix", "--grace", "120")
     assert code == 0 and not blob_path(data, fresh).exists() and not temp.exists()
 
 
