@@ -4,12 +4,16 @@
 a ``RecursionError`` (a 500) instead of a clear refusal. `nesting_depth` measures the depth without
 parsing and without recursion, in linear time (vectorised over the bytes), so `loads` can refuse
 deep or large text first. `loads` also refuses what Python accepts but JSON does not (``NaN``,
-``Infinity``) and integers beyond 64 bits, which no database column or array can hold.
+``Infinity``, numbers like ``1e999`` that overflow to infinity), integers beyond 64 bits, which no
+database column or array can hold, and lone UTF-16 surrogates (``"\\ud800"``), which no UTF-8 text
+column can hold and no response can serialise.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import numpy as np
@@ -22,6 +26,8 @@ Starlette's multipart parser allows a form field (it answers 400 beyond)."""
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1
 """The integers JSON fields may carry: anything that fits in 64 bits (signed or unsigned)."""
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON escape in U+D800–U+DFFF: rare in real payloads, so only text with one is checked further."""
 _CHUNK = 1 << 20
 _QUOTE, _BACKSLASH = 0x22, 0x5C
 _OPENS, _CLOSES = (0x5B, 0x7B), (0x5D, 0x7D)
@@ -109,7 +115,7 @@ def loads(
     """Parse the JSON value of ``field`` after `check_text`; errors name the field."""
     check_text(text, field, max_bytes=max_bytes, max_depth=max_depth, too_large_code=too_large_code)
     try:
-        return json.loads(text, parse_int=_int64, parse_constant=_constant)
+        value = json.loads(text, parse_int=_int64, parse_float=_float, parse_constant=_constant)
     except _OutOfRange as exc:
         raise JSONTextError(
             "integer_out_of_range", f"{field}: the integer {exc.literal} does not fit in 64 bits"
@@ -120,6 +126,22 @@ def loads(
         raise JSONTextError("malformed_json", f"{field} is not UTF-8 text") from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, and int() refusing 4,300+ digits
         raise JSONTextError("malformed_json", f"{field} is not valid JSON: {exc}") from None
+    check_surrogates(text, value, field)
+    return value
+
+
+def check_surrogates(text: str | bytes, value: Any, field: str) -> None:
+    """Refuse a parsed value holding a lone UTF-16 surrogate (paired escapes decode to one
+    character and are fine); only text that has a surrogate escape at all pays for the check."""
+    sample = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if not _SURROGATE_ESCAPE.search(sample):
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JSONTextError(
+            "malformed_json", f"{field} holds a lone UTF-16 surrogate escape (\\ud800-\\udfff): not text"
+        ) from None
 
 
 class _OutOfRange(ValueError):
@@ -145,3 +167,10 @@ def _int64(literal: str) -> int:
 
 def _constant(literal: str) -> Any:
     raise _Constant(literal)
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999: valid JSON syntax, but no finite number
+        raise _Constant(literal if len(literal) <= 40 else f"{literal[:20]}…")
+    return value

@@ -341,7 +341,32 @@ CORPUS: dict[str, Case] = {
         lambda c: c.post_json("/api/v1/similarity", json.dumps({"image1": _b64(gif_screen(1900, 2000)),
                                                                 "image2": _b64(jpeg(1))}), "text/plain"),
         422, "too_many_pixels"),
+    # Lone UTF-16 surrogates ("\\ud800" escapes): no UTF-8 column holds them, no response could show them.
+    "surrogate-feedback-corrected": case(
+        lambda c: c.feedback(verdict="missing_object", corrected=LONE_SURROGATE_BOX), 422, "malformed_json",
+        says="surrogate"),
+    "surrogate-feedback-with-file": case(
+        lambda c: c.feedback(jpeg(18), verdict="missing_object", corrected=LONE_SURROGATE_BOX), 422,
+        "malformed_json", says="surrogate"),
+    "surrogate-upload-predictions": case(lambda c: c.predictions(LONE_SURROGATE_BOX), 422, "malformed_json",
+                                         says="surrogate"),
+    "surrogate-metadata": case(lambda c: c.upload(metadata='{"camera": "\\udfff"}'), 422, "malformed_json"),
+    "surrogate-coco-category": case(
+        lambda c: c.annotate(coco().replace('"person"', '"\\ud800"'), "coco"), 422, "malformed_json"),
+    "surrogate-project-body": case(
+        lambda c: c.post_json("/api/v1/projects/acme", '{"name": "zz3", "classes": ["\\ud800"]}'), 422,
+        "malformed_json", says="surrogate"),
+    "surrogate-review-body": case(
+        lambda c: c.post_json(f"{IMAGES}/{c.image_id}/review",
+                              '{"boxes": [{"class": "\\udc00", "x_min": 1, "y_min": 1, '
+                              '"x_max": 5, "y_max": 5}]}'),
+        422, "malformed_json", "validation_error"),
+    # A number that overflows to infinity is no JSON number.
+    "metadata-1e999": case(lambda c: c.upload(metadata='{"a": 1e999}'), 422, "malformed_json", says="1e999"),
+    "bug-metadata-1e999": case(lambda c: c.bug(metadata='{"a": -1e999}'), 422, "malformed_json"),
 }  # fmt: skip
+
+LONE_SURROGATE_BOX = '{"predictions": [{"x": 10, "y": 10, "width": 5, "height": 5, "class": "\\ud800"}]}'
 
 
 def _b64(data: bytes) -> str:

@@ -13,7 +13,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from framescout.jsontext import MAX_DEPTH, too_deep
+from framescout.jsontext import MAX_DEPTH, JSONTextError, check_surrogates, too_deep
 
 
 def _is_json(content_type: bytes | None) -> bool:
@@ -55,6 +55,11 @@ class JSONDepthLimit:
             text = f"the JSON body is nested more than {self.max_depth} levels deep"
             await _answer(send, 422, "json_too_deep", text)
             return
+        try:
+            _refuse_lone_surrogates(body)
+        except JSONTextError as exc:
+            await _answer(send, exc.status, exc.code, exc.message)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -65,6 +70,18 @@ class JSONDepthLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _refuse_lone_surrogates(body: bytes) -> None:
+    """A lone ``\\ud800`` would pass FastAPI's parsing and fail in the database or in every later
+    response that shows it; refuse it here (only bodies with a surrogate escape are parsed twice)."""
+    if b"\\u" not in body:
+        return
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return  # not JSON: FastAPI answers it with its own validation error
+    check_surrogates(body, value, "the JSON body")
 
 
 async def _answer(send: Send, status: int, code: str, message: str) -> None:
