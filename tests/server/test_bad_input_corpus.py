@@ -364,6 +364,19 @@ CORPUS: dict[str, Case] = {
     # A number that overflows to infinity is no JSON number.
     "metadata-1e999": case(lambda c: c.upload(metadata='{"a": 1e999}'), 422, "malformed_json", says="1e999"),
     "bug-metadata-1e999": case(lambda c: c.bug(metadata='{"a": -1e999}'), 422, "malformed_json"),
+    # Control, zero-width and bidi characters in labels and single-line fields.
+    "class-control-char-learning-project": case(
+        lambda c: c.client.post("/api/v1/projects/acme/open/images", headers=c.auth,
+                                files={"file": ("o.jpg", jpeg(19))},
+                                data={"predictions": box(**{"class": "a\r\nb"})}),
+        422, "invalid_class"),
+    "class-bidi-override-project-body": case(
+        lambda c: c.post_json("/api/v1/projects/acme",
+                              json.dumps({"name": "zz4", "classes": ["\u202eevil"]})),
+        422, "invalid_class"),
+    "batch-crlf": case(lambda c: c.upload(batch="x\r\ny"), 422, "invalid_batch"),
+    "feedback-app_version-nul": case(lambda c: c.feedback(jpeg(20), verdict="correct", app_version="1\x00"),
+                                     422, "invalid_app_version"),
 }  # fmt: skip
 
 LONE_SURROGATE_BOX = '{"predictions": [{"x": 10, "y": 10, "width": 5, "height": 5, "class": "\\ud800"}]}'

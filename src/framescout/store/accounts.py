@@ -19,6 +19,8 @@ PROJECT_TYPES = ("object-detection",)
 RESERVED_SLUGS = frozenset({"api", "dataset", "docs", "redoc", "openapi.json", "healthz", "static", "ui"})
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_CLASS_NAME = 200
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+"""Control, zero-width and bidirectional-override characters: never part of a label a person reads."""
 MAX_CLASSES_PER_PROJECT = 10_000
 MAX_NEW_CLASSES_PER_REQUEST = 1_000
 
@@ -55,6 +57,10 @@ def clean_classes(classes: Iterable[str]) -> list[str]:
             continue
         if len(name) > MAX_CLASS_NAME:
             raise Invalid("invalid_class", f"class name {name[:40]!r}... is longer than {MAX_CLASS_NAME}")
+        if UNPRINTABLE.search(name):
+            raise Invalid(
+                "invalid_class", f"class name {name[:40]!r} has control, zero-width or bidi characters"
+            )
         seen.setdefault(name, None)
     return list(seen)
 

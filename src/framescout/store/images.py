@@ -59,6 +59,7 @@ MAX_BOXES_PER_IMAGE = 1000
 """Boxes per image and kind, on every route (annotation uploads, upload predictions, reviews): the
 review page draws and saves back every box, and stays small (~150 KB) at this cap."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _IMAGE_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415, "empty": 422}
 
 
@@ -159,12 +160,16 @@ def check_tags(tags: Sequence[str]) -> list[str]:
     return list(clean)
 
 
-def check_text(value: str | None, what: str, limit: int = MAX_TEXT) -> str | None:
+def check_text(value: str | None, what: str, limit: int = MAX_TEXT, *, multiline: bool = False) -> str | None:
+    """A free-text field within ``limit`` characters and without control characters (tabs and line
+    breaks are allowed in ``multiline`` text such as a comment)."""
     if value in (None, ""):
         return None
     assert value is not None
     if len(value) > limit:
         raise Invalid(f"invalid_{what}", f"{what} is longer than {limit} characters")
+    if (_CONTROL_IN_TEXT if multiline else _CONTROL).search(value):
+        raise Invalid(f"invalid_{what}", f"{what} contains control characters")
     return value
 
 

@@ -79,7 +79,7 @@ def check_feedback(
         verdict=verdict,
         prediction_index=prediction_index,
         corrected=tuple(corrected),
-        comment=check_text(comment, "comment", MAX_DESCRIPTION) or "",
+        comment=check_text(comment, "comment", MAX_DESCRIPTION, multiline=True) or "",
         app_version=check_text(app_version, "app_version", MAX_APP_VERSION),
         metadata=metadata,
     )
@@ -93,7 +93,7 @@ def check_bug_report(
         raise Invalid(
             "invalid_severity", f"severity must be one of {', '.join(SEVERITIES)}; got {severity!r}"
         )
-    text = check_text(description, "description", MAX_DESCRIPTION)
+    text = check_text(description, "description", MAX_DESCRIPTION, multiline=True)
     if not text or not text.strip():
         raise Invalid("missing_description", "a bug report needs a description")
     return BugReportIn(
