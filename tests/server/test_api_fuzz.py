@@ -20,7 +20,7 @@ from schemathesis.checks import not_a_server_error
 from framescout.server import Settings, create_app
 from framescout.store import Store
 from framescout.store.accounts import create_key, create_project, get_or_create_workspace
-from framescout.store.images import ImageFields, ingest_image
+from framescout.store.ingest import ImageFields, ingest_image
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ from framescout.server import Settings, create_app
 from framescout.server.image_bytes import THUMBNAIL_SIZES, thumbnail_side
 from framescout.store import Store
 from framescout.store.accounts import create_key, create_project, get_or_create_workspace, get_project
-from framescout.store.images import MAX_BOXES_PER_IMAGE
 from framescout.store.models import Annotation
+from framescout.store.validation import MAX_BOXES_PER_IMAGE
 
 URL = "/api/v1/projects/acme/open/images"
 

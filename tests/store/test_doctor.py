@@ -20,7 +20,7 @@ from framescout.export.versions import create_version
 from framescout.imaging import sha256_hex
 from framescout.store import Store
 from framescout.store.accounts import create_project, get_or_create_workspace
-from framescout.store.images import ImageFields, ingest_image
+from framescout.store.ingest import ImageFields, ingest_image
 from helpers import framescout
 from onnx_graphs import constant_model, yolov8
 

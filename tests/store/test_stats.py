@@ -14,9 +14,10 @@ from PIL import Image
 from sqlalchemy import update
 
 from framescout import Predictions
+from framescout.predictions.box import Box
 from framescout.store import Store
 from framescout.store.accounts import create_project, get_or_create_workspace
-from framescout.store.images import Box, ImageFields, ingest_image
+from framescout.store.ingest import ImageFields, ingest_image
 from framescout.store.models import Image as ImageRow
 from framescout.store.models import Project
 from framescout.store.provenance import observed_time

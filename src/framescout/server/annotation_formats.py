@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from framescout import jsontext
+from framescout.predictions.box import Box
 from framescout.store.errors import Invalid
-from framescout.store.images import MAX_BOXES_PER_IMAGE, Box, check_box_count
+from framescout.store.validation import MAX_BOXES_PER_IMAGE, check_box_count
 
 FORMATS = ("coco", "voc", "yolo", "roboflow")
 MAX_ANNOTATION_BYTES = 64 * 1024 * 1024

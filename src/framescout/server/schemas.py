@@ -7,7 +7,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from framescout.store.images import Box
+from framescout.predictions.box import Box
 from framescout.store.models import Annotation, Image, ModelVersion, Project, Workspace
 from framescout.store.review import MAX_REVIEW_BOXES, ReviewResult
 

@@ -20,8 +20,9 @@ from framescout.server.fetch import Fetcher, check_url, fetch_failed_error
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.errors import Invalid, StoreError
-from framescout.store.images import ImageFields, IngestResult, check_box_count, ingest_image
+from framescout.store.ingest import ImageFields, IngestResult, ingest_image
 from framescout.store.models import Project
+from framescout.store.validation import check_box_count
 
 log = logging.getLogger("framescout.server.fetch")
 

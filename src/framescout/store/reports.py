@@ -2,7 +2,7 @@
 
 `check_feedback` and `check_bug_report` validate every field before anything is written. The
 ``write_*`` functions add the report inside a write transaction: the one that also stores a new
-image when the report brings one (``store.images.ingest_image(..., attach=...)``), so a refusal at
+image when the report brings one (``store.ingest.ingest_image(..., attach=...)``), so a refusal at
 any step leaves neither the report nor the image behind.
 
 Corrected boxes follow the project's class policy: a project that learns classes learns the
@@ -18,10 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
+from framescout.predictions.box import Box
 from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
+from framescout.store.classes import learn_new_classes
 from framescout.store.errors import Invalid, NotFound
-from framescout.store.images import Box, check_boxes, check_tags, check_text, learn_new_classes
 from framescout.store.models import PREDICTION, Base, Project, Report, new_id, utcnow
+from framescout.store.validation import check_boxes, check_tags, check_text
 
 VERDICTS = ("correct", "wrong", "missing_object")
 SEVERITIES = ("no_detections", "wrong_detections", "crash", "slow", "other")

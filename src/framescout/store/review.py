@@ -12,19 +12,14 @@ from datetime import datetime
 
 from sqlalchemy import delete
 
+from framescout.predictions.box import Box
 from framescout.store.accounts import add_classes
+from framescout.store.annotations import annotation_rows
 from framescout.store.db import Database
 from framescout.store.errors import Invalid
-from framescout.store.images import (
-    MAX_BOXES_PER_IMAGE,
-    Box,
-    ImageFilter,
-    annotation_rows,
-    check_boxes,
-    filtered_query,
-    get_image,
-)
 from framescout.store.models import GROUND_TRUTH, REJECTED, REVIEWED, Annotation, Image, Project, utcnow
+from framescout.store.queries import ImageFilter, filtered_query, get_image
+from framescout.store.validation import MAX_BOXES_PER_IMAGE, check_boxes
 
 MAX_REVIEW_BOXES = MAX_BOXES_PER_IMAGE  # the same cap as annotation uploads and predictions
 

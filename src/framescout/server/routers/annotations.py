@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Query
 from framescout.server.annotation_formats import parse_annotation, refuse_too_many_boxes
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
 from framescout.server.schemas import AnnotationOut, AnnotationsSaved
-from framescout.store.images import get_image, list_annotations, save_annotations
+from framescout.store.annotations import list_annotations, save_annotations
+from framescout.store.queries import get_image
 
 router = APIRouter(
     prefix="/api/v1/projects/{workspace}/{project}/images/{image_id}/annotations", tags=["annotations"]

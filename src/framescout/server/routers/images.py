@@ -11,17 +11,11 @@ from framescout.server.deps import FetcherDep, PathProject, SettingsDep, StoreDe
 from framescout.server.image_bytes import THUMBNAIL_SIZES, original_response, thumbnail_response
 from framescout.server.schemas import ApiReviewIn, ErrorOut, ImageList, ImageOut, ReviewSaved, UploadOut
 from framescout.server.uploads import ingest_upload, parse_predictions, split_tags
-from framescout.store.images import (
-    MAX_SQL_INT,
-    ImageFields,
-    ImageFilter,
-    check_split,
-    get_image,
-    list_annotations,
-    parse_metadata,
-    query_images,
-)
+from framescout.store.annotations import list_annotations
+from framescout.store.ingest import ImageFields
+from framescout.store.queries import ImageFilter, get_image, query_images
 from framescout.store.review import save_review
+from framescout.store.validation import MAX_SQL_INT, check_split, parse_metadata
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}/images", tags=["images"])
 

@@ -27,8 +27,8 @@ from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.accounts import get_model_version, get_project
 from framescout.store.errors import Invalid
-from framescout.store.images import MAX_SQL_INT, image_error
 from framescout.store.models import ModelVersion, Workspace
+from framescout.store.validation import MAX_SQL_INT, image_error
 
 router = APIRouter(tags=["inference"])
 fetch_log = logging.getLogger("framescout.server.fetch")

@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from framescout.server.deps import PathProject, PathWorkspace, StoreDep
 from framescout.server.schemas import BatchOut, ModelVersionOut, ProjectCreate, ProjectOut
 from framescout.store.accounts import create_project, get_project, list_model_versions, list_projects
-from framescout.store.images import list_batches
 from framescout.store.models import Workspace
+from framescout.store.queries import list_batches
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 

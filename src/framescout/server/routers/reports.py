@@ -15,20 +15,13 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from framescout.predictions.box import boxes_from_predictions
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
 from framescout.server.settings import Settings
 from framescout.server.uploads import parse_predictions, read_file
 from framescout.store import Store
 from framescout.store.errors import Invalid
-from framescout.store.images import (
-    MAX_SQL_INT,
-    ImageFields,
-    PreparedImage,
-    boxes_from_predictions,
-    parse_metadata,
-    prepare_image,
-    store_prepared,
-)
+from framescout.store.ingest import ImageFields, PreparedImage, prepare_image, store_prepared
 from framescout.store.models import Project, Report
 from framescout.store.reports import (
     SEVERITIES,
@@ -42,6 +35,7 @@ from framescout.store.reports import (
     write_bug_report,
     write_feedback,
 )
+from framescout.store.validation import MAX_SQL_INT, parse_metadata
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}", tags=["feedback"])
 

@@ -22,7 +22,8 @@ from framescout.server.annotation_formats import parse_annotation, refuse_too_ma
 from framescout.server.deps import CurrentWorkspace, FetcherDep, PathWorkspace, SettingsDep, StoreDep
 from framescout.server.uploads import ingest_upload
 from framescout.store.accounts import get_project, list_model_versions, list_projects
-from framescout.store.images import ImageFields, count_images, get_image, parse_metadata, save_annotations
+from framescout.store.annotations import save_annotations
+from framescout.store.ingest import ImageFields
 from framescout.store.models import (
     GROUND_TRUTH,
     PREDICTION,
@@ -32,6 +33,8 @@ from framescout.store.models import (
     Project,
     Workspace,
 )
+from framescout.store.queries import count_images, get_image
+from framescout.store.validation import parse_metadata
 
 router = APIRouter(tags=["roboflow-compatible"])
 

@@ -17,8 +17,8 @@ from framescout.server.web.session import ProjectDep, SignedInDep
 from framescout.server.web.templating import render
 from framescout.store import Store
 from framescout.store.errors import Invalid
-from framescout.store.images import REVIEW_FILTERS, ImageFilter, get_image, query_images
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Batch, Image, ImageTag, Project
+from framescout.store.queries import REVIEW_FILTERS, ImageFilter, get_image, query_images
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

@@ -15,8 +15,9 @@ from framescout.server.schemas import ReviewIn, ReviewSaved
 from framescout.server.web.browse import BrowseDep, BrowseParams
 from framescout.server.web.session import CSRF_HEADER, ProjectDep, SignedInDep, check_csrf
 from framescout.server.web.templating import render
-from framescout.store.images import get_image, list_annotations
+from framescout.store.annotations import list_annotations
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Project, Report
+from framescout.store.queries import get_image
 from framescout.store.review import first_pending, neighbours, save_review
 
 router = APIRouter(prefix="/ui", include_in_schema=False)

@@ -1,0 +1,129 @@
+"""Annotation rows: build them from boxes, save one kind for an image (replace or set), list them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, select
+from sqlalchemy.orm import Session
+
+from framescout.predictions.box import Box
+from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
+from framescout.store.classes import learn_new_classes
+from framescout.store.db import Database
+from framescout.store.errors import Conflict, Invalid, NotFound
+from framescout.store.models import (
+    ANNOTATION_KINDS,
+    GROUND_TRUTH,
+    PREDICTION,
+    Annotation,
+    Base,
+    Project,
+    utcnow,
+)
+from framescout.store.queries import get_image
+from framescout.store.validation import check_box_count, check_boxes
+
+INSERT_ANNOTATION = insert(Base.metadata.tables["annotations"])
+
+
+def row_values(
+    boxes: Sequence[Box], image_id: str, kind: str, model_version: str | None, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "image_id": image_id,
+            "kind": kind,
+            "position": i,
+            "class_name": b.class_name,
+            "x_min": b.x_min,
+            "y_min": b.y_min,
+            "x_max": b.x_max,
+            "y_max": b.y_max,
+            "confidence": b.confidence if kind == PREDICTION else None,
+            "model_version": model_version if kind == PREDICTION else None,
+            "created_at": now,
+            "iscrowd": b.iscrowd,
+        }
+        for i, b in enumerate(boxes)
+    ]
+
+
+def annotation_rows(
+    boxes: Sequence[Box],
+    kind: str,
+    model_version: str | None = None,
+    *,
+    created_by: str | None = None,
+    created_at: datetime | None = None,
+) -> list[Annotation]:
+    """ORM rows for ``boxes`` (confidence and model version are kept for predictions only)."""
+    return [
+        Annotation(
+            kind=kind,
+            position=i,
+            class_name=b.class_name,
+            x_min=b.x_min,
+            y_min=b.y_min,
+            x_max=b.x_max,
+            y_max=b.y_max,
+            confidence=b.confidence if kind == PREDICTION else None,
+            model_version=model_version if kind == PREDICTION else None,
+            created_by=created_by,
+            created_at=created_at or utcnow(),
+            iscrowd=b.iscrowd,
+        )
+        for i, b in enumerate(boxes)
+    ]
+
+
+def save_annotations(
+    db: Database,
+    project: Project,
+    image_id: str,
+    boxes: Sequence[Box],
+    *,
+    kind: str = GROUND_TRUTH,
+    overwrite: bool = False,
+    model_version: str | None = None,
+    learn_classes: bool = True,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> int:
+    """Replace (``overwrite``) or set the image's annotations of one kind; return the number stored.
+
+    The boxes and the class caps are checked against a read snapshot first, outside the write lock;
+    the write transaction then only re-checks classes (sets), deletes and bulk-inserts."""
+    if kind not in ANNOTATION_KINDS:
+        raise Invalid("invalid_kind", f"kind must be one of {ANNOTATION_KINDS}; got {kind!r}")
+    check_box_count(len(boxes))
+    with db.reading() as session:
+        image = get_image(session, project, image_id)
+        fresh = session.get(Project, project.id)
+        if fresh is None:
+            raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+    clean = check_boxes(boxes, image.width, image.height, fresh, learn=learn_classes)
+    names = [b.class_name for b in clean]
+    if learn_classes and not fresh.strict_classes:
+        new_classes(fresh.classes, names, class_limits)  # refuse early; re-checked below
+    rows = row_values(clean, image.id, kind, model_version, utcnow())
+    has_kind = exists().where(Annotation.image_id == image.id, Annotation.kind == kind)
+    with db.write_engine.begin() as conn:
+        if not overwrite and conn.execute(select(has_kind)).scalar():
+            raise Conflict(
+                "already_annotated", f"image {image_id} already annotated ({kind}); pass overwrite"
+            )
+        if names and learn_classes:
+            learn_new_classes(conn, project, names, class_limits)
+        conn.execute(delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == kind))
+        if rows:
+            conn.execute(INSERT_ANNOTATION, rows)
+    return len(clean)
+
+
+def list_annotations(session: Session, image_id: str, kind: str | None = None) -> list[Annotation]:
+    query = select(Annotation).where(Annotation.image_id == image_id)
+    if kind is not None:
+        query = query.where(Annotation.kind == kind)
+    return list(session.scalars(query.order_by(Annotation.kind, Annotation.position)))

@@ -1,0 +1,44 @@
+"""The project's class list as uploads and annotations teach it new names (inside their write
+transaction, capped by `ClassLimits`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, select, update
+
+from framescout.store.accounts import ClassLimits, new_classes
+from framescout.store.errors import NotFound
+from framescout.store.models import (
+    Project,
+    utcnow,
+)
+from framescout.store.validation import (
+    unknown_classes,
+)
+
+
+def learn_new_classes(conn: Connection, project: Project, names: Sequence[str], limits: ClassLimits) -> None:
+    """Inside the write transaction: re-read the project's classes and append the new ones.
+
+    Sets, not list scans, and only the class list is rewritten (capped by ``limits``), so this
+    stays a few milliseconds however many boxes or classes the request carries."""
+    row = conn.execute(
+        select(Project.classes, Project.strict_classes).where(Project.id == project.id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+    current: list[str] = list(row.classes)
+    if row.strict_classes:
+        known = set(current)
+        unknown = sorted({n for n in names if n not in known})
+        if unknown:
+            raise unknown_classes(unknown, Project(slug=project.slug, classes=current))
+        return
+    new = new_classes(current, names, limits)
+    if new:
+        conn.execute(
+            update(Project)
+            .where(Project.id == project.id)
+            .values(classes=[*current, *new], updated_at=utcnow())
+        )

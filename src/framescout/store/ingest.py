@@ -1,0 +1,342 @@
+"""Image ingest: validate, dedupe by content hash, store blob + rows atomically.
+
+Bad input is refused before anything is written; a blob written for an upload that then fails is
+removed again unless another record references the same bytes, so a failure leaves nothing behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, exists, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from framescout.imaging import (
+    MAX_BYTES,
+    MAX_PIXELS,
+    ImageError,
+    ImageInfo,
+    inspect_image,
+    sha256_hex,
+    verify_image,
+)
+from framescout.predictions import Predictions
+from framescout.predictions.box import Box, boxes_from_predictions
+from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
+from framescout.store.annotations import INSERT_ANNOTATION, row_values
+from framescout.store.blobs import BlobStore
+from framescout.store.classes import learn_new_classes
+from framescout.store.db import Database
+from framescout.store.models import (
+    PREDICTION,
+    Base,
+    Batch,
+    Project,
+    new_id,
+    utcnow,
+)
+from framescout.store.provenance import observed_time, upload_source
+from framescout.store.validation import (
+    check_box_count,
+    check_boxes,
+    check_name,
+    check_split,
+    check_tags,
+    check_text,
+    image_error,
+)
+
+
+@dataclass
+class ImageFields:
+    """Everything an upload may carry besides the bytes (already parsed, not yet validated)."""
+
+    name: str | None = None
+    split: str | None = None
+    batch: str | None = None
+    tags: Sequence[str] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    predictions: Predictions | None = None
+    sampling_rule: str | None = None
+    sampling_reason: str | None = None
+    model_version: str | None = None
+    device_id: str | None = None
+    source_url: str | None = None
+    source: str | None = None
+    """The route's word on where the upload came from (`framescout.store.provenance`); else derived."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    id: str
+    sha256: str
+    duplicate: bool
+
+
+# Statements built once: constructing SQLAlchemy statements per request costs more than running them.
+_IMAGES = Base.metadata.tables["images"]
+_FIND_DUPLICATE = select(_IMAGES.c.id).where(
+    _IMAGES.c.project_id == bindparam("project_id"), _IMAGES.c.sha256 == bindparam("sha256")
+)
+_INSERT_IMAGE = insert(_IMAGES)
+_INSERT_TAG = insert(Base.metadata.tables["image_tags"])
+
+
+def find_duplicate(conn: Session | Connection, project_id: str, sha256: str) -> str | None:
+    result: str | None = conn.execute(_FIND_DUPLICATE, {"project_id": project_id, "sha256": sha256}).scalar()
+    return result
+
+
+def _batch_id(conn: Connection, project_id: str, name: str | None) -> str | None:
+    if not name:
+        return None
+    found: str | None = conn.execute(
+        select(Batch.id).where(Batch.project_id == project_id, Batch.name == name)
+    ).scalar()
+    if found is not None:
+        return found
+    batch_id = new_id()
+    conn.execute(insert(Batch).values(id=batch_id, project_id=project_id, name=name, created_at=utcnow()))
+    return batch_id
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An upload's fields after validation (what the rows are built from)."""
+
+    sha256: str
+    size_bytes: int
+    name: str
+    content_type: str
+    width: int
+    height: int
+    split: str | None
+    batch: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+    sampling_rule: str | None
+    sampling_reason: str | None
+    model_version: str | None
+    device_id: str | None
+    source_url: str | None
+    observed_at: datetime | None = None
+    source: str | None = None
+
+
+Attach = Callable[[Connection, str, bool], None]
+"""Writes more rows about an ingested image (a report, tags) inside the image's own write transaction:
+called with the connection, the image id and whether the bytes were a duplicate; raising rolls
+everything back (and removes a blob this upload created)."""
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An upload after every check that does not need the pixels (nothing written yet)."""
+
+    data: bytes
+    info: ImageInfo
+    checked: _Checked
+    boxes: list[Box]
+
+    @property
+    def sha256(self) -> str:
+        return self.checked.sha256
+
+
+def prepare_image(
+    project: Project,
+    data: bytes,
+    fields: ImageFields,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> PreparedImage:
+    """Validate every field, the header (byte and pixel caps) and the predictions against the image's
+    size: all that a duplicate must pass too, so ``split=bogus`` is refused for known bytes as well."""
+    sha256 = sha256_hex(data)
+    try:
+        info = inspect_image(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    except ImageError as exc:
+        raise image_error(exc) from None
+    checked = _Checked(
+        sha256=sha256,
+        size_bytes=len(data),
+        name=check_name(fields.name) if fields.name else f"{sha256[:16]}{_extension(info.content_type)}",
+        content_type=info.content_type,
+        width=info.width,
+        height=info.height,
+        split=check_split(fields.split),
+        batch=check_text(fields.batch, "batch", 200),
+        tags=check_tags(fields.tags),
+        metadata=fields.metadata,
+        sampling_rule=check_text(fields.sampling_rule, "sampling_rule", 200),
+        sampling_reason=check_text(fields.sampling_reason, "sampling_reason"),
+        model_version=check_text(fields.model_version, "model_version", 200),
+        device_id=check_text(fields.device_id, "device_id", 200),
+        source_url=fields.source_url,
+        observed_at=observed_time(fields.metadata),
+        source=upload_source(fields.source, fields.metadata),
+    )
+    boxes: list[Box] = []
+    if fields.predictions is not None:
+        check_box_count(len(fields.predictions))
+        boxes = check_boxes(
+            boxes_from_predictions(fields.predictions), info.width, info.height, project, learn=True
+        )
+        new_classes(project.classes, [b.class_name for b in boxes], class_limits)  # early refusal
+    return PreparedImage(data, info, checked, boxes)
+
+
+def ingest_image(
+    db: Database,
+    blobs: BlobStore,
+    project: Project,
+    data: bytes,
+    fields: ImageFields,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+    attach: Attach | None = None,
+) -> IngestResult:
+    """Store one image in ``project`` unless the same bytes are already there (then answer duplicate).
+
+    Everything is validated first (`prepare_image`, then for new bytes `verify_image`: OpenCV and
+    Pillow must decode them). The hot path uses Core statements on plain connections: one read for
+    the duplicate check, one short ``BEGIN IMMEDIATE`` transaction for the blob, the rows and
+    whatever ``attach`` adds (feedback and bug reports come through here too)."""
+    prepared = prepare_image(
+        project, data, fields, max_pixels=max_pixels, max_bytes=max_bytes, class_limits=class_limits
+    )
+    return store_prepared(
+        db,
+        blobs,
+        project,
+        prepared,
+        max_pixels=max_pixels,
+        max_bytes=max_bytes,
+        class_limits=class_limits,
+        attach=attach,
+    )
+
+
+def store_prepared(
+    db: Database,
+    blobs: BlobStore,
+    project: Project,
+    prepared: PreparedImage,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+    attach: Attach | None = None,
+) -> IngestResult:
+    """The write half of `ingest_image`, for an upload `prepare_image` accepted."""
+    sha256, data, checked, boxes = prepared.sha256, prepared.data, prepared.checked, prepared.boxes
+    with db.read_engine.connect() as conn:
+        existing = find_duplicate(conn, project.id, sha256)
+    if existing is not None:  # the same bytes passed verify_image when they were stored
+        return _duplicate(db, existing, sha256, attach)
+    try:
+        verify_image(data, max_pixels=max_pixels, max_bytes=max_bytes, info=prepared.info)
+    except ImageError as exc:
+        raise image_error(exc) from None
+
+    image_id = new_id()
+    now = utcnow()
+    created = False
+    try:
+        # The blob is written inside the write transaction: with SQLite's BEGIN IMMEDIATE every writer
+        # (in every worker process) is serialised here, so a failed upload can remove the blob it created
+        # without racing a concurrent upload of the same bytes that is about to reference it.
+        with db.write_engine.begin() as conn:
+            _, created = blobs.put(data)
+            try:
+                _insert_rows(conn, project, image_id, now, checked, boxes, class_limits)
+                if attach is not None:
+                    attach(conn, image_id, False)
+            except BaseException:
+                _forget_blob(db, blobs, sha256, created)
+                created = False
+                raise
+    except IntegrityError:  # a concurrent twin won the unique (project, sha256) index
+        with db.read_engine.connect() as conn:
+            existing = find_duplicate(conn, project.id, sha256)
+        if existing is None:
+            raise
+        return _duplicate(db, existing, sha256, attach)
+    except BaseException:
+        _forget_blob(db, blobs, sha256, created)  # the commit itself failed
+        raise
+    return IngestResult(image_id, sha256, False)
+
+
+def _duplicate(db: Database, image_id: str, sha256: str, attach: Attach | None) -> IngestResult:
+    if attach is not None:
+        with db.write_engine.begin() as conn:
+            attach(conn, image_id, True)
+    return IngestResult(image_id, sha256, True)
+
+
+def _insert_rows(
+    conn: Connection,
+    project: Project,
+    image_id: str,
+    now: datetime,
+    c: _Checked,
+    boxes: list[Box],
+    class_limits: ClassLimits,
+) -> None:
+    if boxes:
+        learn_new_classes(conn, project, [b.class_name for b in boxes], class_limits)
+    row = {
+        "id": image_id,
+        "project_id": project.id,
+        "sha256": c.sha256,
+        "name": c.name,
+        "content_type": c.content_type,
+        "size_bytes": c.size_bytes,
+        "width": c.width,
+        "height": c.height,
+        "split": c.split,
+        "batch_id": _batch_id(conn, project.id, c.batch),
+        "metadata": c.metadata,
+        "sampling_rule": c.sampling_rule,
+        "sampling_reason": c.sampling_reason,
+        "model_version": c.model_version,
+        "device_id": c.device_id,
+        "source_url": c.source_url,
+        "observed_at": c.observed_at,
+        "source": c.source,
+        "created_at": now,
+    }
+    conn.execute(_INSERT_IMAGE, row)
+    if c.tags:
+        conn.execute(_INSERT_TAG, [{"image_id": image_id, "name": t} for t in c.tags])
+    if boxes:
+        conn.execute(INSERT_ANNOTATION, row_values(boxes, image_id, PREDICTION, c.model_version, now))
+
+
+def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> None:
+    """Remove a blob this request created if no committed record refers to it."""
+    if not created:
+        return
+    with db.read_engine.connect() as conn:
+        referenced = conn.execute(select(exists().where(_IMAGES.c.sha256 == sha256))).scalar()
+    if not referenced:
+        blobs.delete(sha256)
+
+
+def _extension(content_type: str) -> str:
+    return {
+        "image/jpeg": ".jpg",
+        "image/png": ".png",
+        "image/webp": ".webp",
+        "image/tiff": ".tif",
+        "image/bmp": ".bmp",
+        "image/gif": ".gif",
+    }.get(content_type, ".img")

@@ -1,0 +1,127 @@
+"""Read-side image queries: one image, filtered pages, counts and batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from framescout.store.errors import Invalid, NotFound
+from framescout.store.models import (
+    GROUND_TRUTH,
+    PREDICTION,
+    Annotation,
+    Batch,
+    Image,
+    ImageTag,
+    Project,
+)
+
+
+@dataclass
+class ImageFilter:
+    """Listing filters; ``None`` means "any"."""
+
+    batch: str | None = None
+    tag: str | None = None
+    split: str | None = None
+    sampling_rule: str | None = None
+    min_confidence: float | None = None
+    max_confidence: float | None = None
+    labelled: bool | None = None
+    device_id: str | None = None
+    model_version: str | None = None
+    review_status: str | None = None
+    """``pending`` (not reviewed yet), ``reviewed`` or ``rejected``."""
+
+
+REVIEW_FILTERS = ("pending", "reviewed", "rejected")
+
+
+def get_image(session: Session, project: Project, image_id: str) -> Image:
+    image = session.scalar(select(Image).where(Image.id == image_id, Image.project_id == project.id))
+    if image is None:
+        raise NotFound("image_not_found", f"no image {image_id!r} in project {project.slug!r}")
+    return image
+
+
+def filtered_query(project: Project, f: ImageFilter) -> Select[Image]:
+    """The images of ``project`` that match ``f`` (unordered)."""
+    query = select(Image).where(Image.project_id == project.id)
+    if f.split is not None:
+        query = query.where(Image.split == f.split)
+    if f.sampling_rule is not None:
+        query = query.where(Image.sampling_rule == f.sampling_rule)
+    if f.device_id is not None:
+        query = query.where(Image.device_id == f.device_id)
+    if f.model_version is not None:
+        query = query.where(Image.model_version == f.model_version)
+    if f.batch is not None:
+        query = query.where(
+            Image.batch_id.in_(select(Batch.id).where(Batch.project_id == project.id, Batch.name == f.batch))
+        )
+    if f.tag is not None:
+        query = query.where(exists().where(ImageTag.image_id == Image.id, ImageTag.name == f.tag))
+    if f.review_status is not None:
+        if f.review_status not in REVIEW_FILTERS:
+            raise Invalid(
+                "invalid_status",
+                f"status must be one of {', '.join(REVIEW_FILTERS)}; got {f.review_status!r}",
+            )
+        query = query.where(
+            Image.review_status.is_(None)
+            if f.review_status == "pending"
+            else Image.review_status == f.review_status
+        )
+    if f.labelled is not None:
+        labelled = exists().where(Annotation.image_id == Image.id, Annotation.kind == GROUND_TRUTH)
+        query = query.where(labelled if f.labelled else ~labelled)
+    if f.min_confidence is not None or f.max_confidence is not None:
+        conds = [Annotation.image_id == Image.id, Annotation.kind == PREDICTION]
+        if f.min_confidence is not None:
+            conds.append(Annotation.confidence >= f.min_confidence)
+        if f.max_confidence is not None:
+            conds.append(Annotation.confidence <= f.max_confidence)
+        query = query.where(exists().where(and_(*conds)))
+    return query
+
+
+def query_images(
+    session: Session, project: Project, f: ImageFilter, *, limit: int = 100, offset: int = 0
+) -> tuple[list[Image], int]:
+    """A page of images matching ``f`` (newest first) and the total count."""
+    query = filtered_query(project, f)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Image.created_at.desc(), Image.id).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+def count_images(session: Session, project: Project) -> dict[str, int]:
+    """Counts for Roboflow's project summary: total, per split, unannotated."""
+    total = session.scalar(select(func.count()).where(Image.project_id == project.id)) or 0
+    splits = dict(
+        session.execute(
+            select(Image.split, func.count()).where(Image.project_id == project.id).group_by(Image.split)
+        ).all()
+    )
+    labelled = exists().where(Annotation.image_id == Image.id, Annotation.kind == GROUND_TRUTH)
+    unannotated = session.scalar(select(func.count()).where(Image.project_id == project.id, ~labelled)) or 0
+    return {
+        "total": int(total),
+        "train": int(splits.get("train", 0)),
+        "valid": int(splits.get("valid", 0)),
+        "test": int(splits.get("test", 0)),
+        "unannotated": int(unannotated),
+    }
+
+
+def list_batches(session: Session, project: Project) -> list[tuple[Batch, int]]:
+    rows = session.execute(
+        select(Batch, func.count(Image.id))
+        .outerjoin(Image, Image.batch_id == Batch.id)
+        .where(Batch.project_id == project.id)
+        .group_by(Batch.id)
+        .order_by(Batch.created_at)
+    ).all()
+    return [(b, int(n)) for b, n in rows]

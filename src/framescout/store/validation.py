@@ -1,0 +1,157 @@
+"""Checks every upload field, box and class list passes before anything is written (all raise
+`Invalid` with a stable code)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from framescout import jsontext
+from framescout.imaging import (
+    ImageError,
+)
+from framescout.predictions.box import Box
+from framescout.store.errors import Invalid, StoreError
+from framescout.store.models import (
+    SPLITS,
+    Project,
+)
+
+MAX_NAME = 255
+MAX_TAG = 100
+MAX_TAGS = 50
+MAX_METADATA_BYTES = 64 * 1024
+MAX_TEXT = 1000
+MAX_SQL_INT = 2**63 - 1
+"""The largest integer a query parameter may carry into SQL (SQLite integers are signed 64-bit)."""
+MAX_BOXES_PER_IMAGE = 1000
+"""Boxes per image and kind, on every route (annotation uploads, upload predictions, reviews): the
+review page draws and saves back every box, and stays small (~150 KB) at this cap."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_IMAGE_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415, "empty": 422}
+
+
+def check_name(name: str) -> str:
+    """A plain file name: no path separators, no ``..``, no control characters."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise Invalid("invalid_name", f"the file name must be 1-{MAX_NAME} characters")
+    if "/" in name or "\\" in name or name in (".", "..") or ".." in name.split(".") or _CONTROL.search(name):
+        raise Invalid(
+            "invalid_name", f"the file name {name!r} contains a path separator, '..' or control characters"
+        )
+    return name
+
+
+def check_split(split: str | None) -> str | None:
+    if split in (None, ""):
+        return None
+    if split not in SPLITS:
+        raise Invalid("invalid_split", f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    return split
+
+
+def check_tags(tags: Sequence[str]) -> list[str]:
+    clean: dict[str, None] = {}
+    for raw in tags:
+        tag = raw.strip()
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG or _CONTROL.search(tag):
+            raise Invalid(
+                "invalid_tag", f"tag {tag[:40]!r} is longer than {MAX_TAG} or has control characters"
+            )
+        clean.setdefault(tag, None)
+    if len(clean) > MAX_TAGS:
+        raise Invalid("too_many_tags", f"at most {MAX_TAGS} tags per image")
+    return list(clean)
+
+
+def check_text(value: str | None, what: str, limit: int = MAX_TEXT, *, multiline: bool = False) -> str | None:
+    """A free-text field within ``limit`` characters and without control characters (tabs and line
+    breaks are allowed in ``multiline`` text such as a comment)."""
+    if value in (None, ""):
+        return None
+    assert value is not None
+    if len(value) > limit:
+        raise Invalid(f"invalid_{what}", f"{what} is longer than {limit} characters")
+    if (_CONTROL_IN_TEXT if multiline else _CONTROL).search(value):
+        raise Invalid(f"invalid_{what}", f"{what} contains control characters")
+    return value
+
+
+def parse_metadata(text: str | None) -> dict[str, Any]:
+    """Metadata as JSON object text (≤ 64 KiB, nested ≤ 64 levels; `framescout.jsontext`)."""
+    if text in (None, ""):
+        return {}
+    assert text is not None
+    value = jsontext.loads(
+        text, "metadata", max_bytes=MAX_METADATA_BYTES, too_large_code="metadata_too_large"
+    )
+    if not isinstance(value, dict):
+        raise Invalid("invalid_metadata", "metadata must be a JSON object")
+    return value
+
+
+def image_error(exc: ImageError) -> StoreError:
+    """Map a decoding error to the API error (413 too big, 415 not an image, 422 otherwise)."""
+    return StoreError(exc.code, str(exc), status=_IMAGE_STATUS.get(exc.code, 422))
+
+
+def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project, *, learn: bool) -> list[Box]:
+    """Refuse unknown classes (projects created with a class list) and boxes outside the image.
+
+    Coordinates within a small tolerance (1 px + 0.5%) of the border are clipped, not refused."""
+    check_box_count(len(boxes))
+    known = set(project.classes)
+    unknown = sorted({b.class_name for b in boxes if b.class_name not in known})
+    if unknown and (project.strict_classes or not learn):
+        raise unknown_classes(unknown, project)
+    tol_x, tol_y = 1 + 0.005 * width, 1 + 0.005 * height
+    clean = []
+    for i, b in enumerate(boxes):
+        coords = (b.x_min, b.y_min, b.x_max, b.y_max)
+        if not all(math.isfinite(c) for c in coords):
+            raise Invalid("invalid_box", f"box {i} has a non-finite coordinate")
+        if b.x_max <= b.x_min or b.y_max <= b.y_min:
+            raise Invalid("invalid_box", f"box {i} ({b.class_name}) has zero or negative width or height")
+        if b.x_min < -tol_x or b.y_min < -tol_y or b.x_max > width + tol_x or b.y_max > height + tol_y:
+            raise Invalid(
+                "box_outside_image",
+                f"box {i} ({b.class_name}) [{b.x_min:.1f}, {b.y_min:.1f}, {b.x_max:.1f}, {b.y_max:.1f}] "
+                f"lies outside the {width}x{height} image",
+            )
+        if b.confidence is not None and not 0.0 <= b.confidence <= 1.0:
+            raise Invalid("invalid_confidence", f"box {i} has confidence {b.confidence} outside [0, 1]")
+        clean.append(
+            Box(
+                b.class_name,
+                min(max(b.x_min, 0.0), width),
+                min(max(b.y_min, 0.0), height),
+                min(max(b.x_max, 0.0), width),
+                min(max(b.y_max, 0.0), height),
+                b.confidence,
+                b.iscrowd,
+            )
+        )
+    return clean
+
+
+def check_box_count(count: int) -> None:
+    """422 ``too_many_boxes`` past `MAX_BOXES_PER_IMAGE` (checked before any per-box work)."""
+    if count > MAX_BOXES_PER_IMAGE:
+        raise Invalid(
+            "too_many_boxes", f"{count:,} boxes for one image; at most {MAX_BOXES_PER_IMAGE:,} per image"
+        )
+
+
+def unknown_classes(unknown: Sequence[str], project: Project) -> Invalid:
+    shown = ", ".join(repr(n) for n in list(project.classes)[:20])
+    more = f" and {len(project.classes) - 20:,} more" if len(project.classes) > 20 else ""
+    return Invalid(
+        "unknown_class",
+        f"unknown class(es) {list(unknown)[:20]}; project {project.slug!r} has classes [{shown}]{more}",
+    )
