@@ -34,14 +34,17 @@ _OPENS, _CLOSES = (0x5B, 0x7B), (0x5D, 0x7D)
 
 
 class JSONTextError(ValueError):
-    """JSON text refused. ``code`` is stable for APIs (``json_too_deep``, ``json_too_large``,
-    ``malformed_json``, ``integer_out_of_range``); ``status`` is the HTTP status to answer."""
+    """JSON text refused. ``code`` is stable for APIs (``json_too_deep``, ``malformed_json``,
+    ``integer_out_of_range``); `framescout.server.errors` maps it to the HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 422) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.status = status
+
+
+class JSONTooLarge(JSONTextError):
+    """JSON text over its byte limit (``json_too_large``, or the caller's ``too_large_code``)."""
 
 
 def too_deep(text: str | bytes, max_depth: int = MAX_DEPTH) -> bool:
@@ -95,9 +98,7 @@ def check_text(
     deeper than ``max_depth`` (422 ``json_too_deep``)."""
     size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
     if size > max_bytes:
-        raise JSONTextError(
-            too_large_code, f"{field} is {size:,} bytes of JSON; the limit is {max_bytes:,}", status=413
-        )
+        raise JSONTooLarge(too_large_code, f"{field} is {size:,} bytes of JSON; the limit is {max_bytes:,}")
     if too_deep(text, max_depth):
         raise JSONTextError(
             "json_too_deep", f"{field} is nested more than {max_depth} levels deep; the limit is {max_depth}"

@@ -15,7 +15,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from framescout.server.cache import TTLCache
-from framescout.server.errors import ApiError
+from framescout.server.errors import RequestNotFound, Unauthorized
 from framescout.server.fetch import Fetcher
 from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.settings import Settings
@@ -117,8 +117,8 @@ async def current_workspace(
     """The workspace of the presented key; 401 when it is missing or unknown."""
     key = credentials.credentials if credentials is not None else api_key
     if not key:
-        raise ApiError(
-            "missing_api_key", "an API key is required (Authorization: Bearer <key> or ?api_key=)", status=401
+        raise Unauthorized(
+            "missing_api_key", "an API key is required (Authorization: Bearer <key> or ?api_key=)"
         )
 
     def load() -> Workspace | None:
@@ -128,7 +128,7 @@ async def current_workspace(
     caches.sync(store)
     workspace = caches.keys.get(hash_key(key), load)
     if workspace is None:
-        raise ApiError("invalid_api_key", "the API key is not valid", status=401)
+        raise Unauthorized("invalid_api_key", "the API key is not valid")
     return workspace
 
 
@@ -138,7 +138,7 @@ CurrentWorkspace = Annotated[Workspace, Depends(current_workspace)]
 async def path_workspace(workspace: str, current: CurrentWorkspace) -> Workspace:
     """The ``{workspace}`` of the path, which must be the key's own (404 otherwise, revealing nothing)."""
     if workspace != current.slug:
-        raise ApiError("workspace_not_found", f"no workspace {workspace!r} for this API key", status=404)
+        raise RequestNotFound("workspace_not_found", f"no workspace {workspace!r} for this API key")
     return current
 
 

@@ -13,7 +13,7 @@ from framescout.imaging import (
     ImageError,
 )
 from framescout.predictions.box import Box
-from framescout.store.errors import Invalid, StoreError
+from framescout.store.errors import Invalid, StoreError, TooLarge, Unsupported
 from framescout.store.models import (
     SPLITS,
     Project,
@@ -31,7 +31,11 @@ MAX_BOXES_PER_IMAGE = 1000
 review page draws and saves back every box, and stays small (~150 KB) at this cap."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_IMAGE_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415, "empty": 422}
+_IMAGE_KINDS: dict[str, type[StoreError]] = {
+    "too_large": TooLarge,
+    "not_an_image": Unsupported,
+    "unsupported_format": Unsupported,
+}
 
 
 def check_name(name: str) -> str:
@@ -97,8 +101,8 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
 
 
 def image_error(exc: ImageError) -> StoreError:
-    """Map a decoding error to the API error (413 too big, 415 not an image, 422 otherwise)."""
-    return StoreError(exc.code, str(exc), status=_IMAGE_STATUS.get(exc.code, 422))
+    """A decoding error as the store's error of its kind (too large, unsupported, else invalid)."""
+    return _IMAGE_KINDS.get(exc.code, Invalid)(exc.code, str(exc))
 
 
 def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project, *, learn: bool) -> list[Box]:

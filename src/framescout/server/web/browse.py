@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 
 from framescout.server.deps import SettingsDep, StoreDep, ThumbnailsDep
+from framescout.server.errors import RequestInvalid
 from framescout.server.image_bytes import original_response, thumbnail_response
 from framescout.server.web.session import ProjectDep, SignedInDep
 from framescout.server.web.templating import render
 from framescout.store import Store
-from framescout.store.errors import Invalid
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Batch, Image, ImageTag, Project
 from framescout.store.queries import REVIEW_FILTERS, ImageFilter, get_image, query_images
 
@@ -67,7 +67,7 @@ def browse_params(request: Request) -> BrowseParams:
         return BrowseParams.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise Invalid("invalid_filter", f"invalid filter: {problems}") from None
+        raise RequestInvalid("invalid_filter", f"invalid filter: {problems}") from None
 
 
 BrowseDep = Annotated[BrowseParams, Depends(browse_params)]
