@@ -133,6 +133,14 @@ def get_workspace(session: Session, slug: str) -> Workspace:
     return found
 
 
+def reload_workspace(session: Session, workspace: Workspace) -> Workspace:
+    """``workspace`` (a cached row of another session) as a row of this one."""
+    row = session.get(Workspace, workspace.id)
+    if row is None:
+        raise NotFound("workspace_not_found", f"no workspace {workspace.slug!r}")
+    return row
+
+
 def create_project(
     session: Session,
     workspace: Workspace,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from framescout.store.db import Database
 from framescout.store.errors import Invalid, NotFound
 from framescout.store.models import (
     GROUND_TRUTH,
@@ -16,6 +17,7 @@ from framescout.store.models import (
     Image,
     ImageTag,
     Project,
+    Report,
 )
 
 
@@ -40,10 +42,22 @@ REVIEW_FILTERS = ("pending", "reviewed", "rejected")
 
 
 def get_image(session: Session, project: Project, image_id: str) -> Image:
+    """One image of ``project`` (`NotFound` ``image_not_found`` for an id of another project)."""
     image = session.scalar(select(Image).where(Image.id == image_id, Image.project_id == project.id))
     if image is None:
         raise NotFound("image_not_found", f"no image {image_id!r} in project {project.slug!r}")
     return image
+
+
+def load_image(db: Database, project: Project, image_id: str) -> Image:
+    """`get_image` in a read transaction of its own (for a route that needs only the row)."""
+    with db.reading() as session:
+        return get_image(session, project, image_id)
+
+
+def image_feedback(session: Session, image: Image) -> list[Report]:
+    """The feedback reports about ``image`` (their suggested boxes show on the review page)."""
+    return list(session.scalars(select(Report).where(Report.image_id == image.id, Report.kind == "feedback")))
 
 
 def filtered_query(project: Project, f: ImageFilter) -> Select[Image]:

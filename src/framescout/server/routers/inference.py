@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from framescout.imaging import ImageError, decode_image
@@ -27,6 +26,7 @@ from framescout.server.inference import ModelRegistry
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.accounts import get_model_version, get_project
+from framescout.store.db import DatabaseError
 from framescout.store.models import ModelVersion, Workspace
 from framescout.store.validation import MAX_SQL_INT, image_error
 
@@ -144,5 +144,5 @@ class _Job:
             prelabels.remember(
                 self.store.db, self.workspace, f"{self.project}/{model.version}", data, decoded, payload
             )
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             log.warning("hosted inference answer not kept for pre-labels: %s", exc)
