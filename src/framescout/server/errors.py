@@ -2,7 +2,8 @@
 
 Two trees meet here: the store's domain errors (`framescout.store.errors`, no HTTP in them) and the
 server's own `RequestError` tree (auth, request shape, URL fetches, hosted models), plus
-`jsontext.JSONTextError`; `STATUS` maps every kind to its HTTP status (docs/errors.md).
+`jsontext.JSONTextError`; `STATUS` maps every kind to its HTTP status (docs/errors.md lists the
+kinds, their codes and statuses).
 
 An unexpected exception answers the JSON 500 from `CatchUnexpected`, an ASGI middleware: Starlette's
 own last-resort handler re-raises after answering, which makes the server drop the keep-alive
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
+from framescout.errors import CodedError
 from framescout.jsontext import JSONTextError, JSONTooLarge
 from framescout.server.asgi import HttpMiddleware
 from framescout.store.errors import Conflict, Invalid, NotFound, StoreError, TooLarge, Unsupported
@@ -37,40 +39,37 @@ _HTTP_CODES = {
 }
 
 
-class RequestError(Exception):
-    """Base of the server's own errors (not the store's): ``code`` is stable for clients."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class RequestError(CodedError):
+    """Base of the server's own errors: auth, request shape, URL fetches, hosted models."""
 
 
 class Unauthorized(RequestError):
-    """No API key, an unknown or revoked one, or no signed-in session."""
+    """No API key or an unknown or revoked one (``missing_api_key``, ``invalid_api_key``)."""
 
 
 class Forbidden(RequestError):
-    """Signed in, but the request may not be made (a stale or foreign form: ``csrf_failed``)."""
+    """Signed in, but the form is stale or came from another site (``csrf_failed``)."""
 
 
 class RequestNotFound(RequestError):
-    """Nothing at this address for this caller (a workspace that is not the key's own)."""
+    """A workspace in the path that is not the key's own (``workspace_not_found``)."""
 
 
 class RequestInvalid(RequestError):
-    """The request is malformed or asks for what the server cannot do (bad base64, a refused URL)."""
+    """A malformed request or one the server refuses: bad base64, a missing image, a refused or
+    failed URL fetch (``fetch_failed``), an unknown filter or format."""
 
 
 class RequestTooLarge(RequestError):
-    """A request part over the server's byte limits (an uploaded or posted image)."""
+    """An uploaded or posted image over the byte limit (``too_large``)."""
 
 
 class Unavailable(RequestError):
-    """A server resource is unusable for now (a hosted model missing, broken or failing)."""
+    """A hosted model that cannot answer now: its file missing, its self-check failed, or it
+    failed on this image (``model_file_missing``, ``model_unusable``, ``model_failed``)."""
 
 
-Coded = StoreError | RequestError | JSONTextError
+Coded = CodedError | JSONTextError
 """Every exception that carries a stable ``code`` and a ``message`` for the client."""
 
 STATUS: dict[type[Exception], int] = {
@@ -90,11 +89,11 @@ STATUS: dict[type[Exception], int] = {
     JSONTextError: 422,
     JSONTooLarge: 413,
 }
-"""The HTTP status of each error kind; a subclass not listed answers its nearest listed base's."""
+"""The HTTP status of every error kind; a subclass not listed answers its nearest listed base's."""
 
 
 def status_for(exc: Coded) -> int:
-    """The status the API answers ``exc`` with (its class's, or its nearest mapped base's)."""
+    """The status the API answers ``exc`` with: its kind's in `STATUS`."""
     return next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
 
 
@@ -171,7 +170,7 @@ class CatchUnexpected(HttpMiddleware):
 def install_error_handlers(app: FastAPI) -> None:
     """The handlers; add `CatchUnexpected` outside every middleware that may raise (only
     `security.SecurityHeaders`, which never raises, goes outside it)."""
-    for kind in (StoreError, RequestError, JSONTextError):
+    for kind in (CodedError, JSONTextError):
         app.add_exception_handler(kind, _coded_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

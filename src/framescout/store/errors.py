@@ -5,14 +5,11 @@ the kinds, their codes and statuses."""
 
 from __future__ import annotations
 
+from framescout.errors import CodedError
 
-class StoreError(Exception):
-    """Base class: ``code`` is stable for clients and scripts, ``message`` says what to do about it."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class StoreError(CodedError):
+    """Base of the store's errors (the CLI reports them; the API answers them)."""
 
 
 class NotFound(StoreError):

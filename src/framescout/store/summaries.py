@@ -1,5 +1,5 @@
-"""Counts and choices the review UI and the Roboflow-compatible project object show: per project,
-per image of a page, per class, and the values each browser filter can take."""
+"""Counts the review UI and the Roboflow-compatible project object show: per project, per image of
+a page, per class."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from framescout.store.models import (
     GROUND_TRUTH,
     PREDICTION,
     Annotation,
-    Batch,
     Image,
-    ImageTag,
     ModelVersion,
     Project,
     Report,
@@ -112,42 +110,3 @@ def project_summary(session: Session, project: Project) -> ProjectSummary:
     return ProjectSummary(
         count_images(session, project), class_counts(session, project), list_model_versions(session, project)
     )
-
-
-@dataclass
-class FilterChoices:
-    """The values each filter can take in this project (for the filter form's drop-downs)."""
-
-    rules: list[str]
-    tags: list[str]
-    batches: list[str]
-    model_versions: list[str]
-
-
-def filter_choices(session: Session, project: Project) -> FilterChoices:
-    """The sampling rules, tags (at most 500), batches and model versions present in ``project``."""
-    tags = session.scalars(
-        select(ImageTag.name)
-        .join(Image, Image.id == ImageTag.image_id)
-        .where(Image.project_id == project.id)
-        .distinct()
-        .order_by(ImageTag.name)
-        .limit(500)
-    ).all()
-    batches = session.scalars(select(Batch.name).where(Batch.project_id == project.id).order_by(Batch.name))
-    return FilterChoices(
-        _distinct_values(session, project, Image.sampling_rule),
-        list(tags),
-        list(batches),
-        _distinct_values(session, project, Image.model_version),
-    )
-
-
-def _distinct_values(
-    session: Session, project: Project, column: InstrumentedAttribute[str | None]
-) -> list[str]:
-    """The non-empty values of an image column in ``project``, sorted."""
-    values = session.scalars(
-        select(column).where(Image.project_id == project.id, column.is_not(None)).distinct().order_by(column)
-    )
-    return [v for v in values if v]

@@ -14,9 +14,9 @@ from framescout.server.deps import SettingsDep, StoreDep, ThumbnailsDep
 from framescout.server.errors import RequestInvalid
 from framescout.server.image_bytes import original_response, thumbnail_response
 from framescout.server.web.session import ProjectDep, SignedInDep
-from framescout.server.web.templating import render
-from framescout.store.queries import REVIEW_FILTERS, ImageFilter, load_image, query_images
-from framescout.store.summaries import filter_choices, image_counts
+from framescout.server.web.templating import render_tab
+from framescout.store.queries import REVIEW_FILTERS, ImageFilter, filter_choices, load_image, query_images
+from framescout.store.summaries import image_counts
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -39,16 +39,9 @@ class BrowseParams(BaseModel):
     page: int = Field(1, ge=1, le=100_000)
 
     def to_filter(self) -> ImageFilter:
-        return ImageFilter(
-            batch=self.batch,
-            tag=self.tag,
-            split=self.split,
-            sampling_rule=self.rule,
-            min_confidence=self.min_confidence,
-            max_confidence=self.max_confidence,
-            model_version=self.model_version,
-            review_status=self.status,
-        )
+        """The store's filter: the fields of the same name, ``rule`` and ``status`` renamed."""
+        same = self.model_dump(exclude={"rule", "status", "page"})
+        return ImageFilter(**same, sampling_rule=self.rule, review_status=self.status)
 
     def query(self, **changes: Any) -> str:
         """This filter as a query string (for links), with ``changes`` applied; page 1 is left out."""
@@ -84,12 +77,12 @@ def browser(
         cards = [{"image": im, "tags": [t.name for t in im.tags], **asdict(counts[im.id])} for im in images]
         choices = filter_choices(session, proj)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    return render(
+    return render_tab(
         request,
-        "browse.html",
         who,
-        tab="images",
-        project=proj,
+        proj,
+        "images",
+        "browse.html",
         cards=cards,
         total=total,
         params=params,

@@ -19,7 +19,7 @@ from framescout.export.from_store import dataset_from_project
 from framescout.export.versions import create_version, list_versions, load_version
 from framescout.server.deps import StoreDep
 from framescout.server.web.session import ProjectDep, SignedInDep, check_csrf
-from framescout.server.web.templating import render
+from framescout.server.web.templating import render_tab
 from framescout.store import Store
 from framescout.store.errors import Invalid, NotFound
 
@@ -31,12 +31,11 @@ def export_page(request: Request, who: SignedInDep, proj: ProjectDep, store: Sto
     """Formats, dataset versions, and how many images are ready to export."""
     versions = list_versions(store, who.workspace.slug, proj.slug)
     ready = dataset_from_project(store, who.workspace.slug, proj.slug)
-    return render(
+    return render_tab(
         request,
-        "export.html",
         who,
-        tab="export",
-        project=proj,
+        proj,
+        "export",
         versions=versions,
         formats=list(FORMATS),
         ready_images=len(ready.images),

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from framescout.server.deps import StoreDep
 from framescout.server.web.charts import histogram_chart, kept_chart
 from framescout.server.web.session import ProjectDep, SignedInDep, check_csrf
-from framescout.server.web.templating import render
+from framescout.server.web.templating import render, render_tab
 from framescout.store.accounts import list_projects
 from framescout.store.reports import STATUSES, list_reports, set_report_status
 from framescout.store.stats import project_stats
@@ -36,12 +36,11 @@ def dashboard(request: Request, who: SignedInDep, proj: ProjectDep, store: Store
     with store.db.reading() as session:
         stats = project_stats(session, proj)
         bugs, _ = list_reports(session, proj, kind="bug", status="open", limit=5)
-    return render(
+    return render_tab(
         request,
-        "dashboard.html",
         who,
-        tab="dashboard",
-        project=proj,
+        proj,
+        "dashboard",
         stats=stats,
         kept=kept_chart(stats.kept),
         histogram=histogram_chart(stats.histogram),
@@ -63,12 +62,11 @@ def reports(
     status = status if status in STATUSES else None
     with store.db.reading() as session:
         rows, total = list_reports(session, proj, kind=kind, status=status, limit=200)
-    return render(
+    return render_tab(
         request,
-        "reports.html",
         who,
-        tab="reports",
-        project=proj,
+        proj,
+        "reports",
         reports=rows,
         total=total,
         kind=kind,
@@ -79,10 +77,10 @@ def reports(
 @router.post("/p/{project}/reports/{report_id}/status")
 def change_report_status(
     report_id: str,
+    status: Annotated[str, Form(max_length=20)],
     who: SignedInDep,
     proj: ProjectDep,
     store: StoreDep,
-    status: Annotated[str, Form(max_length=20)],
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
     """Resolve (or reopen) a report."""
