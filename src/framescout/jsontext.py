@@ -94,8 +94,8 @@ def check_text(
     max_depth: int = MAX_DEPTH,
     too_large_code: str = "json_too_large",
 ) -> None:
-    """Refuse ``text`` (the value of ``field``) if it is larger than ``max_bytes`` (413) or nested
-    deeper than ``max_depth`` (422 ``json_too_deep``)."""
+    """Refuse ``text`` (the value of ``field``) if it is larger than ``max_bytes`` (`JSONTooLarge`) or
+    nested deeper than ``max_depth`` (``json_too_deep``)."""
     size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
     if size > max_bytes:
         raise JSONTooLarge(too_large_code, f"{field} is {size:,} bytes of JSON; the limit is {max_bytes:,}")

@@ -12,24 +12,14 @@ from pathlib import Path
 import pytest
 
 from framescout.store import NotFound, Store
+from framescout.store import models as m
 from framescout.store.accounts import (
     create_project,
     get_or_create_workspace,
     register_model,
     reload_workspace,
 )
-from framescout.store.models import (
-    GROUND_TRUTH,
-    PREDICTION,
-    Annotation,
-    Batch,
-    Image,
-    ImageTag,
-    Project,
-    Report,
-    Workspace,
-    utcnow,
-)
+from framescout.store.models import GROUND_TRUTH, PREDICTION, Project, Workspace, utcnow
 from framescout.store.queries import filter_choices, image_feedback, load_image
 from framescout.store.recent_inferences import count_answers, keep_answer, recent_answers
 from framescout.store.summaries import (
@@ -51,8 +41,8 @@ class Data:
     images: list[str]
 
 
-def _image(project: Project, n: int, **columns: object) -> Image:
-    return Image(
+def _image(project: Project, n: int, **columns: object) -> m.Image:
+    return m.Image(
         project_id=project.id,
         sha256=f"{n:064x}",
         name=f"{n}.jpg",
@@ -64,8 +54,8 @@ def _image(project: Project, n: int, **columns: object) -> Image:
     )
 
 
-def _box(image_id: str, kind: str, class_name: str, confidence: float | None = None) -> Annotation:
-    return Annotation(
+def _box(image_id: str, kind: str, class_name: str, confidence: float | None = None) -> m.Annotation:
+    return m.Annotation(
         image_id=image_id,
         kind=kind,
         class_name=class_name,
@@ -85,7 +75,7 @@ def data(tmp_path: Path) -> Iterator[Data]:
         ws = get_or_create_workspace(session, "acme")
         cams = create_project(session, ws, "cams", classes=["person", "car", "dog"])
         empty = create_project(session, ws, "empty")
-        batch = Batch(project_id=cams.id, name="monday")
+        batch = m.Batch(project_id=cams.id, name="monday")
         session.add(batch)
         session.flush()
         first = _image(cams, 1, sampling_rule="low_confidence", model_version="v2", batch_id=batch.id)
@@ -93,8 +83,8 @@ def data(tmp_path: Path) -> Iterator[Data]:
         third = _image(cams, 3, model_version="v1")
         session.add_all([first, second, third])
         session.flush()
-        first.tags.append(ImageTag(name="night"))
-        third.tags.append(ImageTag(name="rain"))
+        first.tags.append(m.ImageTag(name="night"))
+        third.tags.append(m.ImageTag(name="rain"))
         session.add_all(
             [
                 _box(first.id, PREDICTION, "person", 0.3),
@@ -102,9 +92,9 @@ def data(tmp_path: Path) -> Iterator[Data]:
                 _box(second.id, GROUND_TRUTH, "person"),
                 _box(second.id, GROUND_TRUTH, "person"),
                 _box(second.id, GROUND_TRUTH, "bicycle"),
-                Report(project_id=cams.id, image_id=first.id, kind="feedback", corrected=[]),
-                Report(project_id=cams.id, kind="bug", description="crash"),
-                Report(project_id=cams.id, kind="bug", description="fixed", status="resolved"),
+                m.Report(project_id=cams.id, image_id=first.id, kind="feedback", corrected=[]),
+                m.Report(project_id=cams.id, kind="bug", description="crash"),
+                m.Report(project_id=cams.id, kind="bug", description="fixed", status="resolved"),
             ]
         )
         session.flush()
@@ -147,7 +137,7 @@ def test_project_summary_gathers_counts_classes_and_versions(data: Data) -> None
         register_model(session, data.cams, 3, "ab" * 32, None, ["person"])
     with data.store.db.reading() as session:
         summary = project_summary(session, data.cams)
-        assert [m.version for m in summary.versions] == [3]
+        assert [v.version for v in summary.versions] == [3]
     assert summary.images == {"total": 3, "train": 0, "valid": 0, "test": 0, "unannotated": 2}
     assert summary.classes["person"] == 2
 

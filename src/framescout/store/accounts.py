@@ -198,7 +198,7 @@ def new_classes(
 ) -> list[str]:
     """The names in ``names`` that ``current`` lacks, in first-seen order, within ``limits``.
 
-    O(len(current) + len(names)) with sets (no list scans); refuses, with 422, more than
+    O(len(current) + len(names)) with sets (no list scans); refuses, with `Invalid`, more than
     ``limits.max_new`` new names or a project growing past ``limits.max_total``."""
     known = set(current)
     new = [n for n in clean_classes(names) if n not in known]

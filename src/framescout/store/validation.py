@@ -145,7 +145,7 @@ def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project,
 
 
 def check_box_count(count: int) -> None:
-    """422 ``too_many_boxes`` past `MAX_BOXES_PER_IMAGE` (checked before any per-box work)."""
+    """`Invalid` ``too_many_boxes`` past `MAX_BOXES_PER_IMAGE` (checked before any per-box work)."""
     if count > MAX_BOXES_PER_IMAGE:
         raise Invalid(
             "too_many_boxes", f"{count:,} boxes for one image; at most {MAX_BOXES_PER_IMAGE:,} per image"
