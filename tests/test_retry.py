@@ -23,9 +23,9 @@ def sdk_attempts(status: int) -> int:
         return httpx.Response(status, json={"error": {"code": "boom", "message": "no"}})
 
     policy = RetryPolicy(attempts=2, base=0.0001, cap=0.0002)
-    with Client("http://fs.invalid", "k", retry=policy, transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(ApiError):
-            client.whoami()
+    client = Client("http://fs.invalid", "k", retry=policy, transport=httpx.MockTransport(handler))
+    with client, pytest.raises(ApiError):
+        client.whoami()
     return calls
 
 

@@ -24,7 +24,7 @@ class Backoff:
 
     def ceiling(self, failures: int) -> float:
         """The longest wait after ``failures`` failures in a row (0-based, capped)."""
-        return min(self.cap, self.base * 2 ** min(failures, 30))
+        return min(self.cap, self.base * 2.0 ** min(failures, 30))
 
     def delay(self, failures: int, rng: random.Random | None = None) -> float:
         ceiling = self.ceiling(failures)

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from framescout.client._errors import ApiError, ServerUnavailable, UnexpectedResponse
-from framescout.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 from framescout.predictions import Predictions
+from framescout.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 ImageInput = bytes | str | Path
 
