@@ -17,19 +17,12 @@ from numpy.typing import NDArray
 
 from framescout.selection.kcenter import min_distances
 from framescout.selection.pool import Pool, SelectionError
-from framescout.selection.strategies import select
+from framescout.selection.strategies import STRATEGIES, select
 
 MEASURES = ("least_confidence", "margin", "entropy")
-RANKED_BY: dict[str, str] = {
-    "least_confidence": "least_confidence",
-    "margin": "margin",
-    "entropy": "entropy",
-    "margin_kcenter": "margin",
-    "ranked_batch": "margin",
-    "class_balance": "least_confidence",
-}
-"""The uncertainty measure each strategy ranks (or shortlists) by."""
-USES_DISTANCE = frozenset({"kcenter", "margin_kcenter", "ranked_batch"})
+RANKED_BY: dict[str, str] = {name: s.ranks_by for name, s in STRATEGIES.items() if s.ranks_by}
+"""The uncertainty measure each strategy ranks (or shortlists) by (as `STRATEGIES` declares it)."""
+USES_DISTANCE = frozenset(name for name, s in STRATEGIES.items() if s.needs_embeddings)
 _BLOCK = 1024
 
 
