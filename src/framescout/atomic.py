@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(
+def write_file_atomically(
     path: Path,
     data: bytes,
     *,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from framescout.atomic import write_atomically
+from framescout.atomic import write_file_atomically
 from framescout.imaging import ImageError, decode_image, encode_jpeg, to_bgr
 from framescout.predictions import Predictions
 from framescout.selection.explain import PickDetail
@@ -62,7 +62,7 @@ def write_contact_sheet(path: Path, entries: Sequence[SheetEntry], *, title: str
     )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(target, page.encode(), prefix=f".{target.name}.", shared=True)  # an ordinary file
+    write_file_atomically(target, page.encode(), prefix=f".{target.name}.", shared=True)  # an ordinary file
     return len(shown)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from framescout.atomic import write_atomically
+from framescout.atomic import write_file_atomically
 from framescout.imaging import sha256_hex
 
 
@@ -56,7 +56,7 @@ class LocalBlobStore:
         if final.exists():
             return sha256, False
         final.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(final, data, tmp_dir=self._tmp, prefix=sha256[:8], suffix=".part", fsync=self.fsync)
+        write_file_atomically(final, data, tmp_dir=self._tmp, prefix=sha256[:8], suffix=".part", fsync=self.fsync)
         return sha256, True
 
     def get(self, sha256: str) -> bytes:
