@@ -56,7 +56,9 @@ class LocalBlobStore:
         if final.exists():
             return sha256, False
         final.parent.mkdir(parents=True, exist_ok=True)
-        write_file_atomically(final, data, tmp_dir=self._tmp, prefix=sha256[:8], suffix=".part", fsync=self.fsync)
+        write_file_atomically(
+            final, data, tmp_dir=self._tmp, prefix=sha256[:8], suffix=".part", fsync=self.fsync
+        )
         return sha256, True
 
     def get(self, sha256: str) -> bytes:
