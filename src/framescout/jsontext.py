@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -31,6 +31,14 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _CHUNK = 1 << 20
 _QUOTE, _BACKSLASH = 0x22, 0x5C
 _OPENS, _CLOSES = (0x5B, 0x7B), (0x5D, 0x7D)
+
+
+class TextLimits(TypedDict, total=False):
+    """The caps `loads` passes on to `check_text` (each defaults as there)."""
+
+    max_bytes: int
+    max_depth: int
+    too_large_code: str
 
 
 class JSONTextError(ValueError):
@@ -105,16 +113,9 @@ def check_text(
         )
 
 
-def loads(
-    text: str | bytes,
-    field: str,
-    *,
-    max_bytes: int = MAX_TEXT_BYTES,
-    max_depth: int = MAX_DEPTH,
-    too_large_code: str = "json_too_large",
-) -> Any:
-    """Parse the JSON value of ``field`` after `check_text`; errors name the field."""
-    check_text(text, field, max_bytes=max_bytes, max_depth=max_depth, too_large_code=too_large_code)
+def loads(text: str | bytes, field: str, **limits: Unpack[TextLimits]) -> Any:
+    """Parse the JSON value of ``field`` after `check_text` (with ``limits``); errors name the field."""
+    check_text(text, field, **limits)
     try:
         value = json.loads(text, parse_int=_int64, parse_float=_float, parse_constant=_constant)
     except _OutOfRange as exc:
