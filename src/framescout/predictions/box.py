@@ -39,11 +39,13 @@ class Box:
     """One box in pixels of the (EXIF-oriented) image; ``confidence`` only for predictions."""
 
     class_name: str
+    """The class's name: boxes carry names, not ids (an id means something only in a model's class list)."""
     x_min: float
     y_min: float
     x_max: float
     y_max: float
     confidence: float | None = None
+    """A prediction's confidence in [0, 1]; None for a box a person drew or a file gave as ground truth."""
     iscrowd: bool = False
     """COCO's crowd flag (ground truth from a COCO file); False everywhere else."""
 
