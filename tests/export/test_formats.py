@@ -11,7 +11,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from framescout.export import FORMATS, ExportBox, ExportDataset, ExportError, ExportImage, export, safe_name
+from framescout.export import FORMATS, Box, ExportDataset, ExportError, ExportImage, export, safe_name
 
 
 def jpeg(width: int, height: int) -> bytes:
@@ -29,13 +29,11 @@ def dataset() -> ExportDataset:
             640,
             480,
             "train",
-            boxes=[ExportBox("car", 10, 20, 110, 70), ExportBox("person", 300, 100, 340, 220)],
-            predictions=[ExportBox("car", 12, 18, 108, 72, 0.81)],
+            boxes=[Box("car", 10, 20, 110, 70), Box("person", 300, 100, 340, 220)],
+            predictions=[Box("car", 12, 18, 108, 72, 0.81)],
             model_version="3",
         ),
-        ExportImage(
-            "b2", "../../etc/passwd.jpg", 320, 240, "valid", boxes=[ExportBox("person", 0, 0, 320, 240)]
-        ),
+        ExportImage("b2", "../../etc/passwd.jpg", 320, 240, "valid", boxes=[Box("person", 0, 0, 320, 240)]),
         ExportImage("c3", "one.jpg", 640, 480, "test", boxes=[]),  # same name as a1, different image
     ]
     sizes = {image.id: (image.width, image.height) for image in images}
@@ -103,7 +101,7 @@ def test_bad_datasets_and_targets_leave_nothing_behind(tmp_path: Path, dataset: 
         ExportDataset(
             "x",
             ["car"],
-            [ExportImage("i", "i.jpg", 10, 10, boxes=[ExportBox("dog", 0, 0, 1, 1)])],
+            [ExportImage("i", "i.jpg", 10, 10, boxes=[Box("dog", 0, 0, 1, 1)])],
             lambda image: b"",
         )
     with pytest.raises(ValueError, match="split"):

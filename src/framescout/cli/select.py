@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from framescout.cli._output import console, errors, fail
 from framescout.export import safe_name
-from framescout.predictions import Predictions
+from framescout.predictions.box import Box, predictions_from_boxes
 from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedder, SelectionError, select
 from framescout.selection.explain import PickDetail, explain
 from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, list_images, scan
@@ -45,13 +44,8 @@ def _project_items(client: Any, project: str) -> list[PoolItem]:
             data: bytes = client.download_image(project, image_id)
             return data
 
-        boxes = client.list_annotations(project, image["id"], kind="prediction")
-        predictions = Predictions.from_arrays(
-            [[b["x_min"], b["y_min"], b["x_max"], b["y_max"]] for b in boxes],
-            [b["confidence"] if b["confidence"] is not None else 1.0 for b in boxes],
-            np.full(len(boxes), -1),
-            class_name=[b["class_name"] for b in boxes],
-        )
+        rows = client.list_annotations(project, image["id"], kind="prediction")
+        predictions = predictions_from_boxes(Box.from_row(row) for row in rows)
         items.append(PoolItem(image["name"] or image["id"], read, id=image["id"], predictions=predictions))
     return items
 

@@ -14,6 +14,7 @@ import httpx
 
 from framescout.client._errors import ApiError, ServerUnavailable, UnexpectedResponse
 from framescout.predictions import Predictions
+from framescout.predictions.box import boxes_from_predictions
 from framescout.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 ImageInput = bytes | str | Path
@@ -289,10 +290,7 @@ class Client:
         image is marked ``reviewed`` (or ``rejected``, with no boxes) under ``reviewer``."""
         workspace, project = _split_ref(workspace_project)
         if isinstance(boxes, Predictions):
-            rows = [
-                {"class": name, "x_min": x0, "y_min": y0, "x_max": x1, "y_max": y1}
-                for (x0, y0, x1, y1), name in zip(boxes.xyxy.tolist(), boxes.class_name, strict=True)
-            ]
+            rows = [box.to_wire() for box in boxes_from_predictions(boxes)]
         else:
             rows = [dict(box) for box in boxes]
         result: dict[str, Any] = self._json(

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from framescout.export.coco import write_coco
-from framescout.export.dataset import SPLITS, ExportBox, ExportDataset, ExportImage, safe_name, split_off_val
+from framescout.export.dataset import SPLITS, ExportDataset, ExportImage, safe_name, split_off_val
 from framescout.export.labelstudio import write_labelstudio
 from framescout.export.voc import write_voc
 from framescout.export.writer import ExportError, write_atomically
 from framescout.export.yolo import write_yolo
+from framescout.predictions.box import Box
 
 FORMATS: dict[str, Callable[[Path, ExportDataset], None]] = {
     "coco": write_coco,
@@ -32,7 +33,7 @@ def export(dataset: ExportDataset, out: str | Path, fmt: str) -> Path:
 __all__ = [
     "FORMATS",
     "SPLITS",
-    "ExportBox",
+    "Box",
     "ExportDataset",
     "ExportError",
     "ExportImage",

@@ -28,8 +28,7 @@ def write_coco(root: Path, dataset: ExportDataset) -> None:
             "categories": categories,
         }
         for image_id, image in enumerate(images, start=1):
-            name = dataset.file_name(image)
-            (folder / name).write_bytes(dataset.read_bytes(image))
+            name = dataset.copy_image(image, folder)
             coco["images"].append(
                 {"id": image_id, "file_name": name, "width": image.width, "height": image.height}
             )
@@ -40,8 +39,8 @@ def write_coco(root: Path, dataset: ExportDataset) -> None:
                         "image_id": image_id,
                         "category_id": dataset.class_id(box.class_name) + 1,
                         "bbox": [
-                            round(box.x1, 2),
-                            round(box.y1, 2),
+                            round(box.x_min, 2),
+                            round(box.y_min, 2),
                             round(box.width, 2),
                             round(box.height, 2),
                         ],

@@ -1,7 +1,8 @@
 """The neutral description every exporter reads: images with their split, boxes and pre-labels.
 
 Exporters never touch the database; the server (or a dataset version) builds an `ExportDataset`
-and hands it to a writer, so each format is a small pure function that is easy to test.
+and hands it to a writer, so each format is a small pure function that is easy to test. Boxes are
+the stored `Box` (`framescout.predictions.box`), in pixels.
 """
 
 from __future__ import annotations
@@ -11,30 +12,13 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from framescout.predictions.box import Box
 
 SPLITS = ("train", "valid", "test")
-
-
-@dataclass(frozen=True)
-class ExportBox:
-    """One box in pixels (corners), with a confidence for predictions (``None`` for ground truth) and
-    COCO's crowd flag for ground truth that came from a COCO file."""
-
-    class_name: str
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-    confidence: float | None = None
-    iscrowd: bool = False
-
-    @property
-    def width(self) -> float:
-        return self.x2 - self.x1
-
-    @property
-    def height(self) -> float:
-        return self.y2 - self.y1
+SHORT_SPLITS = {"train": "train", "valid": "val", "test": "test"}
+"""The split names of formats that say ``val`` (YOLO's ``data.yaml``, VOC's ``ImageSets``)."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +30,8 @@ class ExportImage:
     width: int
     height: int
     split: str = "train"
-    boxes: Sequence[ExportBox] = ()
-    predictions: Sequence[ExportBox] = ()
+    boxes: Sequence[Box] = ()
+    predictions: Sequence[Box] = ()
     model_version: str | None = None
     sha256: str | None = None
 
@@ -91,6 +75,12 @@ class ExportDataset:
             name = base if base not in taken else f"{image.id}_{base}"
             self._names[image.id] = name
         return self._names[image.id]
+
+    def copy_image(self, image: ExportImage, folder: Path) -> str:
+        """Write ``image``'s bytes into ``folder`` under its `file_name`, and return that name."""
+        name = self.file_name(image)
+        (folder / name).write_bytes(self.read_bytes(image))
+        return name
 
 
 def split_off_val(dataset: ExportDataset, fraction: float, seed: int = 0) -> tuple[ExportDataset, int]:

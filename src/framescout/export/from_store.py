@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from framescout.export.dataset import SPLITS, ExportBox, ExportDataset, ExportImage
+from framescout.export.dataset import SPLITS, ExportDataset, ExportImage
+from framescout.predictions.box import Box
 from framescout.store import Store
 from framescout.store.accounts import get_project, get_workspace
 from framescout.store.models import (
@@ -116,14 +118,9 @@ def dataset_from_project(
                 width=image.width,
                 height=image.height,
                 split=image.split or assign_split(image.sha256, ratios, seed),
-                boxes=[
-                    ExportBox(a.class_name, a.x_min, a.y_min, a.x_max, a.y_max, iscrowd=a.iscrowd)
-                    for a in truth
-                ],
-                predictions=[
-                    ExportBox(a.class_name, a.x_min, a.y_min, a.x_max, a.y_max, a.confidence)
-                    for a in predictions
-                ],
+                boxes=[Box.from_row(a) for a in truth],
+                # the crowd flag is ground truth's (a COCO file's); a prediction is exported without it
+                predictions=[replace(Box.from_row(a), iscrowd=False) for a in predictions],
                 model_version=predictions[0].model_version if predictions else image.model_version,
                 sha256=image.sha256,
             )

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from framescout.export.dataset import ExportBox, ExportDataset, ExportImage
+from framescout.export.dataset import ExportDataset, ExportImage
+from framescout.predictions.box import Box
 
 
-def _results(
-    image: ExportImage, boxes: list[ExportBox] | tuple[ExportBox, ...], origin: str
-) -> list[dict[str, Any]]:
+def _results(image: ExportImage, boxes: list[Box] | tuple[Box, ...], origin: str) -> list[dict[str, Any]]:
     out = []
     for i, box in enumerate(boxes):
         result: dict[str, Any] = {
@@ -25,8 +24,8 @@ def _results(
             "original_height": image.height,
             "image_rotation": 0,
             "value": {
-                "x": 100.0 * box.x1 / image.width,
-                "y": 100.0 * box.y1 / image.height,
+                "x": 100.0 * box.x_min / image.width,
+                "y": 100.0 * box.y_min / image.height,
                 "width": 100.0 * box.width / image.width,
                 "height": 100.0 * box.height / image.height,
                 "rotation": 0,
@@ -47,8 +46,7 @@ def write_labelstudio(
     (root / "images").mkdir(parents=True)
     tasks = []
     for image in dataset.images:
-        name = dataset.file_name(image)
-        (root / "images" / name).write_bytes(dataset.read_bytes(image))
+        name = dataset.copy_image(image, root / "images")
         task: dict[str, Any] = {
             "data": {
                 "image": f"{image_url_prefix}images/{name}",

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from framescout.export.dataset import ExportBox, ExportDataset, ExportImage
+from framescout.export.dataset import ExportDataset, ExportImage
 from framescout.export.from_store import dataset_from_project
+from framescout.predictions.box import Box
 from framescout.store import Conflict, NotFound, Store
 from framescout.store.accounts import get_project, get_workspace, slugify
 from framescout.store.models import DatasetVersion
@@ -60,12 +61,29 @@ def create_version(store: Store, workspace: str, project: str, name: str, **opti
     return version
 
 
-def _box(box: ExportBox) -> dict[str, Any]:
+_MANIFEST_KEYS = {
+    "class_name": "class_name",
+    "x_min": "x1",
+    "y_min": "y1",
+    "x_max": "x2",
+    "y_max": "y2",
+    "confidence": "confidence",
+    "iscrowd": "iscrowd",
+}
+"""`Box`'s fields and their keys in a manifest (format /1 names the corners ``x1`` … ``y2``)."""
+
+
+def _box(box: Box) -> dict[str, Any]:
     """A box for the manifest; ``iscrowd`` only when set (manifests of other boxes are unchanged)."""
-    row = asdict(box)
+    row = {_MANIFEST_KEYS[name]: value for name, value in asdict(box).items()}
     if not row["iscrowd"]:
         del row["iscrowd"]
     return row
+
+
+def _unbox(row: dict[str, Any]) -> Box:
+    """The inverse of `_box` (a manifest written before crowd flags has no ``iscrowd``)."""
+    return Box(**{name: row[key] for name, key in _MANIFEST_KEYS.items() if key in row})
 
 
 def list_versions(store: Store, workspace: str, project: str) -> list[DatasetVersion]:
@@ -96,8 +114,8 @@ def load_version(store: Store, workspace: str, project: str, name: str) -> Expor
         images.append(
             ExportImage(
                 **{k: v for k, v in row.items() if k not in ("boxes", "predictions")},
-                boxes=[ExportBox(**b) for b in row["boxes"]],
-                predictions=[ExportBox(**b) for b in row["predictions"]],
+                boxes=[_unbox(b) for b in row["boxes"]],
+                predictions=[_unbox(b) for b in row["predictions"]],
             )
         )
     hashes = {image.id: image.sha256 for image in images}

@@ -6,20 +6,17 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from framescout.export.dataset import ExportDataset
-
-_VOC_SPLIT = {"train": "train", "valid": "val", "test": "test"}
+from framescout.export.dataset import SHORT_SPLITS, ExportDataset
 
 
 def write_voc(root: Path, dataset: ExportDataset) -> None:
     for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
         (root / sub).mkdir(parents=True)
-    sets: dict[str, list[str]] = {name: [] for name in _VOC_SPLIT.values()}
+    sets: dict[str, list[str]] = {name: [] for name in SHORT_SPLITS.values()}
     for image in dataset.images:
-        name = dataset.file_name(image)
+        name = dataset.copy_image(image, root / "JPEGImages")
         stem = Path(name).stem
-        (root / "JPEGImages" / name).write_bytes(dataset.read_bytes(image))
-        sets[_VOC_SPLIT[image.split]].append(stem)
+        sets[SHORT_SPLITS[image.split]].append(stem)
         ann = ET.Element("annotation")
         ET.SubElement(ann, "folder").text = "JPEGImages"
         ET.SubElement(ann, "filename").text = name
@@ -34,13 +31,8 @@ def write_voc(root: Path, dataset: ExportDataset) -> None:
             ET.SubElement(obj, "truncated").text = "0"
             ET.SubElement(obj, "difficult").text = "0"
             bnd = ET.SubElement(obj, "bndbox")
-            corners = (
-                ("xmin", box.x1 + 1),
-                ("ymin", box.y1 + 1),
-                ("xmax", box.x2),
-                ("ymax", box.y2),
-            )
-            for tag, coord in corners:
+            corners = (box.x_min + 1, box.y_min + 1, box.x_max, box.y_max)
+            for tag, coord in zip(("xmin", "ymin", "xmax", "ymax"), corners, strict=True):
                 ET.SubElement(bnd, tag).text = str(round(coord))
         ET.ElementTree(ann).write(
             root / "Annotations" / f"{stem}.xml", encoding="utf-8", xml_declaration=True

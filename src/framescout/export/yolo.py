@@ -11,9 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from framescout.export.dataset import SPLITS, ExportDataset
-
-_YAML_SPLIT = {"train": "train", "valid": "val", "test": "test"}
+from framescout.export.dataset import SHORT_SPLITS, SPLITS, ExportDataset
 
 
 def write_yolo(root: Path, dataset: ExportDataset) -> None:
@@ -22,12 +20,10 @@ def write_yolo(root: Path, dataset: ExportDataset) -> None:
         (root / "images" / split).mkdir(parents=True)
         (root / "labels" / split).mkdir(parents=True)
         for image in dataset.split(split):
-            name = dataset.file_name(image)
-            (root / "images" / split / name).write_bytes(dataset.read_bytes(image))
+            name = dataset.copy_image(image, root / "images" / split)
             lines = []
             for box in image.boxes:
-                cx = (box.x1 + box.x2) / 2 / image.width
-                cy = (box.y1 + box.y2) / 2 / image.height
+                cx, cy = box.center[0] / image.width, box.center[1] / image.height
                 w, h = box.width / image.width, box.height / image.height
                 lines.append(f"{dataset.class_id(box.class_name)} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
             label = root / "labels" / split / (Path(name).stem + ".txt")
@@ -38,7 +34,7 @@ def write_yolo(root: Path, dataset: ExportDataset) -> None:
         "nc": len(dataset.classes),
     }
     for split in present:
-        config[_YAML_SPLIT[split]] = f"images/{split}"
+        config[SHORT_SPLITS[split]] = f"images/{split}"
     comments = [f"class ids: {dataset.class_order or 'the order of the project class list'}"]
     if "val" not in config and "train" in config:
         config["val"] = config["train"]  # Ultralytics requires a val entry

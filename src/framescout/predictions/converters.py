@@ -1,22 +1,39 @@
-"""Converters between `Predictions` and other detection formats (Roboflow JSON, supervision, Ultralytics).
+"""Converters from and to other detection formats (Roboflow JSON, supervision, Ultralytics).
 
-The third-party packages are never imported: objects are duck-typed, so they stay optional extras.
+They do not know the `Predictions` container (as supervision's converters return arrays): each reader
+returns `RawDetections`, plain arrays and names, that `Predictions` builds itself from; the Roboflow
+writer takes the arrays. The third-party packages are never imported: objects are duck-typed, so they
+stay optional extras.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from framescout.predictions.core import Predictions, PredictionsError
+from framescout.predictions.errors import FloatArray, IntArray, PredictionsError
+
+
+class RawDetections(NamedTuple):
+    """What a reader found, not yet checked as a whole (`Predictions.from_arrays` does that): corners,
+    confidences, class ids, and names either per box (``class_name``) or as a vocabulary by id
+    (``class_names``), with the image size when the format says it."""
+
+    xyxy: Any
+    confidence: Any
+    class_id: Any
+    class_name: Sequence[str] | None = None
+    class_names: Sequence[str] | Mapping[int, str] | None = None
+    image_width: int | None = None
+    image_height: int | None = None
 
 
 def from_roboflow(
     payload: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, default_confidence: float | None = None
-) -> Predictions:
+) -> RawDetections:
     """Parse Roboflow's detection JSON: a response dict, or a bare list of prediction dicts.
 
     Every field's type is checked and errors name it (``predictions[2].class_id must be an
@@ -51,18 +68,21 @@ def from_roboflow(
         boxes[i] = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
         ids[i] = _class_id(item, where)
         names.append(_class_name(item, where))
-    return Predictions.from_arrays(boxes, conf, ids, class_name=names, image_width=width, image_height=height)
+    return RawDetections(boxes, conf, ids, class_name=names, image_width=width, image_height=height)
 
 
-def to_roboflow(predictions: Predictions) -> dict[str, Any]:
+def to_roboflow(
+    xyxy: FloatArray,
+    confidence: FloatArray,
+    class_id: IntArray,
+    class_name: Sequence[str],
+    image_width: int | None = None,
+    image_height: int | None = None,
+) -> dict[str, Any]:
     """Render as Roboflow's detection JSON (centre x/y, width, height in pixels)."""
     items = []
     for (x1, y1, x2, y2), c, cid, name in zip(
-        predictions.xyxy.tolist(),
-        predictions.confidence.tolist(),
-        predictions.class_id.tolist(),
-        predictions.class_name,
-        strict=True,
+        xyxy.tolist(), confidence.tolist(), class_id.tolist(), class_name, strict=True
     ):
         items.append(
             {
@@ -76,12 +96,12 @@ def to_roboflow(predictions: Predictions) -> dict[str, Any]:
             }
         )
     payload: dict[str, Any] = {"predictions": items}
-    if predictions.image_width and predictions.image_height:
-        payload["image"] = {"width": predictions.image_width, "height": predictions.image_height}
+    if image_width and image_height:
+        payload["image"] = {"width": image_width, "height": image_height}
     return payload
 
 
-def from_supervision(detections: Any, class_names: Sequence[str] | None = None) -> Predictions:
+def from_supervision(detections: Any, class_names: Sequence[str] | None = None) -> RawDetections:
     """Convert a ``supervision.Detections``; names come from ``data['class_name']`` or ``class_names``."""
     try:
         xyxy = np.asarray(detections.xyxy, dtype=np.float64)
@@ -94,11 +114,11 @@ def from_supervision(detections: Any, class_names: Sequence[str] | None = None) 
     ids = np.full(n, -1, dtype=np.int64) if ids is None else np.asarray(ids)
     data = getattr(detections, "data", None) or {}
     if "class_name" in data:
-        return Predictions.from_arrays(xyxy, conf, ids, class_name=[str(x) for x in data["class_name"]])
-    return Predictions.from_arrays(xyxy, conf, ids, class_names)
+        return RawDetections(xyxy, conf, ids, class_name=[str(x) for x in data["class_name"]])
+    return RawDetections(xyxy, conf, ids, class_names=class_names)
 
 
-def from_ultralytics(result: Any) -> Predictions:
+def from_ultralytics(result: Any) -> RawDetections:
     """Convert one Ultralytics ``Results`` (``result.boxes`` tensors or arrays, ``result.names``)."""
     boxes = getattr(result, "boxes", None)
     if boxes is None:
@@ -107,11 +127,11 @@ def from_ultralytics(result: Any) -> Predictions:
     shape = getattr(result, "orig_shape", None)
     if shape is not None:
         height, width = int(shape[0]), int(shape[1])
-    return Predictions.from_arrays(
+    return RawDetections(
         _to_numpy(boxes.xyxy),
         _to_numpy(boxes.conf),
         _to_numpy(boxes.cls).astype(np.int64),
-        getattr(result, "names", None),
+        class_names=getattr(result, "names", None),
         image_width=width,
         image_height=height,
     )

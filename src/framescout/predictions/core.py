@@ -7,14 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
+from framescout.predictions import converters
+from framescout.predictions.errors import FloatArray, IntArray, PredictionsError
 
-
-class PredictionsError(ValueError):
-    """Raised when detections are malformed (wrong shapes, missing fields, bad values)."""
+__all__ = ["FloatArray", "IntArray", "Predictions", "PredictionsError"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +96,19 @@ class Predictions:
         )
 
     @classmethod
+    def _from_detections(cls, found: converters.RawDetections) -> Predictions:
+        """From what a converter read (arrays and names; `converters.RawDetections`), checked."""
+        return cls.from_arrays(
+            found.xyxy,
+            found.confidence,
+            found.class_id,
+            found.class_names,
+            class_name=found.class_name,
+            image_width=found.image_width,
+            image_height=found.image_height,
+        )
+
+    @classmethod
     def from_roboflow(
         cls,
         payload: Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -107,29 +117,23 @@ class Predictions:
     ) -> Predictions:
         """From Roboflow's inference JSON (centre x/y, width, height, ``class``, ``confidence``);
         ``default_confidence`` fills a missing confidence (boxes a person drew)."""
-        from framescout.predictions.converters import from_roboflow
-
-        return from_roboflow(payload, default_confidence=default_confidence)
+        return cls._from_detections(converters.from_roboflow(payload, default_confidence=default_confidence))
 
     @classmethod
     def from_supervision(cls, detections: Any, class_names: Sequence[str] | None = None) -> Predictions:
         """From a ``supervision.Detections`` (duck-typed; supervision is not required)."""
-        from framescout.predictions.converters import from_supervision
-
-        return from_supervision(detections, class_names)
+        return cls._from_detections(converters.from_supervision(detections, class_names))
 
     @classmethod
     def from_ultralytics(cls, result: Any) -> Predictions:
         """From one Ultralytics ``Results`` object (duck-typed; ultralytics is not required)."""
-        from framescout.predictions.converters import from_ultralytics
-
-        return from_ultralytics(result)
+        return cls._from_detections(converters.from_ultralytics(result))
 
     def to_roboflow(self) -> dict[str, Any]:
         """To Roboflow's inference JSON shape (``{"predictions": [...], "image": {...}}``)."""
-        from framescout.predictions.converters import to_roboflow
-
-        return to_roboflow(self)
+        return converters.to_roboflow(
+            self.xyxy, self.confidence, self.class_id, self.class_name, self.image_width, self.image_height
+        )
 
     # ----------------------------------------------------------------- views
     def __len__(self) -> int:

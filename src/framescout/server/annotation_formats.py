@@ -1,4 +1,5 @@
-"""Parse annotation files (COCO, Pascal VOC, YOLO, Roboflow JSON) into pixel boxes for one image."""
+"""Parse annotation files (COCO, Pascal VOC, YOLO, Roboflow JSON) into the stored `Box` type, in
+pixels, for one image."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from framescout import jsontext
-from framescout.predictions.box import Box
+from framescout.predictions.box import Box, center_to_corners
 from framescout.store.errors import Invalid
 from framescout.store.validation import MAX_BOXES_PER_IMAGE, check_box_count
 
@@ -207,16 +208,8 @@ def _yolo(text: str, names: Mapping[int, str], width: int, height: int) -> list[
             )
         cx, cy, w, h = (_number(v, f"YOLO line {n}") for v in parts[1:5])
         conf = _number(parts[5], f"YOLO line {n} confidence") if len(parts) == 6 else None
-        boxes.append(
-            Box(
-                names[class_id],
-                (cx - w / 2) * width,
-                (cy - h / 2) * height,
-                (cx + w / 2) * width,
-                (cy + h / 2) * height,
-                conf,
-            )
-        )
+        x_min, y_min, x_max, y_max = center_to_corners(cx, cy, w, h)
+        boxes.append(Box(names[class_id], x_min * width, y_min * height, x_max * width, y_max * height, conf))
     return boxes
 
 
@@ -239,7 +232,7 @@ def _roboflow(data: Any) -> list[Box]:
             raise _bad(f"{where} is missing {exc.args[0]!r}") from None
         confidence = item.get("confidence")
         conf = None if confidence is None else _json_number(confidence, f"{where}.confidence")
-        boxes.append(Box(name, x - w / 2, y - h / 2, x + w / 2, y + h / 2, conf))
+        boxes.append(Box.from_center(name, x, y, w, h, conf))
     return boxes
 
 

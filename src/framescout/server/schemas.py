@@ -183,7 +183,8 @@ class ModelVersionOut(BaseModel):
 
 
 class ReviewBox(BaseModel):
-    """One ground-truth box in pixels of the image."""
+    """One ground-truth box in pixels of the image: the wire shape of `Box` (`Box.to_wire`), checked;
+    `Box.from_row` converts it."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -203,7 +204,7 @@ class ReviewIn(BaseModel):
     boxes: list[ReviewBox] = Field(default_factory=list, max_length=MAX_REVIEW_BOXES)
 
     def to_boxes(self) -> list[Box]:
-        return [Box(b.class_name, b.x_min, b.y_min, b.x_max, b.y_max) for b in self.boxes]
+        return [Box.from_row(b) for b in self.boxes]
 
 
 class ApiReviewIn(ReviewIn):

@@ -30,22 +30,20 @@ INSERT_ANNOTATION = insert(Base.metadata.tables["annotations"])
 
 
 def row_values(
-    boxes: Sequence[Box], image_id: str, kind: str, model_version: str | None, now: datetime
+    boxes: Sequence[Box], image_id: str | None, kind: str, model_version: str | None, now: datetime
 ) -> list[dict[str, Any]]:
+    """The annotations table's values for ``boxes`` (confidence and model version are kept for
+    predictions only)."""
+    prediction = kind == PREDICTION
     return [
         {
+            **vars(b),
             "image_id": image_id,
             "kind": kind,
             "position": i,
-            "class_name": b.class_name,
-            "x_min": b.x_min,
-            "y_min": b.y_min,
-            "x_max": b.x_max,
-            "y_max": b.y_max,
-            "confidence": b.confidence if kind == PREDICTION else None,
-            "model_version": model_version if kind == PREDICTION else None,
+            "confidence": b.confidence if prediction else None,
+            "model_version": model_version if prediction else None,
             "created_at": now,
-            "iscrowd": b.iscrowd,
         }
         for i, b in enumerate(boxes)
     ]
@@ -59,24 +57,9 @@ def annotation_rows(
     created_by: str | None = None,
     created_at: datetime | None = None,
 ) -> list[Annotation]:
-    """ORM rows for ``boxes`` (confidence and model version are kept for predictions only)."""
-    return [
-        Annotation(
-            kind=kind,
-            position=i,
-            class_name=b.class_name,
-            x_min=b.x_min,
-            y_min=b.y_min,
-            x_max=b.x_max,
-            y_max=b.y_max,
-            confidence=b.confidence if kind == PREDICTION else None,
-            model_version=model_version if kind == PREDICTION else None,
-            created_by=created_by,
-            created_at=created_at or utcnow(),
-            iscrowd=b.iscrowd,
-        )
-        for i, b in enumerate(boxes)
-    ]
+    """ORM rows for ``boxes``, as `row_values`; the caller sets their image."""
+    values = row_values(boxes, None, kind, model_version, created_at or utcnow())
+    return [Annotation(**row, created_by=created_by) for row in values]
 
 
 def save_annotations(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import Field
 
+from framescout.predictions.box import Box
 from framescout.server.deps import StoreDep
 from framescout.server.schemas import ReviewIn, ReviewSaved
 from framescout.server.web.browse import BrowseDep, BrowseParams
@@ -62,18 +63,11 @@ def review_page(
     predictions = [a for a in rows if a.kind == PREDICTION]
     boxes: list[dict[str, Any]] = []
     if truth or image.review_status is not None:
-        boxes += [_box(a.class_name, a, "ground_truth", "accepted") for a in truth]
+        boxes += [_box(Box.from_row(a), "ground_truth", "accepted") for a in truth]
     else:
-        boxes += [_box(a.class_name, a, "prediction", "pending", a.confidence) for a in predictions]
+        boxes += [_box(Box.from_row(a), "prediction", "pending") for a in predictions]
         for report in suggestions:
-            for c in report.corrected:
-                boxes.append(
-                    {
-                        "class": c["class"],
-                        "x_min": c["x_min"], "y_min": c["y_min"], "x_max": c["x_max"], "y_max": c["y_max"],
-                        "confidence": None, "source": "feedback", "state": "pending",
-                    }
-                )  # fmt: skip
+            boxes += [_box(Box.from_wire(c), "feedback", "pending") for c in report.corrected]
     previous, following = neighbours(store.db, proj, image.id, params.to_filter())
     classes = list(proj.classes)
     classes += sorted({b["class"] for b in boxes} - set(classes))
@@ -113,17 +107,9 @@ def _prelabels(metadata: dict[str, Any]) -> dict[str, str] | None:
     return {"model": found["model"], "inferred_at": str(found.get("inferred_at") or "")}
 
 
-def _box(class_name: str, a: Any, source: str, state: str, confidence: float | None = None) -> dict[str, Any]:
-    return {
-        "class": class_name,
-        "x_min": a.x_min,
-        "y_min": a.y_min,
-        "x_max": a.x_max,
-        "y_max": a.y_max,
-        "confidence": confidence,
-        "source": source,
-        "state": state,
-    }
+def _box(box: Box, source: str, state: str) -> dict[str, Any]:
+    """A box as the editor's state holds it: the wire dict plus its confidence, origin and state."""
+    return {**box.to_wire(), "confidence": box.confidence, "source": source, "state": state}
 
 
 class ReviewOut(ReviewSaved):
