@@ -22,14 +22,10 @@ from framescout.store.models import Image as ImageRow
 from framescout.store.models import Project
 from framescout.store.provenance import observed_time
 from framescout.store.review import save_review
-from framescout.store.stats import (
-    confidence_histogram,
-    kept_over_time,
-    model_version_stats,
-    parse_threshold,
-    review_progress,
-    rule_totals,
-)
+from framescout.store.rule_stats import kept_over_time, rule_totals
+from framescout.store.stats import confidence_histogram, review_progress
+from framescout.store.thresholds import parse_threshold
+from framescout.store.version_stats import model_version_stats
 
 
 @pytest.fixture
