@@ -207,7 +207,7 @@ def test_thresholds_are_read_from_the_reasons_framescout_rules_write() -> None:
 
 def test_model_versions_show_thresholds_reviewed_and_corrected(project: tuple[Store, Project]) -> None:
     store, proj = project
-    car = [[2, 2, 20, 20]]
+    car: list[list[float]] = [[2, 2, 20, 20]]
     v1 = [
         add(store, proj, 70 + i, rule="low", version="1", confidences=(0.3,), boxes=car,
             reason=f"1 box(es) below confidence 0.40 (lowest 0.3{i})")
