@@ -251,8 +251,10 @@ class UncertaintyConfig(RuleConfigBase):
         )
 
 
+# Any registered rule type, picked by its ``type`` key. Type checkers see the common base (a union
+# built from the registry is not a static type); pydantic validates against the registered models
+# (``Union[tuple]`` spreads them, which ``|`` cannot).
 if TYPE_CHECKING:
     RuleConfig = RuleConfigBase
 else:
     RuleConfig = Annotated[Union[tuple(RULE_TYPES.values())], Field(discriminator="type")]  # noqa: UP007
-    """Any registered rule type, picked by its ``type`` key."""
