@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper, save
+from onnx import NodeProto, TensorProto, helper, numpy_helper, save
 
 SIZE = 64
 CELLS = 84  # stride 8/16/32 cells of a 64x64 input
@@ -33,7 +33,7 @@ def constant_model(
 
 
 def save_graph(
-    path: Path, nodes: list[object], input_shape: Sequence[Dim], outputs: list[tuple[str, list[Dim]]]
+    path: Path, nodes: list[NodeProto], input_shape: Sequence[Dim], outputs: list[tuple[str, list[Dim]]]
 ) -> Path:
     graph = helper.make_graph(
         nodes,

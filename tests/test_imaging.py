@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ def jpeg_bytes(width: int = 64, height: int = 48, mode: str = "RGB") -> bytes:
     return buffer.getvalue()
 
 
-def code_of(data: bytes, **caps: int) -> str:
+def code_of(data: bytes, **caps: Any) -> str:
     with pytest.raises(ImageError) as info:
         decode_image(data, **caps)
     return info.value.code

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 import struct
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,7 +40,7 @@ def gif_screen(width: int, height: int) -> bytes:
     return header + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00\x3b"
 
 
-def refused(data: bytes, **caps: int) -> ImageError:
+def refused(data: bytes, **caps: Any) -> ImageError:
     with pytest.raises(ImageError) as caught:
         verify_image(data, **caps)
     return caught.value
@@ -60,7 +61,9 @@ def test_exif_orientation_gives_the_size_both_decoders_show(orientation: int) ->
     data = encode(image, "JPEG", exif=exif.tobytes())
     info = verify_image(data)
     shown = decode_image(data).size
-    opencv = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded is not None
+    opencv = decoded.shape
     assert (info.width, info.height) == shown == (opencv[1], opencv[0])
     assert shown == ((60, 80) if orientation >= 5 else (80, 60))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,7 +26,7 @@ SIZE, STRIDES = 416, (8, 16, 32)
 
 def nanodet_predict(
     session: object, image: np.ndarray, names: list[str], threshold: float = 0.3
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Letterbox (top-left), run, decode the GFL distributions, per-class NMS at IoU 0.6."""
     h, w = image.shape[:2]
     r = min(SIZE / h, SIZE / w)
@@ -75,6 +76,7 @@ def predictions_file(nanodet_path: Path, coco_tiny: Path, tmp_path_factory: pyte
     frames = []
     for i, path in enumerate(sorted((coco_tiny / "val2017").glob("*.jpg"))):
         image = cv2.imread(str(path))
+        assert image is not None
         frames.append(
             {
                 "file": path.name,
@@ -88,7 +90,7 @@ def predictions_file(nanodet_path: Path, coco_tiny: Path, tmp_path_factory: pyte
     return out
 
 
-def explain(rules: Path, predictions: Path) -> list[dict]:
+def explain(rules: Path, predictions: Path) -> list[dict[str, Any]]:
     result = framescout("rules", "explain", str(rules), str(predictions), "--json")
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
@@ -118,7 +120,8 @@ def test_default_rules_keep_exactly_the_frames_they_should(predictions_file: Pat
     """Frames one second apart; low-confidence is capped at 10 per moving minute."""
     decisions = explain(EXAMPLES / "default.yaml", predictions_file)
     frames = json.loads(predictions_file.read_text())
-    expected, kept_at = [], []  # an independent moving-window oracle
+    expected: list[int] = []
+    kept_at: list[int] = []  # an independent moving-window oracle
     for t, frame in enumerate(frames):
         if (
             any(p["confidence"] < 0.40 for p in frame["predictions"])

@@ -80,6 +80,7 @@ def test_copy_true_lets_the_caller_reuse_its_buffer(tmp_path: Path) -> None:
         collector.flush()
         entry = collector.spool.due()[0]
         pixels = cv2.imdecode(np.frombuffer(collector.spool.read(entry), np.uint8), cv2.IMREAD_COLOR)
+    assert pixels is not None
     assert abs(float(pixels.mean()) - 200) < 3
 
 
@@ -252,19 +253,17 @@ def test_spool_cap_evicts_random_frames_first(tmp_path: Path) -> None:
 def test_a_full_disk_is_a_counted_drop_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    from framescout.collector import spool as spool_module
-
-    real_fsync = spool_module.os.fsync
+    real_fsync = os.fsync  # the spool writes through os.fsync: patching os patches it
 
     def disk_full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with Collector(rules=keep_low(), spool_dir=tmp_path / "spool") as collector:
-        monkeypatch.setattr(spool_module.os, "fsync", disk_full)
+        monkeypatch.setattr(os, "fsync", disk_full)
         for i in range(3):
             collector.observe(frame(i), LOW)
         collector.flush()
-        monkeypatch.setattr(spool_module.os, "fsync", real_fsync)  # space freed: the loop goes on
+        monkeypatch.setattr(os, "fsync", real_fsync)  # space freed: the loop goes on
         collector.observe(frame(9), LOW)
         collector.flush()
         status = collector.status()

@@ -139,11 +139,11 @@ def test_every_kept_frame_arrives_once_or_is_quarantined(case: str, rig: Rig, tm
         }
         assert "3 quarantined" in output and "spool quarantine list" in output
         # the operator fixed the cause: retry uploads them through the same proxy, now clean
-        retried = framescout(
+        retry = framescout(
             "spool", "quarantine", "retry", "--spool", str(spool),
             "--server", rig.proxy.url, "--api-key", rig.key, "--project", project,
         )  # fmt: skip
-        assert retried.returncode == 0, retried.stdout + retried.stderr
+        assert retry.returncode == 0, retry.stdout + retry.stderr
         with Client(rig.server.url, rig.key) as client:
             names = Counter(image["name"] for image in client.iter_images(project))
         assert names == Counter(dict.fromkeys(KEPT, 1))

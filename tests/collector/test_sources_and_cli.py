@@ -72,7 +72,7 @@ def test_a_stream_that_never_answers_is_retried_then_given_up() -> None:
 def test_a_stream_that_drops_is_reconnected_and_the_loop_goes_on(tmp_path: Path) -> None:
     """A real HTTP stream: served whole twice (each end is a drop), then refused; both passes arrive."""
     clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 10, (160, 120))
     for i in range(12):
         writer.write(np.full((120, 160, 3), i * 20, np.uint8))
     writer.release()
@@ -229,7 +229,8 @@ def test_collect_dry_run_writes_frames_and_sidecars(video: Path, nanodet_path: P
     assert jpgs and len(jpgs) == len(sidecars)
     assert "predictions" in sidecars[0].read_text()
     assert json.loads(sidecars[0].read_text())["device_id"] == "cam-7"
-    assert cv2.imread(str(jpgs[0])).shape[:2] == (180, 320)  # 1920x1080 resized to a 320 longer side
+    first = cv2.imread(str(jpgs[0]))
+    assert first is not None and first.shape[:2] == (180, 320)  # 1920x1080 resized to a 320 longer side
 
 
 def test_collect_refuses_bad_arguments(tmp_path: Path, nanodet_path: Path) -> None:

@@ -29,7 +29,7 @@ SECONDS = 180  # three minutes of video at 1 fps
 
 
 def write_video(path: Path, frames: int, fps: float, fourcc: str = "MJPG") -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (32, 24))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps, (32, 24))
     for i in range(frames):
         writer.write(np.full((24, 32, 3), (i * 7) % 256, np.uint8))
     writer.release()
@@ -138,7 +138,7 @@ def test_collect_on_a_recording_keeps_the_quota_and_per_minute_limits_of_video_t
     kept = kept_frames(out)
     by_rule = Counter(m["rule"] for m in kept)
     assert by_rule == {"minute-quota": 3, "sampled": 6}, by_rule
-    seconds = {m["rule"]: [] for m in kept}
+    seconds: dict[str, list[Any]] = {m["rule"]: [] for m in kept}
     for meta in kept:
         index = int(meta["name"].removeprefix("frame-"))
         assert meta["metadata"]["observed_at"] == START + index

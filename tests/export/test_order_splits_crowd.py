@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -156,7 +157,7 @@ def test_an_empty_val_split_is_said_or_made_on_request(server: Server, tmp_path:
     assert bad.returncode == 1 and "--val-fraction must be above 0 and below 1" in bad.stderr
 
 
-def coco_for(image: dict[str, object], source: dict[str, list[dict[str, object]]]) -> dict[str, object]:
+def coco_for(image: dict[str, Any], source: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     anns = [a for a in source["annotations"] if a["image_id"] == image["id"]]
     return {"images": [image], "annotations": anns, "categories": source["categories"]}
 

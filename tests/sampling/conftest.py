@@ -19,7 +19,7 @@ def make_predictions(boxes: Sequence[Box], probs: Sequence[Sequence[float]] | No
     x = 0.0
     for box in boxes:
         name, c = box[0], box[1]
-        w, h = (box[2], box[3]) if len(box) == 4 else (10.0, 10.0)  # type: ignore[misc]
+        w, h = (box[2], box[3]) if len(box) == 4 else (10.0, 10.0)
         xyxy.append([x, 0.0, x + w, h])
         conf.append(c)
         names.append(name)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from framescout import Predictions
 from framescout.sampling import Frame, RoboflowConditionals
-from framescout.sampling.config import Conditionals
+from framescout.sampling.rule_configs import Conditionals
 
 active_learning_utils = pytest.importorskip(
     "roboflow.util.active_learning_utils", reason="the roboflow package is in the dev extra"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from framescout import Predictions
 from framescout.sampling import (
     ConfidenceBelow,
@@ -13,8 +15,11 @@ from framescout.sampling import (
     default_sampler,
 )
 
+if TYPE_CHECKING:
+    from sampling.conftest import MakePreds
 
-def test_first_matching_rule_keeps_and_carries_its_tags(preds) -> None:
+
+def test_first_matching_rule_keeps_and_carries_its_tags(preds: MakePreds) -> None:
     sampler = Sampler(
         [ConfidenceBelow(0.5, name="low", tags=["lc"]), RandomSample(1.0, name="rand", tags=["r"])],
         clock=ManualClock(0),
@@ -25,7 +30,7 @@ def test_first_matching_rule_keeps_and_carries_its_tags(preds) -> None:
     assert (d.rule, d.tags) == ("rand", ("r",))
 
 
-def test_a_decision_names_the_type_of_its_rule_for_dashboards(preds) -> None:
+def test_a_decision_names_the_type_of_its_rule_for_dashboards(preds: MakePreds) -> None:
     sampler = Sampler(
         [ConfidenceBelow(0.5, name="low"), RandomSample(1.0, name="rand")], clock=ManualClock(0)
     )
@@ -34,7 +39,7 @@ def test_a_decision_names_the_type_of_its_rule_for_dashboards(preds) -> None:
     assert Sampler([NothingDetected()], clock=ManualClock(0)).decide(preds([("a", 0.9)])).rule_kind is None
 
 
-def test_a_rule_without_credit_passes_the_frame_on(preds) -> None:
+def test_a_rule_without_credit_passes_the_frame_on(preds: MakePreds) -> None:
     clock = ManualClock(0)
     sampler = Sampler(
         [ConfidenceBelow(0.5, name="low", limits="2/minute"), RandomSample(1.0, name="rand")],
@@ -48,7 +53,7 @@ def test_a_rule_without_credit_passes_the_frame_on(preds) -> None:
     assert sampler.decide(preds([("a", 0.2)])).rule == "low"  # credit is back after the window
 
 
-def test_global_limit_and_limited_reason(preds) -> None:
+def test_global_limit_and_limited_reason(preds: MakePreds) -> None:
     clock = ManualClock(0)
     sampler = Sampler([NothingDetected(name="empty")], limits="1/minute", clock=clock)
     assert sampler.decide(Predictions.empty()).keep
@@ -59,14 +64,14 @@ def test_global_limit_and_limited_reason(preds) -> None:
     assert nothing.reason == "no rule matched" and not nothing
 
 
-def test_counting_rules_see_frames_kept_by_earlier_rules(preds) -> None:
+def test_counting_rules_see_frames_kept_by_earlier_rules(preds: MakePreds) -> None:
     sampler = Sampler([ConfidenceBelow(0.5, name="low"), EveryNth("a", 2, name="nth")], clock=ManualClock(0))
     low_a = preds([("a", 0.1)])
     assert sampler.decide(low_a).rule == "low"  # the every-nth counter still sees this 'a' (1)
     assert sampler.decide(preds([("a", 0.9)])).rule == "nth"  # 2nd 'a'
 
 
-def test_same_seed_same_decisions(preds) -> None:
+def test_same_seed_same_decisions(preds: MakePreds) -> None:
     frames = [preds([("a", c)]) for c in (0.1, 0.5, 0.9, 0.3)] * 50 + [Predictions.empty()] * 20
 
     def run(seed: int) -> list[str | None]:
@@ -92,7 +97,7 @@ def test_rule_names_must_be_unique() -> None:
         Sampler([NothingDetected(), NothingDetected()])
 
 
-def test_model_version_reaches_the_rules(preds) -> None:
+def test_model_version_reaches_the_rules(preds: MakePreds) -> None:
     from framescout.sampling import ThresholdSchedule
 
     sampler = Sampler([ThresholdSchedule({"1": 0.4, "2": 0.6})], clock=ManualClock(0))

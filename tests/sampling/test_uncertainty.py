@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,8 +13,11 @@ from hypothesis import strategies as st
 from framescout import Predictions
 from framescout.sampling import SCORERS, entropy, least_confidence, margin
 
+if TYPE_CHECKING:
+    from sampling.conftest import MakePreds
 
-def test_binary_scores_from_confidence_alone(preds) -> None:
+
+def test_binary_scores_from_confidence_alone(preds: MakePreds) -> None:
     p = preds([("a", 0.9), ("b", 0.5)])
     assert least_confidence(p) == pytest.approx(0.5)
     assert least_confidence(p, "mean") == pytest.approx(0.3)
@@ -22,7 +26,7 @@ def test_binary_scores_from_confidence_alone(preds) -> None:
     assert entropy(preds([("a", 0.9)])) == pytest.approx(-(0.9 * math.log2(0.9) + 0.1 * math.log2(0.1)))
 
 
-def test_class_probabilities_drive_margin_and_entropy(preds) -> None:
+def test_class_probabilities_drive_margin_and_entropy(preds: MakePreds) -> None:
     sure = preds([("a", 0.9)], probs=[[0.9, 0.05, 0.05]])
     torn = preds([("a", 0.45)], probs=[[0.45, 0.44, 0.01]])
     assert margin(torn) > 0.95 > margin(sure)
@@ -37,7 +41,7 @@ def test_empty_frames_score_the_empty_value(name: str) -> None:
     assert SCORERS[name](Predictions.empty(), "max", 0.75) == 0.75
 
 
-def test_unknown_aggregate_is_rejected(preds) -> None:
+def test_unknown_aggregate_is_rejected(preds: MakePreds) -> None:
     with pytest.raises(ValueError, match="aggregate"):
         margin(preds([("a", 0.5)]), "median")  # type: ignore[arg-type]
 

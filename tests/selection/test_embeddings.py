@@ -27,8 +27,12 @@ def photos(coco_tiny: Path) -> list[np.ndarray]:
 
 def recompressed(image: np.ndarray) -> np.ndarray:
     """The same scene after a resize and a lossy re-encode, as a second camera upload would be."""
-    half = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    return cv2.imdecode(np.frombuffer(encode_jpeg(half, quality=60), np.uint8), cv2.IMREAD_COLOR)
+    half: np.ndarray = cv2.resize(
+        image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA
+    )
+    decoded = cv2.imdecode(np.frombuffer(encode_jpeg(half, quality=60), np.uint8), cv2.IMREAD_COLOR)
+    assert decoded is not None
+    return decoded
 
 
 def test_phash_is_stable_under_resize_and_recompression(photos: list[np.ndarray]) -> None:
@@ -128,7 +132,8 @@ def test_scan_keeps_embeddings_memory_mapped_and_drops_duplicates(photos: list[n
 
     jpegs = [encode_jpeg(p, quality=90) for p in photos[:8]]
     order = [0, 1, 0, 2, 3, 1, 4, 5, 6, 7, 2]  # three exact duplicates among eleven items
-    items = [PoolItem(f"item{i}", lambda data=jpegs[k]: data) for i, k in enumerate(order)]
+    # mypy cannot infer a lambda with a default argument against a zero-argument Callable
+    items = [PoolItem(f"item{i}", lambda data=jpegs[k]: data) for i, k in enumerate(order)]  # type: ignore[misc]
     embedder = ColorTexture()
     old_chunk = _VectorStore.CHUNK
     _VectorStore.CHUNK = 3  # several chunks even for a small pool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import cast
 
 import numpy as np
 import pytest
@@ -36,7 +37,9 @@ def test_kcenter_distances_are_what_farthest_first_maximised(with_labelled: bool
     if with_labelled:
         assert labeled is not None
         to_labelled = [min(np.linalg.norm(x[i] - row) for row in labeled) for i in picked]
-        assert np.allclose([d.distance_to_labelled for d in details], to_labelled, atol=1e-3)
+        assert np.allclose(
+            cast(list[float], [d.distance_to_labelled for d in details]), to_labelled, atol=1e-3
+        )
         assert "from the labelled set and earlier picks" in details[0].reason
     else:
         assert details[0].reason == "first k-center pick (random start, nothing labelled)"

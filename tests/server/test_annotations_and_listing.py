@@ -165,7 +165,7 @@ def test_review_through_the_api_sets_ground_truth_and_status(env, make_jpeg) -> 
     image_id = env.client.post(
         base, headers=env.auth(), files={"file": ("r.jpg", make_jpeg(seed=77), "image/jpeg")}
     ).json()["id"]
-    body = {
+    body: dict[str, Any] = {
         "boxes": [{"class": "car", "x_min": 1, "y_min": 2, "x_max": 20, "y_max": 30}],
         "reviewer": "importer",
     }

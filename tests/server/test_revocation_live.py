@@ -32,7 +32,7 @@ class Live:
     admin: str
 
     def key_id(self, name: str) -> str:
-        listed = httpx.get(
+        listed: list[dict[str, str]] = httpx.get(
             f"{self.server.url}/api/v1/workspaces/acme/keys",
             headers={"Authorization": f"Bearer {self.admin}"},
             timeout=10,
@@ -58,7 +58,7 @@ def _burst(url: str, headers: dict[str, str], count: int) -> list[int]:
         return list(pool.map(lambda _: _status(url, headers), range(count)))
 
 
-def _after(revoke: Callable[[], None], url: str, headers: dict[str, str]) -> list[tuple[float, int]]:
+def _after(revoke: Callable[[], object], url: str, headers: dict[str, str]) -> list[tuple[float, int]]:
     """Revoke, then send requests for `WATCH` seconds: (seconds after the revocation, status)."""
     revoke()
     start = time.monotonic()

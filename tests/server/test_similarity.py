@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from framescout.imaging import encode_jpeg, read_image_file, to_bgr
@@ -22,7 +24,7 @@ def test_same_picture_is_similar_and_different_ones_are_not(env: Any, coco_tiny:
     files = sorted((coco_tiny / "val2017").glob("*.jpg"))[:2]
     a, b = (f.read_bytes() for f in files)
     again = encode_jpeg(to_bgr(read_image_file(files[0])), quality=60)  # re-encoded copy of the first
-    post = lambda x, y: env.client.post(  # noqa: E731
+    post: Callable[[bytes, bytes], httpx.Response] = lambda x, y: env.client.post(  # noqa: E731
         "/api/v1/similarity",
         headers={**env.auth(), "Content-Type": "text/plain"},
         content=json.dumps({"image1": b64(x), "image2": b64(y)}),

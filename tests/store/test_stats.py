@@ -22,14 +22,10 @@ from framescout.store.models import Image as ImageRow
 from framescout.store.models import Project
 from framescout.store.provenance import observed_time
 from framescout.store.review import save_review
-from framescout.store.stats import (
-    confidence_histogram,
-    kept_over_time,
-    model_version_stats,
-    parse_threshold,
-    review_progress,
-    rule_totals,
-)
+from framescout.store.rule_stats import kept_over_time, rule_totals
+from framescout.store.stats import confidence_histogram, review_progress
+from framescout.store.thresholds import parse_threshold
+from framescout.store.version_stats import model_version_stats
 
 
 @pytest.fixture
@@ -211,7 +207,7 @@ def test_thresholds_are_read_from_the_reasons_framescout_rules_write() -> None:
 
 def test_model_versions_show_thresholds_reviewed_and_corrected(project: tuple[Store, Project]) -> None:
     store, proj = project
-    car = [[2, 2, 20, 20]]
+    car: list[list[float]] = [[2, 2, 20, 20]]
     v1 = [
         add(store, proj, 70 + i, rule="low", version="1", confidences=(0.3,), boxes=car,
             reason=f"1 box(es) below confidence 0.40 (lowest 0.3{i})")

@@ -20,7 +20,8 @@ from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
 from framescout.sampling import ConfigError, load_config
-from framescout.sampling.config import QuotaConfig, SamplingConfig
+from framescout.sampling.config import SamplingConfig
+from framescout.sampling.rule_configs import QuotaConfig
 
 
 def _view(collector: Collector, source: Source, started: float) -> Table:

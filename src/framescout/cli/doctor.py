@@ -13,16 +13,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from framescout.cli._output import console, errors, fail
 from framescout.cli._store import announce, resolve_data_dir
 from framescout.store import Store
-from framescout.store.integrity import (
-    DEFAULT_GRACE_SECONDS,
-    DatabaseCheck,
-    FileIssue,
-    Report,
-    check_database,
-    fix,
-    inspect_store,
-    stored_bytes,
-)
+from framescout.store.database_check import DatabaseCheck, check_database
+from framescout.store.integrity import DEFAULT_GRACE_SECONDS, inspect_store, stored_bytes
+from framescout.store.integrity_report import FileIssue, Report
+from framescout.store.repair import fix
 
 SHOWN = 20
 

@@ -14,7 +14,8 @@ from rich.table import Table
 from framescout.cli._output import console, errors, fail
 from framescout.predictions import Predictions, PredictionsError
 from framescout.sampling import ConfigError, ManualClock, Sampler, ThresholdSchedule, load_config
-from framescout.sampling.config import SamplingConfig, ScheduleConfig
+from framescout.sampling.config import SamplingConfig
+from framescout.sampling.rule_configs import ScheduleConfig
 
 app = typer.Typer(help="Check sampling rules and see what they would keep.", no_args_is_help=True)
 

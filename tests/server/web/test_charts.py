@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from framescout.server.web.charts import PLOT_BOTTOM, histogram_chart, kept_chart
-from framescout.store.stats import KeptOverTime
+from framescout.store.rule_stats import KeptOverTime
 
 
 def test_kept_chart_stacks_rules_per_bucket_on_a_round_axis() -> None:

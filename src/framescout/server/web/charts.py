@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from framescout.store.stats import KeptOverTime
+from framescout.store.rule_stats import KeptOverTime
 
 PALETTE = (
     "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed",

@@ -1,0 +1,90 @@
+"""The value types a sampling configuration is written in: durations, fractions, counts, rate limits.
+
+Each accepts the friendly text form users write (``"15m"``, ``"0.5%"``, ``"10/minute; 200/hour"``) as
+well as plain numbers and mappings, so the rule schemas in `rule_configs` stay declarative.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from framescout.sampling.limiter import parse_limits
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d|day)?s?\s*$")
+_UNITS = {
+    None: 1.0,
+    "ms": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+}
+
+
+def _duration(value: Any) -> Any:
+    """``"15m"``, ``"1h"``, ``"30s"``, ``"1d"`` or a number of seconds, to seconds."""
+    if isinstance(value, str):
+        match = _DURATION.match(value.lower())
+        if not match:
+            raise ValueError(f"cannot read {value!r} as a duration; write e.g. '30s', '15m', '1h', '1d'")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+def _fraction(value: Any) -> Any:
+    """``"0.5%"`` or ``0.005`` to a fraction."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            raise ValueError(f"cannot read {value!r} as a percentage") from None
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Fraction = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class StrictModel(BaseModel):
+    """A configuration section: unknown keys are errors, and a validated section never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LimitsConfig(StrictModel):
+    """Caps on kept frames; any mix of periods."""
+
+    per_second: Annotated[int, Field(gt=0)] | None = None
+    per_minute: Annotated[int, Field(gt=0)] | None = None
+    per_hour: Annotated[int, Field(gt=0)] | None = None
+    per_day: Annotated[int, Field(gt=0)] | None = None
+
+    def spec(self) -> dict[str, int]:
+        """The caps that are set, as the `Limiter` takes them (``{"per_hour": 200}``)."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+def _limits_field(value: Any) -> Any:
+    """Accept the `limits` library's text form (``"10/minute; 200/hour"``) as well as a mapping."""
+    if not isinstance(value, str):
+        return value
+    out: dict[str, int] = {}
+    for item in parse_limits(value):
+        period = item.GRANULARITY.name
+        if item.multiples != 1 or period not in ("second", "minute", "hour", "day"):
+            raise ValueError(
+                f"{value!r}: use whole periods (second, minute, hour, day), e.g. '10/minute; 200/hour'"
+            )
+        out[f"per_{period}"] = item.amount
+    return out
+
+
+Limits = Annotated[LimitsConfig, BeforeValidator(_limits_field)]
