@@ -119,27 +119,6 @@ def check_prediction_sent(report: FeedbackIn, sent: int) -> None:
         raise Invalid("unknown_prediction", f"prediction {index} is not among the predictions sent")
 
 
-def check_corrected(
-    boxes: Sequence[Box],
-    project: Project,
-    width: int,
-    height: int,
-    *,
-    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
-    also_new: Sequence[str] = (),
-) -> list[Box]:
-    """The corrected boxes through the store's box checks (count, geometry, classes) against the
-    image's size: a fixed class list refuses other names (the message lists the valid ones); a
-    learning project accepts new names within ``class_limits`` (counted together with
-    ``also_new``, the classes the request's predictions bring)."""
-    if not boxes:
-        return []
-    checked = check_boxes(boxes, width, height, project, learn=True, unknown_error=unknown_correction_class)
-    if not project.strict_classes:  # early refusal, re-checked on write
-        new_classes(project.classes, [*also_new, *(b.class_name for b in checked)], class_limits)
-    return checked
-
-
 def unknown_correction_class(unknown: Sequence[str], project: Project) -> Invalid:
     """422 ``unknown_class`` for corrections on a fixed class list, naming the first valid classes."""
     classes = list(project.classes)
@@ -166,14 +145,19 @@ class PendingReport:
         """The report's id, once written."""
 
     def check(self, width: int, height: int, also_new: Sequence[str] = ()) -> None:
-        if isinstance(self.report, FeedbackIn):
-            self.corrected = check_corrected(
-                self.report.corrected,
-                self.project,
-                width,
-                height,
-                class_limits=self.class_limits,
-                also_new=also_new,
+        """The corrected boxes through the store's box checks (count, geometry, classes) against the
+        image's size: a fixed class list refuses other names (the message lists the valid ones); a
+        learning project accepts new names within the class caps (counted together with
+        ``also_new``, the classes the request's predictions bring)."""
+        if not isinstance(self.report, FeedbackIn) or not self.report.corrected:
+            return
+        project = self.project
+        self.corrected = check_boxes(
+            self.report.corrected, width, height, project, learn=True, unknown_error=unknown_correction_class
+        )
+        if not project.strict_classes:  # early refusal, re-checked on write
+            new_classes(
+                project.classes, [*also_new, *(b.class_name for b in self.corrected)], self.class_limits
             )
 
     def check_prepared(self, prepared: PreparedImage) -> None:
