@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from framescout.predictions.box import Box
-from framescout.store.models import Annotation, Image, ModelVersion, Project, Workspace
+from framescout.store.models import Annotation, Image, ModelVersion, Project, Report, Workspace
 from framescout.store.review import MAX_REVIEW_BOXES, ReviewResult
 
 
@@ -230,3 +230,31 @@ class ReviewSaved(BaseModel):
             reviewed_at=result.reviewed_at,
             **extra,
         )
+
+
+class ReportOut(BaseModel):
+    """A feedback or bug report as the feedback API answers and lists it."""
+
+    id: str
+    kind: Literal["feedback", "bug"]
+    image_id: str | None
+    verdict: str | None
+    severity: str | None
+    prediction_index: int | None
+    description: str
+    corrected: list[dict[str, Any]] = Field(
+        description='Suggested boxes in pixels: `{"class", "x_min", "y_min", "x_max", "y_max"}`.'
+    )
+    app_version: str | None
+    metadata: dict[str, Any] = Field(validation_alias=AliasChoices("metadata_", "metadata"))
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: Report) -> ReportOut:
+        return cls.model_validate(r, from_attributes=True)
+
+
+class ReportList(BaseModel):
+    reports: list[ReportOut]
+    total: int

@@ -21,7 +21,7 @@ from framescout.server.fetch import Fetcher, check_url, fetch_failed_error
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.errors import Invalid, StoreError
-from framescout.store.ingest import ImageFields, IngestResult, ingest_image
+from framescout.store.ingest import Attach, Check, ImageFields, IngestResult, ingest_image
 from framescout.store.models import Project
 from framescout.store.validation import check_box_count
 
@@ -72,9 +72,13 @@ def ingest(
     file: UploadFile | None,
     data: bytes | None = None,
     before: Before | None = None,
+    check: Check | None = None,
+    attach: Attach | None = None,
 ) -> IngestResult:
     """Ingest the file part's bytes, or ``data`` (already fetched); exactly one of the two.
-    ``before`` may add to ``fields`` once the bytes are known (the Roboflow route's pre-labels)."""
+    ``before`` may add to ``fields`` once the bytes are known (the Roboflow route's pre-labels);
+    ``check`` and ``attach`` are the ingest's (`framescout.store.ingest`: a feedback or bug report
+    checked against the image, then written in the image's transaction)."""
     if (file is None) == (data is None):
         raise Invalid(
             "missing_file", "send exactly one of the multipart field 'file' or a hosted image 'url'"
@@ -95,6 +99,8 @@ def ingest(
         max_pixels=settings.max_pixels,
         max_bytes=settings.max_upload_bytes,
         class_limits=settings.class_limits,
+        check=check,
+        attach=attach,
     )
 
 

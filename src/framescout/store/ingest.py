@@ -146,6 +146,11 @@ class PreparedImage:
         return self.checked.sha256
 
 
+Check = Callable[[PreparedImage], None]
+"""More checks of an upload once its header is read (a report's corrected boxes against the image's
+size), before anything is written; raising refuses the upload."""
+
+
 def prepare_image(
     project: Project,
     data: bytes,
@@ -201,17 +206,20 @@ def ingest_image(
     max_pixels: int = MAX_PIXELS,
     max_bytes: int = MAX_BYTES,
     class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+    check: Check | None = None,
     attach: Attach | None = None,
 ) -> IngestResult:
     """Store one image in ``project`` unless the same bytes are already there (then answer duplicate).
 
-    Everything is validated first (`prepare_image`, then for new bytes `verify_image`: OpenCV and
-    Pillow must decode them). The hot path uses Core statements on plain connections: one read for
-    the duplicate check, one short ``BEGIN IMMEDIATE`` transaction for the blob, the rows and
+    Everything is validated first (`prepare_image`, ``check``, then for new bytes `verify_image`:
+    OpenCV and Pillow must decode them). The hot path uses Core statements on plain connections: one
+    read for the duplicate check, one short ``BEGIN IMMEDIATE`` transaction for the blob, the rows and
     whatever ``attach`` adds (feedback and bug reports come through here too)."""
     prepared = prepare_image(
         project, data, fields, max_pixels=max_pixels, max_bytes=max_bytes, class_limits=class_limits
     )
+    if check is not None:
+        check(prepared)
     return store_prepared(
         db,
         blobs,

@@ -1,13 +1,15 @@
-"""End users' feedback on predictions and bug reports: validation first, then storage.
+"""End users' feedback on predictions and bug reports: validated once, then stored with their image.
 
-`check_feedback` and `check_bug_report` validate every field before anything is written. The
-``write_*`` functions add the report inside a write transaction: the one that also stores a new
-image when the report brings one (``store.ingest.ingest_image(..., attach=...)``), so a refusal at
-any step leaves neither the report nor the image behind.
+`check_feedback` and `check_bug_report` check every field that needs no image. A report about an
+image already stored is then checked against it and written in one transaction (`add_report`); a
+report that brings its image goes through the upload pipeline (`store.ingest.ingest_image`) as a
+`PendingReport`: its ``check`` sees the prepared upload, its ``attach`` writes the report inside the
+image's own transaction, so a refusal at any step leaves neither the report nor the image behind.
 
-Corrected boxes follow the project's class policy: a project that learns classes learns the
-corrections' new classes too (within its class caps, in the same transaction); a project with a
-fixed class list refuses others with 422 ``unknown_class`` naming the valid classes."""
+Corrected boxes are the stored `Box` and pass the store's own box checks; they follow the project's
+class policy: a project that learns classes learns the corrections' new classes too (within its class
+caps, in the same transaction); a project with a fixed class list refuses others with 422
+``unknown_class`` naming the valid classes."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from framescout.predictions.box import Box
 from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
 from framescout.store.classes import learn_new_classes
 from framescout.store.errors import Invalid, NotFound
+from framescout.store.ingest import PreparedImage
 from framescout.store.models import PREDICTION, Base, Project, Report, new_id, utcnow
 from framescout.store.validation import check_boxes, check_tags, check_text
 
@@ -34,7 +37,7 @@ SHOWN_CLASSES = 50
 """How many of a fixed class list a refused correction's error message names."""
 
 _IMAGES = Base.metadata.tables["images"]
-_TAGS = Base.metadata.tables["image_tags"]
+_IMAGE_TAGS = Base.metadata.tables["image_tags"]
 _ANNOTATIONS = Base.metadata.tables["annotations"]
 _REPORTS = Base.metadata.tables["reports"]
 
@@ -106,31 +109,14 @@ def check_bug_report(
     )
 
 
-def check_corrected(
-    report: FeedbackIn,
-    project: Project,
-    width: int,
-    height: int,
-    *,
-    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
-    also_new: Sequence[str] = (),
-) -> list[Box]:
-    """The corrected boxes against the image's size and the project's classes: a fixed class list
-    refuses other names (the message lists the valid ones); a learning project accepts new names
-    within ``class_limits`` (counted together with ``also_new``, the classes the request's
-    predictions bring)."""
-    if not report.corrected:
-        return []
-    names = [b.class_name for b in report.corrected]
-    if project.strict_classes:
-        known = set(project.classes)
-        unknown = sorted({n for n in names if n not in known})
-        if unknown:
-            raise unknown_correction_class(unknown, project)
-    boxes = check_boxes(report.corrected, width, height, project, learn=True)
-    if not project.strict_classes:
-        new_classes(project.classes, [*also_new, *names], class_limits)  # early refusal, re-checked on write
-    return boxes
+ReportIn = FeedbackIn | BugReportIn
+
+
+def check_prediction_sent(report: FeedbackIn, sent: int) -> None:
+    """For feedback that brings its image: the prediction judged is among the ``sent`` predictions."""
+    index = report.prediction_index
+    if index is not None and not index < sent:
+        raise Invalid("unknown_prediction", f"prediction {index} is not among the predictions sent")
 
 
 def unknown_correction_class(unknown: Sequence[str], project: Project) -> Invalid:
@@ -145,85 +131,131 @@ def unknown_correction_class(unknown: Sequence[str], project: Project) -> Invali
     )
 
 
-def write_feedback(
-    conn: Connection,
-    project: Project,
-    image_id: str,
-    report: FeedbackIn,
-    *,
-    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
-) -> str:
-    """Add the report and tag the image (and, for a learning project, add the corrections' new
-    classes) in the caller's write transaction; return the report id."""
-    width, height = _image_size(conn, project, image_id)
-    if report.prediction_index is not None:
+class PendingReport:
+    """A checked report on its way into the store: `check` validates it against its image once (the
+    corrected boxes against its size), `write` adds it in the caller's write transaction. Used as
+    the ingest's ``check`` (`check_prepared`) and ``attach`` hooks for a report with a new image."""
+
+    def __init__(self, project: Project, report: ReportIn, *, class_limits: ClassLimits) -> None:
+        self.project = project
+        self.report = report
+        self.class_limits = class_limits
+        self.corrected: list[Box] = []
+        self.id: str | None = None
+        """The report's id, once written."""
+
+    def check(self, width: int, height: int, also_new: Sequence[str] = ()) -> None:
+        """The corrected boxes through the store's box checks (count, geometry, classes) against the
+        image's size: a fixed class list refuses other names (the message lists the valid ones); a
+        learning project accepts new names within the class caps (counted together with
+        ``also_new``, the classes the request's predictions bring)."""
+        if not isinstance(self.report, FeedbackIn) or not self.report.corrected:
+            return
+        project = self.project
+        self.corrected = check_boxes(
+            self.report.corrected, width, height, project, learn=True, unknown_error=unknown_correction_class
+        )
+        if not project.strict_classes:  # early refusal, re-checked on write
+            new_classes(
+                project.classes, [*also_new, *(b.class_name for b in self.corrected)], self.class_limits
+            )
+
+    def check_prepared(self, prepared: PreparedImage) -> None:
+        """`check` against an upload's header; its predictions' new classes count in the class caps."""
+        self.check(prepared.info.width, prepared.info.height, [b.class_name for b in prepared.boxes])
+
+    def check_stored(self, conn: Connection, image_id: str) -> None:
+        """Against an image stored before this request: the prediction judged is one of its own."""
+        if not isinstance(self.report, FeedbackIn) or self.report.prediction_index is None:
+            return
+        index = self.report.prediction_index
         count = conn.execute(
             select(func.count())
             .select_from(_ANNOTATIONS)
             .where(_ANNOTATIONS.c.image_id == image_id, _ANNOTATIONS.c.kind == PREDICTION)
         ).scalar()
-        if not report.prediction_index < (count or 0):
+        if not index < (count or 0):
             raise NotFound(
                 "unknown_prediction",
-                f"image {image_id} has {count or 0} prediction(s); "
-                f"prediction {report.prediction_index} does not exist",
+                f"image {image_id} has {count or 0} prediction(s); prediction {index} does not exist",
             )
-    boxes = check_corrected(report, project, width, height, class_limits=class_limits)
-    if boxes:
-        learn_new_classes(conn, project, [b.class_name for b in boxes], class_limits)
-    report_id = new_id()
-    conn.execute(
-        insert(_REPORTS).values(
-            id=report_id,
-            project_id=project.id,
-            image_id=image_id,
-            kind="feedback",
-            verdict=report.verdict,
-            prediction_index=report.prediction_index,
-            description=report.comment,
-            corrected=[
-                {
-                    "class": b.class_name,
-                    "x_min": b.x_min,
-                    "y_min": b.y_min,
-                    "x_max": b.x_max,
-                    "y_max": b.y_max,
-                }
-                for b in boxes
-            ],
-            app_version=report.app_version,
-            metadata=report.metadata,
-            status="open",
-            created_at=utcnow(),
+
+    def attach(self, conn: Connection, image_id: str, duplicate: bool) -> None:
+        """The ingest's ``attach``: a duplicate is an image stored before, its predictions count."""
+        if duplicate:
+            self.check_stored(conn, image_id)
+        self.write(conn, image_id)
+
+    def write(self, conn: Connection, image_id: str | None) -> str:
+        """Add the report, tag its image (and, for a learning project, add the corrections' new
+        classes) in the caller's write transaction; return the report id."""
+        report = self.report
+        if isinstance(report, FeedbackIn):
+            if self.corrected:
+                names = [b.class_name for b in self.corrected]
+                learn_new_classes(conn, self.project, names, self.class_limits)
+            kind, label = "feedback", report.verdict
+            values: dict[str, Any] = {
+                "verdict": report.verdict,
+                "prediction_index": report.prediction_index,
+                "description": report.comment,
+                "corrected": [_wire(b) for b in self.corrected],
+            }
+        else:
+            kind, label = "bug", report.severity
+            values = {"severity": report.severity, "description": report.description, "corrected": []}
+        self.id = new_id()
+        conn.execute(
+            insert(_REPORTS).values(
+                id=self.id,
+                project_id=self.project.id,
+                image_id=image_id,
+                kind=kind,
+                app_version=report.app_version,
+                metadata=report.metadata,
+                status="open",
+                created_at=utcnow(),
+                **values,
+            )
         )
-    )
-    _tag(conn, image_id, ["feedback", f"feedback-{report.verdict.replace('_', '-')}"])
-    return report_id
+        if image_id is not None:
+            tag, prefix = _TAGS[kind]
+            _tag(conn, image_id, [tag, f"{prefix}-{label.replace('_', '-')}"])
+        return self.id
 
 
-def write_bug_report(conn: Connection, project: Project, image_id: str | None, report: BugReportIn) -> str:
-    """Add the bug report (and tag its image, if any) in the caller's write transaction."""
+_TAGS = {"feedback": ("feedback", "feedback"), "bug": ("bug-report", "bug")}
+"""The tags of an image a report is about: ``feedback`` and ``feedback-<verdict>``, ``bug-report``
+and ``bug-<severity>``."""
+
+
+def add_report(
+    conn: Connection,
+    project: Project,
+    image_id: str | None,
+    report: ReportIn,
+    *,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> str:
+    """A report about an image already stored in ``project`` (or, a bug report, about none): checked
+    against it and written in the caller's write transaction; return the report id."""
+    pending = PendingReport(project, report, class_limits=class_limits)
     if image_id is not None:
-        _image_size(conn, project, image_id)
-    report_id = new_id()
-    conn.execute(
-        insert(_REPORTS).values(
-            id=report_id,
-            project_id=project.id,
-            image_id=image_id,
-            kind="bug",
-            severity=report.severity,
-            description=report.description,
-            corrected=[],
-            app_version=report.app_version,
-            metadata=report.metadata,
-            status="open",
-            created_at=utcnow(),
-        )
-    )
-    if image_id is not None:
-        _tag(conn, image_id, ["bug-report", f"bug-{report.severity.replace('_', '-')}"])
-    return report_id
+        width, height = _image_size(conn, project, image_id)
+        pending.check_stored(conn, image_id)
+        pending.check(width, height)
+    return pending.write(conn, image_id)
+
+
+def _wire(box: Box) -> dict[str, Any]:
+    """A corrected box as reports store and return it (`Box.to_wire` once the boxes change lands)."""
+    return {
+        "class": box.class_name,
+        "x_min": box.x_min,
+        "y_min": box.y_min,
+        "x_max": box.x_max,
+        "y_max": box.y_max,
+    }
 
 
 def _image_size(conn: Connection, project: Project, image_id: str) -> tuple[int, int]:
@@ -239,16 +271,17 @@ def _image_size(conn: Connection, project: Project, image_id: str) -> tuple[int,
 
 def _tag(conn: Connection, image_id: str, tags: Sequence[str]) -> None:
     """Add tags to an image (existing tags are kept)."""
-    have = set(conn.execute(select(_TAGS.c.name).where(_TAGS.c.image_id == image_id)).scalars())
+    have = set(conn.execute(select(_IMAGE_TAGS.c.name).where(_IMAGE_TAGS.c.image_id == image_id)).scalars())
     new = [t for t in check_tags(tags) if t not in have]
     if new:
-        conn.execute(insert(_TAGS), [{"image_id": image_id, "name": t} for t in new])
+        conn.execute(insert(_IMAGE_TAGS), [{"image_id": image_id, "name": t} for t in new])
 
 
-def get_report(session: Session, report_id: str) -> Report:
+def get_report(session: Session, project: Project, report_id: str) -> Report:
+    """The report ``report_id`` of ``project`` (404 ``report_not_found`` for another project's)."""
     report = session.get(Report, report_id)
-    if report is None:
-        raise NotFound("report_not_found", f"no report {report_id!r}")
+    if report is None or report.project_id != project.id:
+        raise NotFound("report_not_found", f"no report {report_id!r} in project {project.slug!r}")
     return report
 
 
@@ -275,8 +308,6 @@ def set_report_status(session: Session, project: Project, report_id: str, status
     """Resolve or reopen a report of ``project``."""
     if status not in STATUSES:
         raise Invalid("invalid_status", f"status must be one of {', '.join(STATUSES)}; got {status!r}")
-    report = session.get(Report, report_id)
-    if report is None or report.project_id != project.id:
-        raise NotFound("report_not_found", f"no report {report_id!r} in project {project.slug!r}")
+    report = get_report(session, project, report_id)
     report.status = status
     return report

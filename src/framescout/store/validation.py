@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from framescout import jsontext
@@ -105,15 +105,28 @@ def image_error(exc: ImageError) -> StoreError:
     return _IMAGE_KINDS.get(exc.code, Invalid)(exc.code, str(exc))
 
 
-def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project, *, learn: bool) -> list[Box]:
+UnknownClasses = Callable[[Sequence[str], Project], Invalid]
+"""Builds the ``unknown_class`` refusal from the unknown names and the project (`unknown_classes`)."""
+
+
+def check_boxes(
+    boxes: Sequence[Box],
+    width: int,
+    height: int,
+    project: Project,
+    *,
+    learn: bool,
+    unknown_error: UnknownClasses | None = None,
+) -> list[Box]:
     """Refuse unknown classes (projects created with a class list) and boxes outside the image.
 
-    Coordinates within a small tolerance (1 px + 0.5%) of the border are clipped, not refused."""
+    Coordinates within a small tolerance (1 px + 0.5%) of the border are clipped, not refused.
+    ``unknown_error`` words the refusal of unknown classes (default `unknown_classes`)."""
     check_box_count(len(boxes))
     known = set(project.classes)
     unknown = sorted({b.class_name for b in boxes if b.class_name not in known})
     if unknown and (project.strict_classes or not learn):
-        raise unknown_classes(unknown, project)
+        raise (unknown_error or unknown_classes)(unknown, project)
     tol_x, tol_y = 1 + 0.005 * width, 1 + 0.005 * height
     clean = []
     for i, b in enumerate(boxes):

@@ -3,122 +3,79 @@
 An app posts a verdict on a prediction (correct / wrong / missing object, optional corrected boxes,
 free text) or a bug report ("the model detects nothing", "the app crashed"), with an image already
 on the server (``image_id``) or a new one (``file``). Both land in the project's review queue: the
-image is tagged ``feedback-*`` / ``bug-*`` and the report is listed under ``/reports``."""
+image is tagged ``feedback-*`` / ``bug-*`` and the report is listed under ``/reports``.
+
+This module only parses the form: the report is checked by `framescout.store.reports`, and a report
+with a ``file`` goes through the upload pipeline (`framescout.server.uploads.ingest`) with the report
+as the ingest's ``check`` and ``attach`` hooks, so the image is decoded and validated once and the
+report is written in the image's own transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from pydantic import BaseModel
-from sqlalchemy import Connection
 
-from framescout.predictions.box import boxes_from_predictions
+from framescout.predictions import Predictions
+from framescout.predictions.box import Box, boxes_from_predictions
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
+from framescout.server.schemas import ReportList, ReportOut
 from framescout.server.settings import Settings
-from framescout.server.uploads import parse_predictions, read_file
+from framescout.server.uploads import ingest, parse_predictions
 from framescout.store import Store
 from framescout.store.errors import Invalid
-from framescout.store.ingest import ImageFields, PreparedImage, prepare_image, store_prepared
-from framescout.store.models import Project, Report
+from framescout.store.ingest import ImageFields
+from framescout.store.models import Project
 from framescout.store.reports import (
     SEVERITIES,
     VERDICTS,
-    BugReportIn,
+    PendingReport,
+    ReportIn,
+    add_report,
     check_bug_report,
-    check_corrected,
     check_feedback,
+    check_prediction_sent,
     get_report,
     list_reports,
-    write_bug_report,
-    write_feedback,
 )
 from framescout.store.validation import MAX_SQL_INT, parse_metadata
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}", tags=["feedback"])
 
-
-class ReportOut(BaseModel):
-    id: str
-    kind: Literal["feedback", "bug"]
-    image_id: str | None
-    verdict: str | None
-    severity: str | None
-    prediction_index: int | None
-    description: str
-    corrected: list[dict[str, Any]]
-    app_version: str | None
-    metadata: dict[str, Any]
-    status: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, r: Report) -> ReportOut:
-        return cls(
-            id=r.id,
-            kind=r.kind,  # type: ignore[arg-type]  # "feedback" or "bug", as written by store.reports
-            image_id=r.image_id,
-            verdict=r.verdict,
-            severity=r.severity,
-            prediction_index=r.prediction_index,
-            description=r.description,
-            corrected=r.corrected,
-            app_version=r.app_version,
-            metadata=r.metadata_,
-            status=r.status,
-            created_at=r.created_at,
-        )
+OptionalText = Annotated[str | None, Form()]
+MetadataText = Annotated[str | None, Form(description="App/device metadata, a JSON object.")]
 
 
-class ReportList(BaseModel):
-    reports: list[ReportOut]
-    total: int
+def _boxes(predictions: Predictions | None) -> list[Box]:
+    """Corrected boxes as the stored `Box` (the conversion at this edge)."""
+    return [] if predictions is None else boxes_from_predictions(predictions)
 
 
-def _with_new_image(
+def _record(
     store: Store,
     settings: Settings,
     project: Project,
-    file: UploadFile,
-    fields: ImageFields,
-    write: Callable[[Connection, str], str],
-    check: Callable[[PreparedImage], object] | None = None,
-) -> str:
-    """The upload pipeline with the report attached: validate the image and its fields (``check``
-    sees the prepared image), then store image and report in one transaction; return the report id."""
-    prepared = prepare_image(
-        project,
-        read_file(file, settings.max_upload_bytes),
-        fields,
-        max_pixels=settings.max_pixels,
-        max_bytes=settings.max_upload_bytes,
-        class_limits=settings.class_limits,
-    )
-    if check is not None:
-        check(prepared)
-    written: list[str] = []
-
-    def attach(conn: Connection, image_id: str, _duplicate: bool) -> None:
-        written.append(write(conn, image_id))
-
-    store_prepared(
-        store.db,
-        store.blobs,
-        project,
-        prepared,
-        max_pixels=settings.max_pixels,
-        max_bytes=settings.max_upload_bytes,
-        class_limits=settings.class_limits,
-        attach=attach,
-    )
-    return written[-1]
-
-
-def _saved(store: Store, report_id: str) -> ReportOut:
+    report: ReportIn,
+    *,
+    image_id: str | None = None,
+    file: UploadFile | None = None,
+    fields: ImageFields | None = None,
+) -> ReportOut:
+    """Store the report: about ``image_id`` (or no image) in one transaction, or with the new image
+    ``file`` through the upload pipeline (checked against the image, written in its transaction)."""
+    if file is None:
+        with store.db.write_engine.begin() as conn:
+            report_id = add_report(conn, project, image_id, report, class_limits=settings.class_limits)
+    else:
+        assert fields is not None
+        pending = PendingReport(project, report, class_limits=settings.class_limits)
+        ingest(
+            store, settings, project, fields, file=file, check=pending.check_prepared, attach=pending.attach
+        )
+        assert pending.id is not None  # attach ran: the image was stored or known
+        report_id = pending.id
     with store.db.reading() as session:
-        return ReportOut.of(get_report(session, report_id))
+        return ReportOut.of(get_report(session, project, report_id))
 
 
 @router.post(
@@ -140,10 +97,10 @@ def feedback(
     corrected: Annotated[
         str | None, Form(description="Corrected boxes (Roboflow JSON; `confidence` optional), a suggestion.")
     ] = None,
-    comment: Annotated[str | None, Form()] = None,
-    app_version: Annotated[str | None, Form()] = None,
-    metadata: Annotated[str | None, Form(description="App/device metadata, a JSON object.")] = None,
-    model_version: Annotated[str | None, Form()] = None,
+    comment: OptionalText = None,
+    app_version: OptionalText = None,
+    metadata: MetadataText = None,
+    model_version: OptionalText = None,
 ) -> ReportOut:
     """Record feedback; the image is tagged for review. Everything is validated before anything is
     stored, and a new image and its report are stored together: a refused report stores nothing.
@@ -151,51 +108,22 @@ def feedback(
     with a fixed class list answers 422 ``unknown_class`` with its valid classes."""
     if (image_id is None) == (file is None):
         raise Invalid("missing_image", "send exactly one of 'image_id' (an image on the server) or 'file'")
-    suggested = parse_predictions(corrected, "corrected", default_confidence=1.0)
     report = check_feedback(
         verdict=verdict,
         prediction_index=prediction,
-        corrected=[] if suggested is None else boxes_from_predictions(suggested),
+        corrected=_boxes(parse_predictions(corrected, "corrected", default_confidence=1.0)),
         comment=comment,
         app_version=app_version,
         metadata=parse_metadata(metadata),
     )
     if file is None:
-        assert image_id is not None
-        with store.db.write_engine.begin() as conn:
-            report_id = write_feedback(conn, project, image_id, report, class_limits=settings.class_limits)
-        return _saved(store, report_id)
+        return _record(store, settings, project, report, image_id=image_id)
     pre = parse_predictions(predictions)
-    if report.prediction_index is not None and not report.prediction_index < (0 if pre is None else len(pre)):
-        raise Invalid(
-            "unknown_prediction", f"prediction {report.prediction_index} is not among the predictions sent"
-        )
+    check_prediction_sent(report, 0 if pre is None else len(pre))
     fields = ImageFields(
-        name=file.filename,
-        tags=["feedback"],
-        predictions=pre,
-        model_version=model_version,
-        metadata={"source": "feedback"},
+        tags=["feedback"], predictions=pre, model_version=model_version, metadata={"source": "feedback"}
     )
-    report_id = _with_new_image(
-        store,
-        settings,
-        project,
-        file,
-        fields,
-        write=lambda conn, new_id: write_feedback(
-            conn, project, new_id, report, class_limits=settings.class_limits
-        ),
-        check=lambda prepared: check_corrected(
-            report,
-            project,
-            prepared.info.width,
-            prepared.info.height,
-            class_limits=settings.class_limits,
-            also_new=[b.class_name for b in prepared.boxes],
-        ),
-    )
-    return _saved(store, report_id)
+    return _record(store, settings, project, report, file=file, fields=fields)
 
 
 @router.post("/bug-reports", response_model=ReportOut, status_code=201, summary="A bug report from an app")
@@ -205,31 +133,19 @@ def bug_report(
     settings: SettingsDep,
     description: Annotated[str, Form(description="What went wrong.")],
     severity: Annotated[str, Form(description=f"One of {', '.join(SEVERITIES)}.")],
-    image_id: Annotated[str | None, Form()] = None,
+    image_id: OptionalText = None,
     file: Annotated[UploadFile | None, File(description="A screenshot or camera frame, optional.")] = None,
-    app_version: Annotated[str | None, Form()] = None,
-    metadata: Annotated[str | None, Form(description="App/device metadata, a JSON object.")] = None,
+    app_version: OptionalText = None,
+    metadata: MetadataText = None,
 ) -> ReportOut:
     """Record a bug report, with its image when there is one (validated first, stored together)."""
     if image_id is not None and file is not None:
         raise Invalid("two_images", "send 'image_id' or 'file', not both")
-    report: BugReportIn = check_bug_report(
+    report = check_bug_report(
         severity=severity, description=description, app_version=app_version, metadata=parse_metadata(metadata)
     )
-    if file is None:
-        with store.db.write_engine.begin() as conn:
-            report_id = write_bug_report(conn, project, image_id, report)
-        return _saved(store, report_id)
-    fields = ImageFields(name=file.filename, tags=["bug-report"], metadata={"source": "bug-report"})
-    report_id = _with_new_image(
-        store,
-        settings,
-        project,
-        file,
-        fields,
-        write=lambda conn, new_id: write_bug_report(conn, project, new_id, report),
-    )
-    return _saved(store, report_id)
+    fields = ImageFields(tags=["bug-report"], metadata={"source": "bug-report"})
+    return _record(store, settings, project, report, image_id=image_id, file=file, fields=fields)
 
 
 @router.get("/reports", response_model=ReportList, summary="Feedback and bug reports, newest first")
