@@ -199,7 +199,7 @@ class PendingReport:
                 "verdict": report.verdict,
                 "prediction_index": report.prediction_index,
                 "description": report.comment,
-                "corrected": [_wire(b) for b in self.corrected],
+                "corrected": [b.to_wire() for b in self.corrected],
             }
         else:
             kind, label = "bug", report.severity
@@ -245,17 +245,6 @@ def add_report(
         pending.check_stored(conn, image_id)
         pending.check(width, height)
     return pending.write(conn, image_id)
-
-
-def _wire(box: Box) -> dict[str, Any]:
-    """A corrected box as reports store and return it (`Box.to_wire` once the boxes change lands)."""
-    return {
-        "class": box.class_name,
-        "x_min": box.x_min,
-        "y_min": box.y_min,
-        "x_max": box.x_max,
-        "y_max": box.y_max,
-    }
 
 
 def _image_size(conn: Connection, project: Project, image_id: str) -> tuple[int, int]:
