@@ -70,6 +70,9 @@ def _postgres_bindir() -> Path | None:
     return Path(found).resolve().parent if found else None
 
 
+_PSQL = ("-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c")
+
+
 @dataclass
 class Postgres:
     """A running PostgreSQL cluster; `url` reaches its ``framescout`` database with a password."""
@@ -87,8 +90,16 @@ class Postgres:
 
     def psql(self, sql: str) -> None:
         done = subprocess.run(
-            [*self.as_user, str(self.bindir / "psql"), "-h", str(self.root), "-p", str(self.port)]
-            + ["-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+            [
+                *self.as_user,
+                str(self.bindir / "psql"),
+                "-h",
+                str(self.root),
+                "-p",
+                str(self.port),
+                *_PSQL,
+                sql,
+            ],
             capture_output=True,
             text=True,
         )
