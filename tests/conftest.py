@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import services
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 NANODET = SHARED / "models" / "nanodet-m" / "nanodet_m.onnx"
@@ -72,3 +74,23 @@ def _own_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     for name, value in fake_home(home).items():
         monkeypatch.setenv(name, value)
     yield home
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[services.Postgres]:
+    """A real PostgreSQL cluster for the session (skips, or fails in CI, when it cannot start)."""
+    server = services.start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[services.SeaweedS3]:
+    """A real SeaweedFS S3 gateway for the session (skips, or fails in CI, when it cannot start)."""
+    server = services.start_seaweed()
+    try:
+        yield server
+    finally:
+        server.stop()
