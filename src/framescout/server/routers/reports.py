@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from framescout.predictions.box import boxes_from_predictions
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
 from framescout.server.settings import Settings
-from framescout.server.uploads import parse_predictions, read_file
+from framescout.server.uploads import ingest_limits, parse_predictions, read_file
 from framescout.store import Store
 from framescout.store.errors import Invalid
 from framescout.store.ingest import ImageFields, PreparedImage, prepare_image, store_prepared
@@ -88,14 +88,8 @@ def _with_new_image(
 ) -> str:
     """The upload pipeline with the report attached: validate the image and its fields (``check``
     sees the prepared image), then store image and report in one transaction; return the report id."""
-    prepared = prepare_image(
-        project,
-        read_file(file, settings.max_upload_bytes),
-        fields,
-        max_pixels=settings.max_pixels,
-        max_bytes=settings.max_upload_bytes,
-        class_limits=settings.class_limits,
-    )
+    data = read_file(file, settings.max_upload_bytes)
+    prepared = prepare_image(project, data, fields, limits=ingest_limits(settings))
     if check is not None:
         check(prepared)
     written: list[str] = []
@@ -103,16 +97,7 @@ def _with_new_image(
     def attach(conn: Connection, image_id: str, _duplicate: bool) -> None:
         written.append(write(conn, image_id))
 
-    store_prepared(
-        store.db,
-        store.blobs,
-        project,
-        prepared,
-        max_pixels=settings.max_pixels,
-        max_bytes=settings.max_upload_bytes,
-        class_limits=settings.class_limits,
-        attach=attach,
-    )
+    store_prepared(store.db, store.blobs, project, prepared, attach=attach)
     return written[-1]
 
 
