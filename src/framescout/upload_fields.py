@@ -230,10 +230,10 @@ def encode(spec: FieldSpec, value: Any) -> str | None:
     return str(value)
 
 
-def encode_form(values: Mapping[str, Any]) -> dict[str, str]:
+def encode_form(values: Mapping[str, Any]) -> dict[str, Any]:
     """The multipart form fields of an upload: known fields encoded per their `Wire`, others as given
     (the server ignores fields it does not know); ``None`` values are left out."""
-    form: dict[str, str] = {}
+    form: dict[str, Any] = {}
     for name, value in values.items():
         spec = BY_NAME.get(name)
         text = encode(spec, value) if spec is not None else value

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from framescout.collector.record import FrameRecord
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     id TEXT PRIMARY KEY,
@@ -107,6 +109,11 @@ class Entry:
     meta: dict[str, Any]
     attempts: int
 
+    @property
+    def record(self) -> FrameRecord:
+        """``meta`` read as the collector's typed record (tolerant of every release's spool)."""
+        return FrameRecord.from_json(self.meta, rule=self.rule)
+
 
 @dataclass(frozen=True)
 class Quarantined:
@@ -121,6 +128,11 @@ class Quarantined:
     status: int
     code: str
     message: str
+
+    @property
+    def record(self) -> FrameRecord:
+        """``meta`` read as the collector's typed record (tolerant of every release's spool)."""
+        return FrameRecord.from_json(self.meta, rule=self.rule)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from framescout.predictions.box import Box
 from framescout.store.models import Annotation, Image, ModelVersion, Project, Workspace
 from framescout.store.review import MAX_REVIEW_BOXES, ReviewResult
+from framescout.upload_fields import COLUMN_FIELDS
 
 
 class ErrorDetail(BaseModel):
@@ -89,6 +90,9 @@ class AnnotationOut(BaseModel):
         return cls.model_validate(a, from_attributes=True)
 
 
+# An image's record: its facts (hash, type, size, review, ...) and its upload fields (each field of
+# `framescout.upload_fields.UploadFields` marked ``out``; tests/test_upload_fields.py checks they agree).
+# No docstring: it would become the schema's description in the OpenAPI document.
 class ImageOut(BaseModel):
     id: str
     sha256: str
@@ -124,31 +128,28 @@ class ImageOut(BaseModel):
 
     @classmethod
     def of(cls, im: Image, annotations: list[Annotation] | None = None) -> ImageOut:
+        """The image's facts, then every column field of `framescout.upload_fields.UploadFields`."""
         return cls(
             id=im.id,
             sha256=im.sha256,
-            name=im.name,
             content_type=im.content_type,
             size_bytes=im.size_bytes,
             width=im.width,
             height=im.height,
-            split=im.split,
             batch=im.batch.name if im.batch is not None else None,
             tags=[t.name for t in im.tags],
-            metadata=im.metadata_,
-            sampling_rule=im.sampling_rule,
-            sampling_reason=im.sampling_reason,
-            model_version=im.model_version,
-            device_id=im.device_id,
-            source_url=im.source_url,
             created_at=im.created_at,
             review_status=im.review_status,  # type: ignore[arg-type]
             reviewed_by=im.reviewed_by,
             reviewed_at=im.reviewed_at,
-            source=im.source,
             observed_at=im.observed_at,
             annotations=None if annotations is None else [AnnotationOut.of(a) for a in annotations],
+            **{s.name: getattr(im, _ORM_NAME.get(s.name, s.name)) for s in COLUMN_FIELDS if s.out},
         )
+
+
+_ORM_NAME = {"metadata": "metadata_"}
+"""`Image` attributes not named after their column (``metadata`` is reserved on SQLAlchemy models)."""
 
 
 class ImageList(BaseModel):
