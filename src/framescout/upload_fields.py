@@ -158,9 +158,7 @@ class UploadFields:
 
     The order is the order of the form fields in the OpenAPI document."""
 
-    name: str | None = _field(
-        None, lambda _, v: check_name(v) if v else None, cap=MAX_NAME, collector=True
-    )
+    name: str | None = _field(None, lambda _, v: check_name(v) if v else None, cap=MAX_NAME, collector=True)
     """The file name; the server names a nameless upload after its hash."""
     split: str | None = _field(None, lambda _, v: check_split(v), description="train, valid or test")
     batch: str | None = _text_field(200, column=False)

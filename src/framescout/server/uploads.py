@@ -30,7 +30,7 @@ from framescout.store.errors import Invalid, StoreError
 from framescout.store.ingest import IngestLimits, IngestResult, ingest_image
 from framescout.store.models import Project
 from framescout.store.validation import check_box_count, parse_metadata
-from framescout.upload_fields import FORM_FIELDS, UploadFields, Wire
+from framescout.upload_fields import BY_NAME, FORM_FIELDS, UploadFields, Wire
 
 log = logging.getLogger("framescout.server.fetch")
 
@@ -89,7 +89,13 @@ class UploadForm:
 
     def fields(self) -> UploadFields:
         """Each field decoded per its `Wire` (JSON parsing: call it in the threadpool)."""
-        return UploadFields(**{s.name: DECODE[s.wire](self.texts.get(s.name)) for s in FORM_FIELDS})
+        return decode_fields(self.texts)
+
+
+def decode_fields(texts: dict[str, str | None], **values: Any) -> UploadFields:
+    """`UploadFields` from form ``texts`` (each decoded per its field's `Wire`) and ``values``
+    (already parsed, or set by the route)."""
+    return UploadFields(**{name: DECODE[BY_NAME[name].wire](text) for name, text in texts.items()}, **values)
 
 
 async def _upload_form(file: UploadFile | None, url: str | None, **texts: str | None) -> UploadForm:

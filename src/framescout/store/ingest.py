@@ -96,7 +96,8 @@ everything back (and removes a blob this upload created)."""
 @dataclass(frozen=True)
 class PreparedImage:
     """An upload after every check that does not need the pixels (nothing written yet): its bytes,
-    their header, the checked ``fields`` (``name`` set), the pre-label boxes and the limits."""
+    their header, the checked ``fields`` (``name`` and ``source`` resolved), the pre-label boxes and
+    the limits."""
 
     data: bytes
     info: ImageInfo
@@ -105,7 +106,6 @@ class PreparedImage:
     boxes: list[Box]
     limits: IngestLimits
     observed_at: datetime | None
-    source: str
 
 
 def prepare_image(
@@ -121,6 +121,7 @@ def prepare_image(
     checked = checked_fields(fields)
     if checked.name is None:
         checked.name = f"{sha256[:16]}{_extension(info.content_type)}"
+    checked.source = upload_source(fields.source, fields.metadata)
     boxes: list[Box] = []
     if fields.predictions is not None:
         check_box_count(len(fields.predictions))
@@ -128,9 +129,7 @@ def prepare_image(
             boxes_from_predictions(fields.predictions), info.width, info.height, project, learn=True
         )
         new_classes(project.classes, [b.class_name for b in boxes], limits.class_limits)  # early refusal
-    observed_at = observed_time(fields.metadata)
-    source = upload_source(fields.source, fields.metadata)
-    return PreparedImage(data, info, sha256, checked, boxes, limits, observed_at, source)
+    return PreparedImage(data, info, sha256, checked, boxes, limits, observed_time(fields.metadata))
 
 
 def ingest_image(
@@ -218,7 +217,6 @@ def _insert_rows(conn: Connection, project: Project, image_id: str, now: datetim
         "height": p.info.height,
         "batch_id": _batch_id(conn, project.id, fields.batch),
         "observed_at": p.observed_at,
-        "source": p.source,
         "created_at": now,
         **{spec.name: getattr(fields, spec.name) for spec in COLUMN_FIELDS},
     }
