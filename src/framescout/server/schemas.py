@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from framescout.predictions.box import Box
 from framescout.store.models import Annotation, Image, ModelVersion, Project, Workspace
 from framescout.store.review import MAX_REVIEW_BOXES, ReviewResult
-from framescout.upload_fields import COLUMN_FIELDS
 
 
 class ErrorDetail(BaseModel):
@@ -128,23 +127,14 @@ class ImageOut(BaseModel):
 
     @classmethod
     def of(cls, im: Image, annotations: list[Annotation] | None = None) -> ImageOut:
-        """The image's facts, then every column field of `framescout.upload_fields.UploadFields`."""
+        """Every field copied from the `Image` attribute of the same name, but the batch's name, the
+        tag names and the annotations."""
+        copied = (name for name in cls.model_fields if name not in ("batch", "tags", "annotations"))
         return cls(
-            id=im.id,
-            sha256=im.sha256,
-            content_type=im.content_type,
-            size_bytes=im.size_bytes,
-            width=im.width,
-            height=im.height,
+            **{name: getattr(im, _ORM_NAME.get(name, name)) for name in copied},
             batch=im.batch.name if im.batch is not None else None,
             tags=[t.name for t in im.tags],
-            created_at=im.created_at,
-            review_status=im.review_status,  # type: ignore[arg-type]
-            reviewed_by=im.reviewed_by,
-            reviewed_at=im.reviewed_at,
-            observed_at=im.observed_at,
             annotations=None if annotations is None else [AnnotationOut.of(a) for a in annotations],
-            **{s.name: getattr(im, _ORM_NAME.get(s.name, s.name)) for s in COLUMN_FIELDS if s.out},
         )
 
 
