@@ -147,7 +147,9 @@ def test_each_form_field_survives_the_sdk_encoding_and_the_server_decoding() -> 
         "model_version": "v3",
         "device_id": "cam-1",
     }
-    assert set(values) == {s.name for s in FORM_FIELDS}  # a new form field needs a value here
+    missing = {s.name for s in FORM_FIELDS} - set(values)
+    assert not missing, f"give the new form field(s) {missing} a sample value here"
+    assert set(values) <= {s.name for s in FORM_FIELDS}
     for spec in FORM_FIELDS:
         decoded = DECODE[spec.wire](encode(spec, values[spec.name]))
         if spec.wire is Wire.PREDICTIONS:
@@ -186,20 +188,22 @@ def test_every_column_field_is_a_column_of_images_wide_enough_for_its_cap() -> N
 
 def test_image_out_has_every_out_field_and_nothing_else_beyond_the_image_facts() -> None:
     out = {s.name for s in SPECS if s.out}
-    assert out <= set(ImageOut.model_fields), out - set(ImageOut.model_fields)
+    missing = out - set(ImageOut.model_fields)
+    assert not missing, f"ImageOut (server/schemas.py) lacks the upload field(s) {missing}"
     assert set(ImageOut.model_fields) - out == IMAGE_FACTS
 
 
 def test_the_sdk_upload_image_keywords_are_the_definitions_sdk_fields() -> None:
     parameters = inspect.signature(Client.upload_image).parameters.values()
     keywords = [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    assert keywords == [s.name for s in SDK_FIELDS]
+    wanted = [s.name for s in SDK_FIELDS]
+    assert keywords == wanted, f"Client.upload_image's keywords must be the definition's sdk fields {wanted}"
     assert all(p.default in (None, ()) for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
 
 def test_the_collector_record_carries_every_collector_field_under_its_upload_name() -> None:
-    attributes = {f.name for f in dataclasses.fields(FrameRecord)}
-    assert {s.name for s in COLLECTOR_FIELDS} <= attributes
+    missing = {s.name for s in COLLECTOR_FIELDS} - {f.name for f in dataclasses.fields(FrameRecord)}
+    assert not missing, f"FrameRecord (collector/record.py) lacks the collector field(s) {missing}"
     frame = FrameRecord(sampling_rule="low", name="f.jpg", tags=("a",))
     assert set(frame.upload_fields()) == {s.name for s in COLLECTOR_FIELDS}
     assert set(frame.upload_fields()) <= {s.name for s in SDK_FIELDS}  # what the transport may pass
