@@ -10,6 +10,7 @@ import pytest
 
 from framescout import jsontext
 from framescout.jsontext import JSONTextError, loads, nesting_depth, too_deep
+from framescout.server.errors import status_for
 
 
 def reference_depth(value: Any) -> int:
@@ -83,7 +84,7 @@ def test_loads_refuses_with_a_code_naming_the_field(text: str | bytes, code: str
     with pytest.raises(JSONTextError) as caught:
         loads(text, "metadata", max_bytes=10_000)
     assert caught.value.code == code and "metadata" in caught.value.message
-    assert caught.value.status == (413 if code == "json_too_large" else 422)
+    assert status_for(caught.value) == (413 if code == "json_too_large" else 422)
 
 
 def test_loads_accepts_64_bit_integers_and_ordinary_json() -> None:

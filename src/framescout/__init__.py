@@ -8,6 +8,7 @@ first use, so ``import framescout`` stays fast on small devices.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 from framescout.predictions import Predictions, PredictionsError
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
     from framescout.models import OnnxDetector, RemoteDetector
     from framescout.selection import Pool, select
 
-__version__ = "0.1.0"
+try:  # the version is written once, in pyproject.toml; installing the package records it
+    __version__ = importlib.metadata.version("framescout")
+except importlib.metadata.PackageNotFoundError:  # a source checkout on sys.path, never installed
+    __version__ = "0+unknown"
 
 _LAZY = {
     "Client": "framescout.client",

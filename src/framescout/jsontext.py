@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -33,15 +33,26 @@ _QUOTE, _BACKSLASH = 0x22, 0x5C
 _OPENS, _CLOSES = (0x5B, 0x7B), (0x5D, 0x7D)
 
 
-class JSONTextError(ValueError):
-    """JSON text refused. ``code`` is stable for APIs (``json_too_deep``, ``json_too_large``,
-    ``malformed_json``, ``integer_out_of_range``); ``status`` is the HTTP status to answer."""
+class TextLimits(TypedDict, total=False):
+    """The caps `loads` passes on to `check_text` (each defaults as there)."""
 
-    def __init__(self, code: str, message: str, status: int = 422) -> None:
+    max_bytes: int
+    max_depth: int
+    too_large_code: str
+
+
+class JSONTextError(ValueError):
+    """JSON text refused. ``code`` is stable for APIs (``json_too_deep``, ``malformed_json``,
+    ``integer_out_of_range``); `framescout.server.errors` maps it to the HTTP status."""
+
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.status = status
+
+
+class JSONTooLarge(JSONTextError):
+    """JSON text over its byte limit (``json_too_large``, or the caller's ``too_large_code``)."""
 
 
 def too_deep(text: str | bytes, max_depth: int = MAX_DEPTH) -> bool:
@@ -91,29 +102,20 @@ def check_text(
     max_depth: int = MAX_DEPTH,
     too_large_code: str = "json_too_large",
 ) -> None:
-    """Refuse ``text`` (the value of ``field``) if it is larger than ``max_bytes`` (413) or nested
-    deeper than ``max_depth`` (422 ``json_too_deep``)."""
+    """Refuse ``text`` (the value of ``field``) if it is larger than ``max_bytes`` (`JSONTooLarge`) or
+    nested deeper than ``max_depth`` (``json_too_deep``)."""
     size = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else len(text)
     if size > max_bytes:
-        raise JSONTextError(
-            too_large_code, f"{field} is {size:,} bytes of JSON; the limit is {max_bytes:,}", status=413
-        )
+        raise JSONTooLarge(too_large_code, f"{field} is {size:,} bytes of JSON; the limit is {max_bytes:,}")
     if too_deep(text, max_depth):
         raise JSONTextError(
             "json_too_deep", f"{field} is nested more than {max_depth} levels deep; the limit is {max_depth}"
         )
 
 
-def loads(
-    text: str | bytes,
-    field: str,
-    *,
-    max_bytes: int = MAX_TEXT_BYTES,
-    max_depth: int = MAX_DEPTH,
-    too_large_code: str = "json_too_large",
-) -> Any:
-    """Parse the JSON value of ``field`` after `check_text`; errors name the field."""
-    check_text(text, field, max_bytes=max_bytes, max_depth=max_depth, too_large_code=too_large_code)
+def loads(text: str | bytes, field: str, **limits: Unpack[TextLimits]) -> Any:
+    """Parse the JSON value of ``field`` after `check_text` (with ``limits``); errors name the field."""
+    check_text(text, field, **limits)
     try:
         value = json.loads(text, parse_int=_int64, parse_float=_float, parse_constant=_constant)
     except _OutOfRange as exc:

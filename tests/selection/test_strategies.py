@@ -129,3 +129,22 @@ def test_pool_size_must_agree_and_can_stand_alone() -> None:
     assert len(select(Pool(size=7), 3, "random")) == 3
     with pytest.raises(SelectionError, match="disagree"):
         Pool(probs=np.ones((3, 2)) / 2, embeddings=np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_each_strategy_needs_exactly_what_the_registry_says(name: str) -> None:
+    """The CLI asks `STRATEGIES[name]` what to compute; the declarations must match the strategies."""
+    full = full_pool()
+    declared = STRATEGIES[name]
+    without_model = Pool(embeddings=full.embeddings)
+    without_embeddings = Pool(predictions=full.predictions)
+    for pool, missing in (
+        (without_model, declared.needs_model),
+        (without_embeddings, declared.needs_embeddings),
+    ):
+        if missing:
+            with pytest.raises(SelectionError):
+                select(pool, 5, name)
+        else:
+            assert len(select(pool, 5, name)) == 5
+    assert declared.ranks_by in (None, "least_confidence", "margin", "entropy")

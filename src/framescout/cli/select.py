@@ -20,9 +20,6 @@ from framescout.selection.explain import PickDetail, explain
 from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, list_images, scan
 from framescout.selection.report import SheetEntry, write_contact_sheet
 
-NEEDS_MODEL = {"least_confidence", "margin", "entropy", "margin_kcenter", "ranked_batch", "class_balance"}
-NEEDS_EMBEDDINGS = {"kcenter", "margin_kcenter", "ranked_batch"}
-
 
 def _progress() -> Progress:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -105,7 +102,7 @@ def select_command(
     strategy = strategy or ("margin_kcenter" if (model or project) else "kcenter")
     if strategy not in STRATEGIES:
         fail(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-    if strategy in NEEDS_MODEL and model is None and project is None:
+    if STRATEGIES[strategy].needs_model and model is None and project is None:
         fail(f"--strategy {strategy} ranks by model uncertainty: give --model (or use kcenter / random)")
     if report is not None and report.is_dir():
         fail(f"--report {report} is a folder; give the HTML file to write")
@@ -130,7 +127,7 @@ def select_command(
             fail(f"no images found in {where}")
         detector = _detector(model, model_format, classes) if model else None
         features: Embedder | None = None
-        if strategy in NEEDS_EMBEDDINGS:
+        if STRATEGIES[strategy].needs_embeddings:
             try:
                 features = OnnxEmbedder(embedder) if embedder else ColorTexture()
             except ValueError as exc:

@@ -2,7 +2,7 @@
 
 from framescout.client._client import Client, UploadResult
 from framescout.client._errors import ApiError, FramescoutError, ServerUnavailable, UnexpectedResponse
-from framescout.client._retry import RetryPolicy
+from framescout.retry import RetryPolicy
 
 __all__ = [
     "ApiError",

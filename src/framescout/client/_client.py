@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 
 from framescout.client._errors import ApiError, ServerUnavailable, UnexpectedResponse
-from framescout.client._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 from framescout.predictions import Predictions
+from framescout.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 from framescout.upload_fields import SDK_FIELDS, encode_form
 
 ImageInput = bytes | str | Path
@@ -57,7 +57,8 @@ _SDK_FIELDS = frozenset(spec.name for spec in SDK_FIELDS)
 class Client:
     """A framescout server at ``url`` used with one workspace's ``api_key``.
 
-    Requests that fail with a connection error, a 5xx or a 429 are retried per ``retry``; uploads are
+    Requests that fail with a connection error or an answer in `framescout.retry.RETRY_STATUSES` (408,
+    425, 429, 500, 502-504; the collector's transient set too) are retried per ``retry``; uploads are
     safe to retry because the server deduplicates by content hash."""
 
     def __init__(
@@ -326,23 +327,19 @@ def _api_error(response: httpx.Response) -> ApiError:
 
 def _redirect_error(method: str, path: str, response: httpx.Response) -> UnexpectedResponse:
     """A 3xx: the SDK never follows redirects (a POST would be replayed as a GET, or sent to a portal)."""
-    location = response.headers.get("location", "")
+    status, location = response.status_code, response.headers.get("location", "")[:200]
+    why = f"was redirected ({status}) to {location!r}; framescout does not follow redirects"
     return UnexpectedResponse(
-        response.status_code,
-        "redirect",
-        f"{method} {path} was redirected ({response.status_code}) to {location[:200]!r}; "
-        "framescout does not follow redirects: check the server URL (a captive portal or a proxy?)",
+        status, "redirect", f"{method} {path} {why}: check the server URL (a captive portal or a proxy?)"
     )
 
 
 def _not_json(method: str, path: str, response: httpx.Response) -> UnexpectedResponse:
-    kind = response.headers.get("content-type", "no content type")
-    return UnexpectedResponse(
-        response.status_code,
-        "unexpected_response",
-        f"{method} {path} answered {response.status_code} with {kind[:80]} instead of JSON: "
-        f"{response.text[:120]!r} (is this a framescout server, or a captive portal / proxy page?)",
-    )
+    """A success whose body is not JSON (an HTML sign-in page, a proxy's answer)."""
+    status, kind = response.status_code, response.headers.get("content-type", "no content type")[:80]
+    body = f"{status} with {kind} instead of JSON: {response.text[:120]!r}"
+    why = "(is this a framescout server, or a captive portal / proxy page?)"
+    return UnexpectedResponse(status, "unexpected_response", f"{method} {path} answered {body} {why}")
 
 
 def _upload_result(method: str, path: str, status: int, body: Any) -> UploadResult:

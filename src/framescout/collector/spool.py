@@ -37,26 +37,23 @@ from typing import Any
 
 from framescout.collector.record import FrameRecord
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
+_FRAME = """
     id TEXT PRIMARY KEY,
     created REAL NOT NULL,
     rule TEXT NOT NULL,
     priority INTEGER NOT NULL,
     size INTEGER NOT NULL,
-    meta TEXT NOT NULL,
+    meta TEXT NOT NULL,"""
+"""The columns a frame keeps whether queued or quarantined (`_QUEUE_COLUMNS` moves it between the two)."""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS entries ({_FRAME}
     attempts INTEGER NOT NULL DEFAULT 0,
     next_try REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_due ON entries (next_try, created);
 CREATE INDEX IF NOT EXISTS entries_eviction ON entries (priority, created);
-CREATE TABLE IF NOT EXISTS quarantine (
-    id TEXT PRIMARY KEY,
-    created REAL NOT NULL,
-    rule TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    meta TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS quarantine ({_FRAME}
     attempts INTEGER NOT NULL,
     quarantined_at REAL NOT NULL,
     status INTEGER NOT NULL,

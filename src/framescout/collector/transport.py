@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable, UnexpectedResponse
 from framescout.collector.record import FrameRecord
+from framescout.retry import RETRY_STATUSES
 
 
 class Outcome(Enum):
@@ -32,9 +33,6 @@ class Outcome(Enum):
     REJECTED = "rejected"
 
 
-TRANSIENT_4XX = frozenset({408, 425, 429})
-"""4xx answers that mean "not now": request timeout, too early, too many requests."""
-
 FRAME_4XX = frozenset({400, 409, 413, 415, 422})
 """4xx answers about the frame itself (its bytes, size, type or fields): quarantine it."""
 
@@ -42,7 +40,7 @@ FRAME_4XX = frozenset({400, 409, 413, 415, 422})
 def classify(status: int) -> Outcome:
     """The outcome of an answer that was not a delivery. Unknown 4xx pause rather than quarantine:
     a pause loses nothing and is reported; quarantining every frame on a misconfiguration is worse."""
-    if status >= 500 or status < 400 or status in TRANSIENT_4XX:
+    if status >= 500 or status < 400 or status in RETRY_STATUSES:
         return Outcome.TRANSIENT
     if status in FRAME_4XX:
         return Outcome.REJECTED

@@ -24,6 +24,7 @@ from framescout.collector.transport import (
     TransientError,
     Transport,
 )
+from framescout.retry import Backoff
 
 log = logging.getLogger("framescout.collector")
 
@@ -73,15 +74,13 @@ class Uploader:
         return self._thread.is_alive()
 
     def backoff(self) -> float:
-        """Full jitter: uniform in [0, min(max, base * 2**failures)]."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** min(self._failures, 30))
-        return self._random.uniform(0, ceiling)
+        """After a transient failure: full jitter, uniform in [0, min(max, base * 2**failures)]."""
+        return Backoff(self.base_delay, self.max_delay).delay(self._failures, self._random)
 
     def pause_delay(self) -> float:
         """Between probes while paused: doubling up to ``pause_max``, jittered in [ceiling/2, ceiling]
         so a misconfigured fleet neither hammers the server nor probes in lockstep."""
-        ceiling = min(self.pause_max, self.pause_base * 2 ** min(self._pauses, 30))
-        return self._random.uniform(ceiling / 2, ceiling)
+        return Backoff(self.pause_base, self.pause_max, floor=0.5).delay(self._pauses, self._random)
 
     def status(self) -> dict[str, Any]:
         """What `Collector.status()` reports under ``"uploader"``."""

@@ -1,10 +1,12 @@
 """Uncertainty scores for ranking frames: least confidence, margin and entropy.
 
-Every scorer has one calling convention, ``score(predictions, aggregate="max", empty=0.0) -> float``,
-and returns a value in [0, 1] where higher means the model is less sure. Per-box scores use the
-full class distribution when the model exposes ``class_probs``, otherwise the box confidence read
-as a two-way (object / not object) distribution. ``aggregate`` combines boxes with ``max`` (the
-most doubtful box decides) or ``mean``; a frame with no boxes scores ``empty``.
+Every frame scorer (``*_score``) has one calling convention, ``score(predictions, aggregate="max",
+empty=0.0) -> float``, and returns a value in [0, 1] where higher means the model is less sure.
+Per-box scores (``*_per_box``) use the full class distribution when the model exposes
+``class_probs``, otherwise the box confidence read as a two-way (object / not object) distribution.
+``aggregate`` combines boxes with ``max`` (the most doubtful box decides) or ``mean``; a frame with no
+boxes scores ``empty``. ``*_scores`` score each row of a probability matrix. The batch *strategies*
+that rank a pool by these scores are the ``*_strategy`` of `framescout.selection.strategies`.
 """
 
 from __future__ import annotations
@@ -89,17 +91,17 @@ def _aggregate(values: NDArray[np.float64], aggregate: Aggregate, empty: float) 
     raise ValueError(f"aggregate must be 'max' or 'mean'; got {aggregate!r}")
 
 
-def least_confidence(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
+def least_confidence_score(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
     """Frame score from :func:`least_confidence_per_box`."""
     return _aggregate(least_confidence_per_box(p), aggregate, empty)
 
 
-def margin(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
+def margin_score(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
     """Frame score from :func:`margin_per_box`."""
     return _aggregate(margin_per_box(p), aggregate, empty)
 
 
-def entropy(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
+def entropy_score(p: Predictions, aggregate: Aggregate = "max", empty: float = 0.0) -> float:
     """Frame score from :func:`entropy_per_box`."""
     return _aggregate(entropy_per_box(p), aggregate, empty)
 
@@ -112,7 +114,10 @@ MATRIX_SCORERS: dict[str, Callable[[NDArray[np.float64]], NDArray[np.float64]]] 
 """The same measures over an ``(N, C)`` probability matrix (classifier outputs, pool selection)."""
 
 SCORERS: dict[str, Scorer] = {
-    "least_confidence": least_confidence,
-    "margin": margin,
-    "entropy": entropy,
+    "least_confidence": least_confidence_score,
+    "margin": margin_score,
+    "entropy": entropy_score,
 }
+
+# The names `framescout.sampling` has always exported for the frame scores.
+least_confidence, margin, entropy = least_confidence_score, margin_score, entropy_score

@@ -7,7 +7,7 @@ from framescout.selection.index import VectorIndex
 from framescout.selection.kcenter import kcenter_greedy
 from framescout.selection.novelty import NoveltyFilter, NoveltyResult, similarity
 from framescout.selection.pool import Pool, SelectionError
-from framescout.selection.strategies import STRATEGIES, Strategy, select
+from framescout.selection.strategies import STRATEGIES, RegisteredStrategy, Strategy, select
 
 __all__ = [
     "STRATEGIES",
@@ -20,6 +20,7 @@ __all__ = [
     "PerceptualHash",
     "PickDetail",
     "Pool",
+    "RegisteredStrategy",
     "Selection",
     "SelectionError",
     "Strategy",

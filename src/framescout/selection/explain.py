@@ -17,19 +17,9 @@ from numpy.typing import NDArray
 
 from framescout.selection.kcenter import min_distances
 from framescout.selection.pool import Pool, SelectionError
-from framescout.selection.strategies import select
+from framescout.selection.strategies import STRATEGIES, select
 
 MEASURES = ("least_confidence", "margin", "entropy")
-RANKED_BY: dict[str, str] = {
-    "least_confidence": "least_confidence",
-    "margin": "margin",
-    "entropy": "entropy",
-    "margin_kcenter": "margin",
-    "ranked_batch": "margin",
-    "class_balance": "least_confidence",
-}
-"""The uncertainty measure each strategy ranks (or shortlists) by."""
-USES_DISTANCE = frozenset({"kcenter", "margin_kcenter", "ranked_batch"})
 _BLOCK = 1024
 
 
@@ -44,7 +34,7 @@ class PickDetail:
     uncertainty: dict[str, float] = field(default_factory=dict)
     """least_confidence, margin, entropy in [0, 1] (higher = more uncertain), with model outputs."""
     measure: str | None = None
-    """The measure the strategy ranks by (see `RANKED_BY`)."""
+    """The measure the strategy ranks by (its ``ranks_by`` in `STRATEGIES`)."""
     uncertainty_rank: int | None = None
     """Rank of the item in the whole pool by ``measure`` (1 = most uncertain)."""
     distance_at_pick: float | None = None
@@ -81,7 +71,8 @@ def explain(pool: Pool, picked: Sequence[int] | NDArray[np.intp], strategy: str)
     if len(order) and (order.min() < 0 or order.max() >= n):
         raise SelectionError(f"picked indices must lie in [0, {n})")
     scores = _uncertainties(pool)
-    measure = RANKED_BY.get(strategy) if scores else None
+    declared = STRATEGIES.get(strategy)
+    measure = declared.ranks_by if scores and declared else None
     ranks = _ranks(scores[measure]) if measure else None
     at_pick, to_labelled = _distances(pool, order)
     details = []
@@ -154,7 +145,8 @@ def _with_reason(d: PickDetail, strategy: str, n: int) -> PickDetail:
         parts.append("random draw")
     if d.measure and strategy != "random":
         parts.append(f"{d.measure} {d.uncertainty[d.measure]:.3f} (#{d.uncertainty_rank} of {n})")
-    if strategy in USES_DISTANCE:
+    declared = STRATEGIES.get(strategy)
+    if declared and declared.needs_embeddings:
         if d.distance_at_pick is None:
             parts.append("first k-center pick (random start, nothing labelled)")
         else:

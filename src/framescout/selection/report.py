@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from framescout.atomic import write_file_atomically
 from framescout.imaging import ImageError, decode_image, encode_jpeg, to_bgr
 from framescout.predictions import Predictions
 from framescout.selection.explain import PickDetail
@@ -61,7 +60,9 @@ def write_contact_sheet(path: Path, entries: Sequence[SheetEntry], *, title: str
         f"<h1>{html.escape(title)}</h1><p class='sum'>{html.escape(summary + more)}</p>"
         f"<div class='grid'>{cards}</div></body></html>\n"
     )
-    _write_atomically(Path(path), page.encode())
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_file_atomically(target, page.encode(), prefix=f".{target.name}.", shared=True)  # an ordinary file
     return len(shown)
 
 
@@ -122,20 +123,3 @@ def _thumbnail(data: bytes, predictions: Predictions | None) -> str:
         f"<img alt='' width='{w}' height='{h}' src='data:image/jpeg;base64,{jpeg}'>"
         f"<svg width='{w}' height='{h}' viewBox='0 0 {w} {h}'>{''.join(shapes)}</svg></div>"
     )
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

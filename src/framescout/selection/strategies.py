@@ -2,14 +2,18 @@
 
     strategy(pool, budget, rng) -> indices into the pool (best first)
 
-Uncertainty strategies rank by a score; diversity strategies cover the embedding space; hybrids
-trade one for the other. Register new strategies in `STRATEGIES`.
+Uncertainty strategies rank by a per-item score (`Pool.uncertainty`); diversity strategies cover the
+embedding space; hybrids trade one for the other. `STRATEGIES` is the one registry: each entry is a
+`RegisteredStrategy` that says what the strategy needs from the pool (model outputs, embeddings), so
+the CLI and `explain` ask it instead of keeping lists of names. Functions here end in ``_strategy``
+(a batch pick); the per-frame scores of the same names live in `framescout.sampling.uncertainty`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +24,26 @@ from framescout.selection.pool import Pool, SelectionError
 Strategy = Callable[[Pool, int, np.random.Generator], NDArray[np.intp]]
 
 
+@dataclass(frozen=True)
+class RegisteredStrategy:
+    """A strategy as registered in `STRATEGIES`: called like a `Strategy`, and saying what it needs.
+
+    ``ranks_by`` is the uncertainty measure it ranks (or shortlists) by, ``None`` when it ranks by no
+    model output; ``needs_embeddings`` when it measures distances between items."""
+
+    pick: Strategy
+    ranks_by: str | None = None
+    needs_embeddings: bool = False
+
+    def __call__(self, pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+        return self.pick(pool, budget, rng)
+
+    @property
+    def needs_model(self) -> bool:
+        """Whether the pool must carry model outputs (probabilities or detector predictions)."""
+        return self.ranks_by is not None
+
+
 def _top(scores: NDArray[np.float64], budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """Indices of the ``budget`` highest scores; ties broken at random so order bias cannot creep in."""
     budget = min(budget, len(scores))
@@ -28,34 +52,36 @@ def _top(scores: NDArray[np.float64], budget: int, rng: np.random.Generator) -> 
     return order[:budget].astype(np.intp)
 
 
-def random_sampling(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+def random_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """The baseline every strategy must beat."""
     return rng.permutation(len(pool))[: min(budget, len(pool))].astype(np.intp)
 
 
-def least_confidence(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+def least_confidence_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """Items whose top prediction is least probable."""
     return _top(pool.uncertainty("least_confidence"), budget, rng)
 
 
-def margin(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+def margin_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """Items whose two best answers are closest."""
     return _top(pool.uncertainty("margin"), budget, rng)
 
 
-def entropy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+def entropy_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """Items with the most spread-out class distribution."""
     return _top(pool.uncertainty("entropy"), budget, rng)
 
 
-def kcenter(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+def kcenter_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """Core-set: cover the embedding space, starting from what is labelled."""
     return kcenter_greedy(
         pool.require_embeddings("k-center"), budget, labeled=pool.labeled_embeddings, rng=rng
     )
 
 
-def margin_kcenter(pool: Pool, budget: int, rng: np.random.Generator, factor: int = 2) -> NDArray[np.intp]:
+def margin_kcenter_strategy(
+    pool: Pool, budget: int, rng: np.random.Generator, factor: int = 2
+) -> NDArray[np.intp]:
     """Top ``factor x budget`` items by margin, then k-center among them: uncertain *and* diverse,
     so a batch does not spend its budget on near-copies of the same hard case. A small factor keeps
     the uncertainty signal (at 5x on a small pool the shortlist is the whole pool: plain k-center)."""
@@ -67,7 +93,7 @@ def margin_kcenter(pool: Pool, budget: int, rng: np.random.Generator, factor: in
     return np.sort(shortlist)[picked].astype(np.intp)
 
 
-def ranked_batch(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+def ranked_batch_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """Ranked batch-mode sampling (Cardoso et al., 2017): score = a * dissimilarity + (1 - a) * margin,
     a = unlabelled / (unlabelled + labelled), recomputed after each pick."""
     embeddings = np.asarray(pool.require_embeddings("ranked batch"), dtype=np.float32)
@@ -102,7 +128,7 @@ def ranked_batch(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[n
     return np.asarray(chosen, dtype=np.intp)
 
 
-def class_balance(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+def class_balance_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """Greedy picks that even out predicted class counts in the batch: each pick is the item whose
     predicted classes are rarest so far (ties: most uncertain first). Needs detector predictions."""
     if pool.predictions is None:
@@ -125,16 +151,17 @@ def class_balance(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[
     return np.asarray(chosen, dtype=np.intp)
 
 
-STRATEGIES: dict[str, Strategy] = {
-    "random": random_sampling,
-    "least_confidence": least_confidence,
-    "margin": margin,
-    "entropy": entropy,
-    "kcenter": kcenter,
-    "margin_kcenter": margin_kcenter,
-    "ranked_batch": ranked_batch,
-    "class_balance": class_balance,
+STRATEGIES: dict[str, RegisteredStrategy] = {
+    "random": RegisteredStrategy(random_strategy),
+    "least_confidence": RegisteredStrategy(least_confidence_strategy, ranks_by="least_confidence"),
+    "margin": RegisteredStrategy(margin_strategy, ranks_by="margin"),
+    "entropy": RegisteredStrategy(entropy_strategy, ranks_by="entropy"),
+    "kcenter": RegisteredStrategy(kcenter_strategy, needs_embeddings=True),
+    "margin_kcenter": RegisteredStrategy(margin_kcenter_strategy, ranks_by="margin", needs_embeddings=True),
+    "ranked_batch": RegisteredStrategy(ranked_batch_strategy, ranks_by="margin", needs_embeddings=True),
+    "class_balance": RegisteredStrategy(class_balance_strategy, ranks_by="least_confidence"),
 }
+"""Every strategy by the name users type (``--strategy``, the JSON report's ``strategy``)."""
 
 
 def select(pool: Pool, budget: int, strategy: str = "margin", seed: int | None = 0) -> NDArray[np.intp]:

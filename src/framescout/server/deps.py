@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from math import inf
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from framescout.server.cache import TTLCache
-from framescout.server.errors import ApiError
+from framescout.server.errors import RequestNotFound, Unauthorized
 from framescout.server.fetch import Fetcher
 from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.settings import Settings
@@ -31,6 +32,7 @@ PROJECT_CACHE_SECONDS = 2.0
 WEB_SESSION_CACHE_SECONDS = 10.0
 GENERATION_POLL_SECONDS = 0.5
 """How often each worker reads the auth generation; a revoked key stops within about this long."""
+T = TypeVar("T")
 
 
 class Caches:
@@ -73,32 +75,26 @@ class Caches:
         self.web_sessions.clear()
 
 
-async def get_caches(request: Request) -> Caches:
-    caches: Caches = request.app.state.caches
-    return caches
-
-
 _bearer = HTTPBearer(auto_error=False, description="An API key from `framescout keys create`.")
 
 
-async def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+def _app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency answering ``request.app.state.<name>`` (set once by `create_app`)."""
+
+    async def dependency(request: Request) -> T:
+        value = getattr(request.app.state, name)
+        assert isinstance(value, kind)
+        return value
+
+    dependency.__name__ = f"get_{name}"
+    return dependency
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_thumbnails(request: Request) -> ThumbnailCache:
-    thumbnails: ThumbnailCache = request.app.state.thumbnails
-    return thumbnails
-
-
-async def get_fetcher(request: Request) -> Fetcher:
-    fetcher: Fetcher = request.app.state.fetcher
-    return fetcher
+get_caches = _app_state("caches", Caches)
+get_store = _app_state("store", Store)
+get_settings = _app_state("settings", Settings)
+get_thumbnails = _app_state("thumbnails", ThumbnailCache)
+get_fetcher = _app_state("fetcher", Fetcher)
 
 
 CachesDep = Annotated[Caches, Depends(get_caches)]
@@ -117,8 +113,8 @@ async def current_workspace(
     """The workspace of the presented key; 401 when it is missing or unknown."""
     key = credentials.credentials if credentials is not None else api_key
     if not key:
-        raise ApiError(
-            "missing_api_key", "an API key is required (Authorization: Bearer <key> or ?api_key=)", status=401
+        raise Unauthorized(
+            "missing_api_key", "an API key is required (Authorization: Bearer <key> or ?api_key=)"
         )
 
     def load() -> Workspace | None:
@@ -128,7 +124,7 @@ async def current_workspace(
     caches.sync(store)
     workspace = caches.keys.get(hash_key(key), load)
     if workspace is None:
-        raise ApiError("invalid_api_key", "the API key is not valid", status=401)
+        raise Unauthorized("invalid_api_key", "the API key is not valid")
     return workspace
 
 
@@ -138,7 +134,7 @@ CurrentWorkspace = Annotated[Workspace, Depends(current_workspace)]
 async def path_workspace(workspace: str, current: CurrentWorkspace) -> Workspace:
     """The ``{workspace}`` of the path, which must be the key's own (404 otherwise, revealing nothing)."""
     if workspace != current.slug:
-        raise ApiError("workspace_not_found", f"no workspace {workspace!r} for this API key", status=404)
+        raise RequestNotFound("workspace_not_found", f"no workspace {workspace!r} for this API key")
     return current
 
 

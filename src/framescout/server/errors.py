@@ -1,4 +1,9 @@
-"""Every error as ``{"error": {"code": ..., "message": ...}}``: domain, HTTP and validation errors.
+"""Every error as ``{"error": {"code": ..., "message": ...}}``, and the one place that gives each a status.
+
+Two trees meet here: the store's domain errors (`framescout.store.errors`, no HTTP in them) and the
+server's own `RequestError` tree (auth, request shape, URL fetches, hosted models), plus
+`jsontext.JSONTextError`; `STATUS` maps every kind to its HTTP status (docs/errors.md lists the
+kinds, their codes and statuses).
 
 An unexpected exception answers the JSON 500 from `CatchUnexpected`, an ASGI middleware: Starlette's
 own last-resort handler re-raises after answering, which makes the server drop the keep-alive
@@ -12,10 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from framescout.jsontext import JSONTextError
-from framescout.store.errors import StoreError
+from framescout.errors import CodedError
+from framescout.jsontext import JSONTextError, JSONTooLarge
+from framescout.server.asgi import HttpMiddleware
+from framescout.store.errors import Conflict, Invalid, NotFound, StoreError, TooLarge, Unsupported
 
 log = logging.getLogger("framescout.server")
 
@@ -32,8 +39,62 @@ _HTTP_CODES = {
 }
 
 
-class ApiError(StoreError):
-    """An error raised by the HTTP layer itself (auth, request shape)."""
+class RequestError(CodedError):
+    """Base of the server's own errors: auth, request shape, URL fetches, hosted models."""
+
+
+class Unauthorized(RequestError):
+    """No API key or an unknown or revoked one (``missing_api_key``, ``invalid_api_key``)."""
+
+
+class Forbidden(RequestError):
+    """Signed in, but the form is stale or came from another site (``csrf_failed``)."""
+
+
+class RequestNotFound(RequestError):
+    """A workspace in the path that is not the key's own (``workspace_not_found``)."""
+
+
+class RequestInvalid(RequestError):
+    """A malformed request or one the server refuses: bad base64, a missing image, a refused or
+    failed URL fetch (``fetch_failed``), an unknown filter or format."""
+
+
+class RequestTooLarge(RequestError):
+    """An uploaded or posted image over the byte limit (``too_large``)."""
+
+
+class Unavailable(RequestError):
+    """A hosted model that cannot answer now: its file missing, its self-check failed, or it
+    failed on this image (``model_file_missing``, ``model_unusable``, ``model_failed``)."""
+
+
+Coded = CodedError | JSONTextError
+"""Every exception that carries a stable ``code`` and a ``message`` for the client."""
+
+STATUS: dict[type[Exception], int] = {
+    StoreError: 400,
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    TooLarge: 413,
+    Unsupported: 415,
+    RequestError: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    RequestNotFound: 404,
+    RequestInvalid: 422,
+    RequestTooLarge: 413,
+    Unavailable: 503,
+    JSONTextError: 422,
+    JSONTooLarge: 413,
+}
+"""The HTTP status of every error kind; a subclass not listed answers its nearest listed base's."""
+
+
+def status_for(exc: Coded) -> int:
+    """The status the API answers ``exc`` with: its kind's in `STATUS`."""
+    return next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -52,14 +113,9 @@ def _respond(request: Request, status: int, code: str, message: str) -> Response
     return rendered if rendered is not None else error_response(status, code, message)
 
 
-def _store_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StoreError)
-    return _respond(request, exc.status, exc.code, exc.message)
-
-
-def _json_text_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, JSONTextError)
-    return _respond(request, exc.status, exc.code, exc.message)
+def _coded_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Coded)
+    return _respond(request, status_for(exc), exc.code, exc.message)
 
 
 def _http_error(request: Request, exc: Exception) -> Response:
@@ -89,17 +145,11 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return _internal_error()
 
 
-class CatchUnexpected:
+class CatchUnexpected(HttpMiddleware):
     """Answer an exception no handler took with the JSON 500 and return normally, so the server
     keeps the connection open; only an error after the response started is passed on."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -120,8 +170,8 @@ class CatchUnexpected:
 def install_error_handlers(app: FastAPI) -> None:
     """The handlers; add `CatchUnexpected` outside every middleware that may raise (only
     `security.SecurityHeaders`, which never raises, goes outside it)."""
-    app.add_exception_handler(StoreError, _store_error)
-    app.add_exception_handler(JSONTextError, _json_text_error)
+    for kind in (CodedError, JSONTextError):
+        app.add_exception_handler(kind, _coded_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)  # only reached after a response started

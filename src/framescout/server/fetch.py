@@ -34,7 +34,7 @@ import httpcore
 import httpx
 
 from framescout.imaging import MAX_BYTES
-from framescout.store.errors import Invalid
+from framescout.server.errors import RequestInvalid
 
 log = logging.getLogger("framescout.server.fetch")
 
@@ -121,9 +121,9 @@ class FetchPolicy:
         return any(c.version == net.version and c in net for c in candidates for net in self.networks)
 
 
-def fetch_failed_error(policy: FetchPolicy) -> Invalid:
+def fetch_failed_error(policy: FetchPolicy) -> RequestInvalid:
     """The one answer for every refused or failed fetch: nothing in it tells the causes apart."""
-    return Invalid(
+    return RequestInvalid(
         FETCH_FAILED,
         "could not fetch an image from the URL: it must be a public http(s) address that answers 200 "
         f"with an image of at most {policy.max_bytes:,} bytes within {policy.deadline:g} s "
@@ -242,7 +242,7 @@ def check_url(text: str) -> None:
     try:
         _checked_url(text)
     except FetchError:
-        raise Invalid(
+        raise RequestInvalid(
             "invalid_url", f"only absolute http(s) URLs can be fetched; got {text[:200]!r}"
         ) from None
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from framescout.models import ModelError, OnnxDetector, verify_model
 from framescout.predictions import Predictions
-from framescout.store.errors import StoreError
+from framescout.server.errors import Unavailable
 from framescout.store.models import ModelVersion
 
 _Key = tuple[str, str | None, tuple[str, ...]]
@@ -38,7 +38,7 @@ class ModelRegistry:
                 raise _unusable(model, self._broken[key])
             path = self.models_dir / f"{model.onnx_sha256}.onnx"
             if not path.exists():
-                raise StoreError("model_file_missing", f"the model file {path.name} is missing", status=503)
+                raise Unavailable("model_file_missing", f"the model file {path.name} is missing")
             try:
                 detector, _ = verify_model(path, class_names=list(model.class_names), format=model.format)
             except ModelError as exc:
@@ -55,16 +55,14 @@ class ModelRegistry:
             result: Predictions = detector.predict(image, confidence=confidence, iou=iou)
         except ModelError as exc:
             message = str(exc).replace(str(detector.path), detector.path.name)
-            raise StoreError(
-                "model_failed", f"version {model.version} failed on this image: {message}", status=503
-            ) from None
+            failed = f"version {model.version} failed on this image: {message}"
+            raise Unavailable("model_failed", failed) from None
         return result
 
 
-def _unusable(model: ModelVersion, reason: str) -> StoreError:
-    return StoreError(
+def _unusable(model: ModelVersion, reason: str) -> Unavailable:
+    return Unavailable(
         "model_unusable",
         f"version {model.version} cannot be served: {reason}; register a working model with "
         "`framescout models add`",
-        status=503,
     )

@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from framescout.jsontext import MAX_DEPTH, JSONTextError, check_surrogates, too_deep
+from framescout.server.asgi import HttpMiddleware, send_error
+from framescout.server.errors import status_for
 
 
 def _is_json(content_type: bytes | None) -> bool:
@@ -23,15 +25,15 @@ def _is_json(content_type: bytes | None) -> bool:
     return media in (b"application/json", b"text/json") or media.endswith(b"+json")
 
 
-class JSONDepthLimit:
+class JSONDepthLimit(HttpMiddleware):
     """Answer 422 ``json_too_deep`` for a JSON body nested deeper than ``max_depth``."""
 
     def __init__(self, app: ASGIApp, max_depth: int = MAX_DEPTH) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_depth = max_depth
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
@@ -48,17 +50,17 @@ class JSONDepthLimit:
                 if not message.get("more_body", False):
                     break
         except HTTPException as exc:  # BodySizeLimit refusing a streamed body that grew too large
-            await _answer(send, exc.status_code, "too_large", str(exc.detail))
+            await send_error(send, exc.status_code, "too_large", str(exc.detail))
             return
         body = b"".join(chunks)
         if too_deep(body, self.max_depth):
             text = f"the JSON body is nested more than {self.max_depth} levels deep"
-            await _answer(send, 422, "json_too_deep", text)
+            await send_error(send, 422, "json_too_deep", text)
             return
         try:
             _refuse_lone_surrogates(body)
         except JSONTextError as exc:
-            await _answer(send, exc.status, exc.code, exc.message)
+            await send_error(send, status_for(exc), exc.code, exc.message)
             return
         replayed = False
 
@@ -82,10 +84,3 @@ def _refuse_lone_surrogates(body: bytes) -> None:
     except (ValueError, RecursionError):
         return  # not JSON: FastAPI answers it with its own validation error
     check_surrogates(body, value, "the JSON body")
-
-
-async def _answer(send: Send, status: int, code: str, message: str) -> None:
-    payload = json.dumps({"error": {"code": code, "message": message}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

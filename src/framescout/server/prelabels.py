@@ -26,14 +26,14 @@ from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
-from sqlalchemy import delete, func, insert, or_, select
 
 from framescout.imaging import ImageError, decode_image, inspect_image, sha256_hex
 from framescout.predictions import Predictions, PredictionsError
 from framescout.store.accounts import ClassLimits, new_classes
 from framescout.store.db import Database
 from framescout.store.errors import StoreError
-from framescout.store.models import Project, RecentInference, Workspace, utcnow
+from framescout.store.models import Project, Workspace, utcnow
+from framescout.store.recent_inferences import keep_answer, recent_answers
 
 log = logging.getLogger("framescout.server.prelabels")
 
@@ -73,11 +73,7 @@ def remember(
         "predictions": {"predictions": payload["predictions"], "image": payload["image"]},
         "created_at": now,
     }
-    with db.write_engine.begin() as conn:
-        conn.execute(delete(RecentInference).where(RecentInference.created_at < now - WINDOW))
-        newest = conn.execute(insert(RecentInference).values(row)).inserted_primary_key
-        if newest is not None and int(newest[0]) > MAX_ROWS:
-            conn.execute(delete(RecentInference).where(RecentInference.id <= int(newest[0]) - MAX_ROWS))
+    keep_answer(db, row, expire_before=now - WINDOW, max_rows=MAX_ROWS)
 
 
 @dataclass(frozen=True)
@@ -100,21 +96,9 @@ def recall(
     except ImageError:
         return None  # the upload itself will be refused with the reason
     digest = sha256_hex(data)
-    recent = (
-        select(RecentInference)
-        .where(
-            RecentInference.workspace_id == workspace.id,
-            RecentInference.created_at >= now - WINDOW,
-            or_(
-                RecentInference.bytes_sha256 == digest,
-                (RecentInference.width == info.width) & (RecentInference.height == info.height),
-            ),
-        )
-        .order_by(RecentInference.created_at.desc(), RecentInference.id.desc())
-        .limit(50)
+    rows = recent_answers(
+        db, workspace, bytes_sha256=digest, width=info.width, height=info.height, since=now - WINDOW
     )
-    with db.reading() as session:
-        rows = list(session.scalars(recent))
     found = next((r for r in rows if r.bytes_sha256 == digest), None)
     matched = "bytes"
     if found is None and rows:
@@ -149,9 +133,3 @@ def usable(prelabels: Prelabels, project: Project, limits: ClassLimits) -> Predi
         except StoreError:
             return None
     return predictions
-
-
-def count_recent(db: Database) -> int:
-    """Rows in the table (tests and diagnostics)."""
-    with db.reading() as session:
-        return int(session.scalar(select(func.count()).select_from(RecentInference)) or 0)

@@ -7,7 +7,9 @@ UI and ReDoc from a CDN with an inline bootstrap script, so they only get ``fram
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from framescout.server.asgi import HttpMiddleware
 
 UI_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -35,17 +37,11 @@ def csp_for(path: str) -> str:
     return API_CSP
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Add the security headers to every response, replacing any a route set itself. It wraps
     `errors.CatchUnexpected`, so an unexpected error's JSON 500 carries the headers too."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         extra = {**COMMON, b"content-security-policy": csp_for(scope.get("path", "")).encode()}
 
         async def send_with_headers(message: Message) -> None:

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from framescout import jsontext
 from framescout.imaging import ImageError
 from framescout.predictions import Predictions, PredictionsError
+from framescout.server.errors import RequestTooLarge
 from framescout.server.fetch import Fetcher, check_url, fetch_failed_error
 from framescout.server.settings import Settings
 from framescout.store import Store
@@ -42,7 +43,7 @@ def read_file(file: UploadFile, max_bytes: int) -> bytes:
     """The uploaded part's bytes, refusing more than ``max_bytes`` (413)."""
     data = file.file.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise StoreError("too_large", f"the image is larger than {max_bytes:,} bytes", status=413)
+        raise RequestTooLarge("too_large", f"the image is larger than {max_bytes:,} bytes")
     return data
 
 

@@ -3,7 +3,7 @@
 from framescout.store.blobs import BlobStore, LocalBlobStore
 from framescout.store.datadir import Store, default_data_dir
 from framescout.store.db import Database
-from framescout.store.errors import Conflict, Invalid, NotFound, StoreError
+from framescout.store.errors import Conflict, Invalid, NotFound, StoreError, TooLarge, Unsupported
 
 __all__ = [
     "BlobStore",
@@ -14,5 +14,7 @@ __all__ = [
     "NotFound",
     "Store",
     "StoreError",
+    "TooLarge",
+    "Unsupported",
     "default_data_dir",
 ]

@@ -133,6 +133,14 @@ def get_workspace(session: Session, slug: str) -> Workspace:
     return found
 
 
+def reload_workspace(session: Session, workspace: Workspace) -> Workspace:
+    """``workspace`` (a cached row of another session) as a row of this one."""
+    row = session.get(Workspace, workspace.id)
+    if row is None:
+        raise NotFound("workspace_not_found", f"no workspace {workspace.slug!r}")
+    return row
+
+
 def create_project(
     session: Session,
     workspace: Workspace,
@@ -190,7 +198,7 @@ def new_classes(
 ) -> list[str]:
     """The names in ``names`` that ``current`` lacks, in first-seen order, within ``limits``.
 
-    O(len(current) + len(names)) with sets (no list scans); refuses, with 422, more than
+    O(len(current) + len(names)) with sets (no list scans); refuses, with `Invalid`, more than
     ``limits.max_new`` new names or a project growing past ``limits.max_total``."""
     known = set(current)
     new = [n for n in clean_classes(names) if n not in known]

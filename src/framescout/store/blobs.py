@@ -6,11 +6,10 @@ four methods with object keys of the same shape.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from framescout.atomic import write_file_atomically
 from framescout.imaging import sha256_hex
 
 
@@ -57,17 +56,9 @@ class LocalBlobStore:
         if final.exists():
             return sha256, False
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix=sha256[:8], suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if self.fsync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file_atomically(
+            final, data, tmp_dir=self._tmp, prefix=sha256[:8], suffix=".part", fsync=self.fsync
+        )
         return sha256, True
 
     def get(self, sha256: str) -> bytes:

@@ -15,10 +15,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
+DatabaseError = SQLAlchemyError
+"""What a failed database operation raises, for callers that carry on without it."""
 
 
 def sqlite_url(path: Path) -> str:

@@ -1,28 +1,32 @@
-"""Domain errors with a stable ``code`` and the HTTP status the API answers with."""
+"""The store's domain errors: a stable ``code`` for clients and a kind (the class), no HTTP.
+
+`framescout.server.errors` alone maps each kind to the status the API answers; docs/errors.md lists
+the kinds, their codes and statuses."""
 
 from __future__ import annotations
 
+from framescout.errors import CodedError
 
-class StoreError(Exception):
-    """Base class: ``code`` is stable for clients; ``status`` is the HTTP status to answer."""
 
-    status = 400
-
-    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        if status is not None:
-            self.status = status
+class StoreError(CodedError):
+    """Base of the store's errors (the CLI reports them; the API answers them)."""
 
 
 class NotFound(StoreError):
-    status = 404
+    """Nothing of that name or id in the workspace or project asked about."""
 
 
 class Conflict(StoreError):
-    status = 409
+    """The request clashes with what is stored (a name taken, a version already registered)."""
 
 
 class Invalid(StoreError):
-    status = 422
+    """A value refused by the store's checks (names, tags, boxes, classes, metadata, filters)."""
+
+
+class TooLarge(StoreError):
+    """Data over one of the store's size limits (an image's bytes)."""
+
+
+class Unsupported(StoreError):
+    """Data of a kind the store does not take (not an image, an image format it cannot read)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -28,30 +28,49 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+StrId = Annotated[str, mapped_column(String(32), primary_key=True, default=new_id)]
+"""A random 16-character primary key (`new_id`)."""
+Created = Annotated[datetime, mapped_column(default=utcnow)]
+"""When the row was written (naive UTC)."""
+Sha256 = Annotated[str, mapped_column(String(64))]
+"""A SHA-256 in hex (content addresses, key hashes)."""
+WorkspaceRef = Annotated[str, mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)]
+ProjectRef = Annotated[str, mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)]
+"""Indexed references that delete the row with its workspace / project."""
+
+
 class Base(DeclarativeBase):
     """Declarative base shared by every table (and by Alembic's autogenerate)."""
 
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012
 
 
+class ProjectPart:
+    """The first two columns of a row that belongs to one project (a batch, a model or dataset
+    version): its own ``id`` and the ``project_id`` it is deleted with."""
+
+    id: Mapped[StrId] = mapped_column(sort_order=-2)
+    project_id: Mapped[ProjectRef] = mapped_column(sort_order=-1)
+
+
 class Workspace(Base):
     __tablename__ = "workspaces"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    id: Mapped[StrId]
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
 
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    id: Mapped[StrId]
+    workspace_id: Mapped[WorkspaceRef]
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
     revoked_at: Mapped[datetime | None] = mapped_column()
     """Set by `framescout keys revoke`: the row stays (listings show it) but never authenticates."""
 
@@ -77,27 +96,25 @@ class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    id: Mapped[StrId]
+    workspace_id: Mapped[WorkspaceRef]
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(40), default="object-detection")
     classes: Mapped[list[str]] = mapped_column(default=list)
     strict_classes: Mapped[bool] = mapped_column(default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
-class Batch(Base):
+class Batch(ProjectPart, Base):
     __tablename__ = "batches"
     __table_args__ = (UniqueConstraint("project_id", "name"),)
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
 
 
 class Image(Base):
@@ -112,14 +129,14 @@ class Image(Base):
         Index("ix_images_project_observed", "project_id", "observed_at"),
     )
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    id: Mapped[StrId]
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[Sha256]
     name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(40))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
     split: Mapped[str | None] = mapped_column(String(10))
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"), index=True)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
@@ -128,7 +145,7 @@ class Image(Base):
     model_version: Mapped[str | None] = mapped_column(String(200))
     device_id: Mapped[str | None] = mapped_column(String(200))
     source_url: Mapped[str | None] = mapped_column(String(2000))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
     review_status: Mapped[str | None] = mapped_column(String(20))
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     reviewed_at: Mapped[datetime | None] = mapped_column()
@@ -168,7 +185,7 @@ class Annotation(Base):
     y_max: Mapped[float] = mapped_column(Float)
     confidence: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
     created_by: Mapped[str | None] = mapped_column(String(200))
     iscrowd: Mapped[bool] = mapped_column(default=False, server_default=false())
     """COCO's crowd flag (a region of many objects), kept so a COCO import exports back unchanged."""
@@ -190,30 +207,28 @@ class RecentInference(Base):
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     model: Mapped[str] = mapped_column(String(200))
     """``project/version`` of the model that answered (Roboflow's model id)."""
-    bytes_sha256: Mapped[str] = mapped_column(String(64))
-    pixels_sha256: Mapped[str] = mapped_column(String(64))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
+    bytes_sha256: Mapped[Sha256]
+    pixels_sha256: Mapped[Sha256]
+    width: Mapped[int]
+    height: Mapped[int]
     predictions: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
 
 
-class ModelVersion(Base):
+class ModelVersion(ProjectPart, Base):
     """An ONNX detector registered as version N of a project (served by hosted inference)."""
 
     __tablename__ = "model_versions"
     __table_args__ = (UniqueConstraint("project_id", "version"),)
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    onnx_sha256: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    onnx_sha256: Mapped[Sha256]
     format: Mapped[str | None] = mapped_column(String(20))
     class_names: Mapped[list[str]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
 
 
-class DatasetVersion(Base):
+class DatasetVersion(ProjectPart, Base):
     """A frozen, named snapshot of a project's images, boxes and splits for retraining.
 
     The snapshot itself is a JSON manifest kept in the content-addressed blob store (immutable, like
@@ -222,13 +237,11 @@ class DatasetVersion(Base):
     __tablename__ = "dataset_versions"
     __table_args__ = (UniqueConstraint("project_id", "name"),)
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    manifest_sha256: Mapped[str] = mapped_column(String(64))
-    images: Mapped[int] = mapped_column(Integer)
-    boxes: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    manifest_sha256: Mapped[Sha256]
+    images: Mapped[int]
+    boxes: Mapped[int]
+    created_at: Mapped[Created]
 
 
 class Report(Base):
@@ -240,19 +253,19 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (Index("ix_reports_project_kind_status", "project_id", "kind", "status"),)
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    id: Mapped[StrId]
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20))
     verdict: Mapped[str | None] = mapped_column(String(40))
     severity: Mapped[str | None] = mapped_column(String(40))
-    prediction_index: Mapped[int | None] = mapped_column(Integer)
+    prediction_index: Mapped[int | None]
     description: Mapped[str] = mapped_column(String(4000), default="")
     corrected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     app_version: Mapped[str | None] = mapped_column(String(200))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     status: Mapped[str] = mapped_column(String(20), default="open")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
 
 
 class WebSession(Base):
@@ -268,7 +281,7 @@ class WebSession(Base):
     api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
     reviewer: Mapped[str] = mapped_column(String(200))
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[Created]
     expires_at: Mapped[datetime] = mapped_column()
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")

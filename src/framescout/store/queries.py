@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from framescout.store.db import Database
 from framescout.store.errors import Invalid, NotFound
 from framescout.store.models import (
     GROUND_TRUTH,
@@ -16,6 +17,7 @@ from framescout.store.models import (
     Image,
     ImageTag,
     Project,
+    Report,
 )
 
 
@@ -40,10 +42,22 @@ REVIEW_FILTERS = ("pending", "reviewed", "rejected")
 
 
 def get_image(session: Session, project: Project, image_id: str) -> Image:
+    """One image of ``project`` (`NotFound` ``image_not_found`` for an id of another project)."""
     image = session.scalar(select(Image).where(Image.id == image_id, Image.project_id == project.id))
     if image is None:
         raise NotFound("image_not_found", f"no image {image_id!r} in project {project.slug!r}")
     return image
+
+
+def load_image(db: Database, project: Project, image_id: str) -> Image:
+    """`get_image` in a read transaction of its own (for a route that needs only the row)."""
+    with db.reading() as session:
+        return get_image(session, project, image_id)
+
+
+def image_feedback(session: Session, image: Image) -> list[Report]:
+    """The feedback reports about ``image`` (their suggested boxes show on the review page)."""
+    return list(session.scalars(select(Report).where(Report.image_id == image.id, Report.kind == "feedback")))
 
 
 def filtered_query(project: Project, f: ImageFilter) -> Select[Image]:
@@ -125,3 +139,42 @@ def list_batches(session: Session, project: Project) -> list[tuple[Batch, int]]:
         .order_by(Batch.created_at)
     ).all()
     return [(b, int(n)) for b, n in rows]
+
+
+@dataclass
+class FilterChoices:
+    """The values each filter can take in this project (for the filter form's drop-downs)."""
+
+    rules: list[str]
+    tags: list[str]
+    batches: list[str]
+    model_versions: list[str]
+
+
+def filter_choices(session: Session, project: Project) -> FilterChoices:
+    """The sampling rules, tags (at most 500), batches and model versions present in ``project``."""
+    tags = session.scalars(
+        select(ImageTag.name)
+        .join(Image, Image.id == ImageTag.image_id)
+        .where(Image.project_id == project.id)
+        .distinct()
+        .order_by(ImageTag.name)
+        .limit(500)
+    ).all()
+    batches = session.scalars(select(Batch.name).where(Batch.project_id == project.id).order_by(Batch.name))
+    return FilterChoices(
+        _distinct_values(session, project, Image.sampling_rule),
+        list(tags),
+        list(batches),
+        _distinct_values(session, project, Image.model_version),
+    )
+
+
+def _distinct_values(
+    session: Session, project: Project, column: InstrumentedAttribute[str | None]
+) -> list[str]:
+    """The non-empty values of an image column in ``project``, sorted."""
+    values = session.scalars(
+        select(column).where(Image.project_id == project.id, column.is_not(None)).distinct().order_by(column)
+    )
+    return [v for v in values if v]

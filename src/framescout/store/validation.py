@@ -11,7 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 from framescout import jsontext, upload_fields
 from framescout.imaging import ImageError
 from framescout.predictions.box import Box
-from framescout.store.errors import Invalid, StoreError
+from framescout.store.errors import Invalid, StoreError, TooLarge, Unsupported
 from framescout.store.models import Project
 from framescout.upload_fields import FieldError, UploadFields
 
@@ -23,7 +23,11 @@ MAX_BOXES_PER_IMAGE = 1000
 review page draws and saves back every box, and stays small (~150 KB) at this cap."""
 P = ParamSpec("P")
 R = TypeVar("R")
-_IMAGE_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415, "empty": 422}
+_IMAGE_KINDS: dict[str, type[StoreError]] = {
+    "too_large": TooLarge,
+    "not_an_image": Unsupported,
+    "unsupported_format": Unsupported,
+}
 
 
 def _as_invalid(check: Callable[P, R]) -> Callable[P, R]:
@@ -64,8 +68,8 @@ def parse_metadata(text: str | None) -> dict[str, Any]:
 
 
 def image_error(exc: ImageError) -> StoreError:
-    """Map a decoding error to the API error (413 too big, 415 not an image, 422 otherwise)."""
-    return StoreError(exc.code, str(exc), status=_IMAGE_STATUS.get(exc.code, 422))
+    """A decoding error as the store's error of its kind (too large, unsupported, else invalid)."""
+    return _IMAGE_KINDS.get(exc.code, Invalid)(exc.code, str(exc))
 
 
 def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project, *, learn: bool) -> list[Box]:
@@ -108,7 +112,7 @@ def check_boxes(boxes: Sequence[Box], width: int, height: int, project: Project,
 
 
 def check_box_count(count: int) -> None:
-    """422 ``too_many_boxes`` past `MAX_BOXES_PER_IMAGE` (checked before any per-box work)."""
+    """`Invalid` ``too_many_boxes`` past `MAX_BOXES_PER_IMAGE` (checked before any per-box work)."""
     if count > MAX_BOXES_PER_IMAGE:
         raise Invalid(
             "too_many_boxes", f"{count:,} boxes for one image; at most {MAX_BOXES_PER_IMAGE:,} per image"

@@ -76,16 +76,3 @@ def dims(shape: Shape) -> tuple[int, ...] | None:
     if all(isinstance(d, int) for d in shape):
         return tuple(int(d) for d in shape)  # type: ignore[arg-type]
     return None
-
-
-def objectness_scores(rows: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """For ``[N, 5 + C]`` rows (box, objectness, class probabilities): ranking scores ``obj x p(class)``
-    and the class distribution itself (YOLOv5 and YOLOX share this head)."""
-    probs = np.ascontiguousarray(rows[:, 5:], dtype=np.float32)
-    return (probs * rows[:, 4:5]).astype(np.float32), probs
-
-
-def objectness_class_count(outputs: Sequence[Shape]) -> int | None:
-    """Classes in a single ``[1, N, 5 + C]`` output, when its shape is known."""
-    shape = dims(outputs[0])
-    return None if shape is None else shape[2] - 5

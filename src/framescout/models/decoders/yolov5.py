@@ -9,36 +9,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from framescout.imaging import BGRImage
-from framescout.models.decoders.base import (
-    Decoded,
-    Layout,
-    Shape,
-    cxcywh_to_xyxy,
-    dims,
-    grid_cells,
-    objectness_class_count,
-    objectness_scores,
-    rgb_unit_blob,
-)
+from framescout.models.decoders.base import Decoded, cxcywh_to_xyxy, rgb_unit_blob
+from framescout.models.decoders.objectness import ObjectnessLayout, objectness_scores
 from framescout.models.letterbox import Letterbox
 
-STRIDES = (8, 16, 32)
 
-
-class YoloV5(Layout):
+class YoloV5(ObjectnessLayout):
     name = "yolov5"
-
-    def matches(self, outputs: Sequence[Shape], input_size: tuple[int, int]) -> bool:
-        shape = dims(outputs[0]) if len(outputs) == 1 else None
-        return (
-            shape is not None
-            and len(shape) == 3
-            and shape[2] > 5
-            and shape[1] == 3 * grid_cells(input_size, STRIDES)
-        )
-
-    def class_count(self, outputs: Sequence[Shape]) -> int | None:
-        return objectness_class_count(outputs)
+    anchors = 3
 
     def preprocess(
         self, image: BGRImage, input_size: tuple[int, int]

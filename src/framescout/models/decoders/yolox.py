@@ -11,38 +11,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from framescout.imaging import BGRImage
-from framescout.models.decoders.base import (
-    Decoded,
-    Layout,
-    Shape,
-    cxcywh_to_xyxy,
-    dims,
-    grid_cells,
-    objectness_class_count,
-    objectness_scores,
-)
+from framescout.models.decoders.base import Decoded, cxcywh_to_xyxy
+from framescout.models.decoders.objectness import STRIDES, ObjectnessLayout, objectness_scores
 from framescout.models.letterbox import Letterbox, letterbox
 
-STRIDES = (8, 16, 32)
 
-
-class Yolox(Layout):
+class Yolox(ObjectnessLayout):
     name = "yolox"
+    anchors = 1
 
     def __init__(self, decoded: bool = False) -> None:
         self.decoded = decoded
-
-    def matches(self, outputs: Sequence[Shape], input_size: tuple[int, int]) -> bool:
-        shape = dims(outputs[0]) if len(outputs) == 1 else None
-        return (
-            shape is not None
-            and len(shape) == 3
-            and shape[2] > 5
-            and shape[1] == grid_cells(input_size, STRIDES)
-        )
-
-    def class_count(self, outputs: Sequence[Shape]) -> int | None:
-        return objectness_class_count(outputs)
 
     def preprocess(
         self, image: BGRImage, input_size: tuple[int, int]

@@ -15,18 +15,18 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from framescout.imaging import ImageError, decode_image
 from framescout.server import prelabels
 from framescout.server.deps import CurrentWorkspace, FetcherDep, SettingsDep, StoreDep
+from framescout.server.errors import RequestInvalid
 from framescout.server.fetch import check_url, fetch_failed_error
 from framescout.server.inference import ModelRegistry
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.accounts import get_model_version, get_project
-from framescout.store.errors import Invalid
+from framescout.store.db import DatabaseError
 from framescout.store.models import ModelVersion, Workspace
 from framescout.store.validation import MAX_SQL_INT, image_error
 
@@ -45,7 +45,7 @@ def _image_bytes(body: bytes, content_type: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid(
+        raise RequestInvalid(
             "invalid_base64", "the body must be a base64-encoded image (or raw image/* bytes)"
         ) from None
 
@@ -67,10 +67,10 @@ async def infer(
 ) -> dict[str, Any]:
     """Predictions with centre x/y, width, height (pixels), confidence, class, class_id, detection_id."""
     if format != "json":
-        raise Invalid("unsupported_format", f"format={format!r} is not supported; use format=json")
+        raise RequestInvalid("unsupported_format", f"format={format!r} is not supported; use format=json")
     body = await request.body()
     if not body and not image:
-        raise Invalid("missing_image", "send the image as a base64 body or pass image=<url>")
+        raise RequestInvalid("missing_image", "send the image as a base64 body or pass image=<url>")
     if not body and image:
         check_url(image)
     job = _Job(
@@ -144,5 +144,5 @@ class _Job:
             prelabels.remember(
                 self.store.db, self.workspace, f"{self.project}/{model.version}", data, decoded, payload
             )
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             log.warning("hosted inference answer not kept for pre-labels: %s", exc)

@@ -6,8 +6,13 @@ from fastapi import APIRouter
 
 from framescout.server.deps import PathProject, PathWorkspace, StoreDep
 from framescout.server.schemas import BatchOut, ModelVersionOut, ProjectCreate, ProjectOut
-from framescout.store.accounts import create_project, get_project, list_model_versions, list_projects
-from framescout.store.models import Workspace
+from framescout.store.accounts import (
+    create_project,
+    get_project,
+    list_model_versions,
+    list_projects,
+    reload_workspace,
+)
 from framescout.store.queries import list_batches
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
@@ -17,9 +22,9 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 def create(body: ProjectCreate, workspace: PathWorkspace, store: StoreDep) -> ProjectOut:
     """Create a project (409 when the slug is taken)."""
     with store.db.writing() as session:
-        row = session.get(Workspace, workspace.id)
-        assert row is not None
-        project = create_project(session, row, body.name, body.type, body.classes)
+        project = create_project(
+            session, reload_workspace(session, workspace), body.name, body.type, body.classes
+        )
     return ProjectOut.of(project, workspace.slug)
 
 

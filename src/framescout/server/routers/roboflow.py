@@ -12,8 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from framescout import __version__
@@ -21,18 +19,17 @@ from framescout.server import prelabels
 from framescout.server.annotation_formats import parse_annotation, refuse_too_many_boxes
 from framescout.server.deps import CurrentWorkspace, FetcherDep, PathWorkspace, SettingsDep, StoreDep
 from framescout.server.uploads import decode_fields, ingest_upload
-from framescout.store.accounts import get_project, list_model_versions, list_projects
+from framescout.store.accounts import get_project, list_projects
 from framescout.store.annotations import save_annotations
 from framescout.store.models import (
     GROUND_TRUTH,
     PREDICTION,
-    Annotation,
-    Image,
     ModelVersion,
     Project,
     Workspace,
 )
-from framescout.store.queries import count_images, get_image
+from framescout.store.queries import get_image
+from framescout.store.summaries import ProjectSummary, project_summary
 from framescout.upload_fields import UploadFields
 
 router = APIRouter(tags=["roboflow-compatible"])
@@ -42,22 +39,9 @@ def _color(name: str) -> str:
     return "#" + hashlib.sha1(name.encode()).hexdigest()[:6]
 
 
-def _class_counts(session: Session, project: Project) -> dict[str, int]:
-    rows = session.execute(
-        select(Annotation.class_name, func.count())
-        .join(Image, Image.id == Annotation.image_id)
-        .where(Image.project_id == project.id, Annotation.kind == GROUND_TRUTH)
-        .group_by(Annotation.class_name)
-    ).all()
-    counts = {name: 0 for name in project.classes}
-    counts.update({name: int(n) for name, n in rows})
-    return counts
-
-
-def project_info(session: Session, workspace: Workspace, project: Project) -> dict[str, Any]:
+def project_info(workspace: Workspace, project: Project, summary: ProjectSummary) -> dict[str, Any]:
     """Roboflow's project object (what ``roboflow.core.project.Project`` reads)."""
-    counts = count_images(session, project)
-    classes = _class_counts(session, project)
+    counts, classes = summary.images, summary.classes
     return {
         "id": f"{workspace.slug}/{project.slug}",
         "name": project.name,
@@ -71,7 +55,7 @@ def project_info(session: Session, workspace: Workspace, project: Project) -> di
         "unannotated": counts["unannotated"],
         "splits": {k: counts[k] for k in ("train", "valid", "test")},
         "public": False,
-        "versions": len(list_model_versions(session, project)),
+        "versions": len(summary.versions),
     }
 
 
@@ -219,7 +203,9 @@ def annotate(
 @router.get("/{workspace}", summary="Workspace and its projects (rf.workspace())")
 def workspace_info(workspace: PathWorkspace, store: StoreDep) -> dict[str, Any]:
     with store.db.reading() as session:
-        projects = [project_info(session, workspace, p) for p in list_projects(session, workspace)]
+        projects = [
+            project_info(workspace, p, project_summary(session, p)) for p in list_projects(session, workspace)
+        ]
     return {"workspace": {"name": workspace.name, "url": workspace.slug, "members": [], "projects": projects}}
 
 
@@ -227,9 +213,9 @@ def workspace_info(workspace: PathWorkspace, store: StoreDep) -> dict[str, Any]:
 def project_detail(workspace: PathWorkspace, project: str, store: StoreDep) -> dict[str, Any]:
     with store.db.reading() as session:
         target = get_project(session, workspace, project)
-        info = project_info(session, workspace, target)
-        counts = count_images(session, target)
-        versions = [version_info(workspace, target, m, counts) for m in list_model_versions(session, target)]
+        summary = project_summary(session, target)
+        info = project_info(workspace, target, summary)
+        versions = [version_info(workspace, target, m, summary.images) for m in summary.versions]
     return {
         "workspace": {"name": workspace.name, "url": workspace.slug, "members": []},
         "project": info,

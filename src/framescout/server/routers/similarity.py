@@ -21,7 +21,7 @@ from framescout import jsontext
 from framescout.imaging import ImageError, decode_image, to_bgr
 from framescout.selection.embedders import PerceptualHash, hamming
 from framescout.server.deps import CurrentWorkspace, SettingsDep
-from framescout.server.errors import ApiError
+from framescout.server.errors import RequestInvalid, RequestTooLarge
 from framescout.server.settings import Settings
 
 router = APIRouter(tags=["similarity"])
@@ -38,23 +38,22 @@ class SimilarityOut(BaseModel):
 def _image(payload: dict[str, Any], key: str, settings: Settings) -> Any:
     value = payload.get(key)
     if not isinstance(value, str) or not value:
-        raise ApiError("missing_image", f"{key!r} must be a base64-encoded image", status=422)
+        raise RequestInvalid("missing_image", f"{key!r} must be a base64-encoded image")
     try:
         data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError("invalid_base64", f"{key!r} is not valid base64", status=422) from None
+        raise RequestInvalid("invalid_base64", f"{key!r} is not valid base64") from None
     try:
         return to_bgr(decode_image(data, max_pixels=settings.max_pixels, max_bytes=settings.max_upload_bytes))
     except ImageError as exc:
-        raise ApiError(exc.code, f"{key}: {exc}", status=413 if exc.code == "too_large" else 422) from None
+        kind = RequestTooLarge if exc.code == "too_large" else RequestInvalid
+        raise kind(exc.code, f"{key}: {exc}") from None
 
 
 def _compare(body: bytes, settings: Settings) -> float:
     payload = jsontext.loads(body, "the body", max_bytes=settings.max_request_bytes)
     if not isinstance(payload, dict):
-        raise ApiError(
-            "malformed_json", 'the body must be a JSON object with "image1" and "image2"', status=422
-        )
+        raise RequestInvalid("malformed_json", 'the body must be a JSON object with "image1" and "image2"')
     first, second = _image(payload, "image1", settings), _image(payload, "image2", settings)
     distance = int(hamming(_HASHER.hash_one(first), _HASHER.hash_one(second)))
     return 1.0 - distance / _HASHER.dim

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from framescout.server.deps import CachesDep, CurrentWorkspace, PathWorkspace, StoreDep
 from framescout.server.schemas import KeyCreate, KeyCreated, WorkspaceOut
-from framescout.store.accounts import add_key, list_keys, revoke_key
-from framescout.store.models import ApiKey, Workspace
+from framescout.store.accounts import add_key, list_keys, reload_workspace, revoke_key
+from framescout.store.models import ApiKey
 
 router = APIRouter(prefix="/api/v1", tags=["workspaces"])
 
@@ -51,9 +51,7 @@ def whoami(workspace: CurrentWorkspace) -> WorkspaceOut:
 def new_key(body: KeyCreate, workspace: PathWorkspace, store: StoreDep) -> KeyCreated:
     """Create another API key for this workspace (shown once)."""
     with store.db.writing() as session:
-        ws = session.get(Workspace, workspace.id)
-        assert ws is not None
-        row, key = add_key(session, ws, body.name)
+        row, key = add_key(session, reload_workspace(session, workspace), body.name)
     return KeyCreated(key=key, workspace=workspace.slug, id=row.id, prefix=row.prefix)
 
 

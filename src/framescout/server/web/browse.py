@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, select
 
 from framescout.server.deps import SettingsDep, StoreDep, ThumbnailsDep
+from framescout.server.errors import RequestInvalid
 from framescout.server.image_bytes import original_response, thumbnail_response
 from framescout.server.web.session import ProjectDep, SignedInDep
-from framescout.server.web.templating import render
-from framescout.store import Store
-from framescout.store.errors import Invalid
-from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Batch, Image, ImageTag, Project
-from framescout.store.queries import REVIEW_FILTERS, ImageFilter, get_image, query_images
+from framescout.server.web.templating import render_tab
+from framescout.store.queries import REVIEW_FILTERS, ImageFilter, filter_choices, load_image, query_images
+from framescout.store.summaries import image_counts
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -41,16 +39,9 @@ class BrowseParams(BaseModel):
     page: int = Field(1, ge=1, le=100_000)
 
     def to_filter(self) -> ImageFilter:
-        return ImageFilter(
-            batch=self.batch,
-            tag=self.tag,
-            split=self.split,
-            sampling_rule=self.rule,
-            min_confidence=self.min_confidence,
-            max_confidence=self.max_confidence,
-            model_version=self.model_version,
-            review_status=self.status,
-        )
+        """The store's filter: the fields of the same name, ``rule`` and ``status`` renamed."""
+        same = self.model_dump(exclude={"rule", "status", "page"})
+        return ImageFilter(**same, sampling_rule=self.rule, review_status=self.status)
 
     def query(self, **changes: Any) -> str:
         """This filter as a query string (for links), with ``changes`` applied; page 1 is left out."""
@@ -67,48 +58,10 @@ def browse_params(request: Request) -> BrowseParams:
         return BrowseParams.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise Invalid("invalid_filter", f"invalid filter: {problems}") from None
+        raise RequestInvalid("invalid_filter", f"invalid filter: {problems}") from None
 
 
 BrowseDep = Annotated[BrowseParams, Depends(browse_params)]
-
-
-@dataclass
-class FilterChoices:
-    """The values each filter can take in this project (for the filter form's drop-downs)."""
-
-    rules: list[str]
-    tags: list[str]
-    batches: list[str]
-    model_versions: list[str]
-
-
-def filter_choices(store: Store, project: Project) -> FilterChoices:
-    with store.db.reading() as session:
-        rules = session.scalars(
-            select(Image.sampling_rule)
-            .where(Image.project_id == project.id, Image.sampling_rule.is_not(None))
-            .distinct()
-            .order_by(Image.sampling_rule)
-        ).all()
-        tags = session.scalars(
-            select(ImageTag.name)
-            .join(Image, Image.id == ImageTag.image_id)
-            .where(Image.project_id == project.id)
-            .distinct()
-            .order_by(ImageTag.name)
-            .limit(500)
-        ).all()
-        batches = session.scalars(
-            select(Batch.name).where(Batch.project_id == project.id).order_by(Batch.name)
-        ).all()
-        versions = session.scalars(
-            select(Image.model_version)
-            .where(Image.project_id == project.id, Image.model_version.is_not(None))
-            .distinct()
-            .order_by(Image.model_version)
-        ).all()
-    return FilterChoices([r for r in rules if r], list(tags), list(batches), [v for v in versions if v])
 
 
 @router.get("/p/{project}/images", response_class=HTMLResponse)
@@ -120,59 +73,31 @@ def browser(
         images, total = query_images(
             session, proj, params.to_filter(), limit=PAGE_SIZE, offset=(params.page - 1) * PAGE_SIZE
         )
-        ids = [im.id for im in images]
-        counts: dict[tuple[str, str], int] = {
-            (image_id, kind): int(n)
-            for image_id, kind, n in session.execute(
-                select(Annotation.image_id, Annotation.kind, func.count())
-                .where(Annotation.image_id.in_(ids))
-                .group_by(Annotation.image_id, Annotation.kind)
-            ).all()
-        }
-        lowest = dict(
-            session.execute(
-                select(Annotation.image_id, func.min(Annotation.confidence))
-                .where(Annotation.image_id.in_(ids), Annotation.kind == PREDICTION)
-                .group_by(Annotation.image_id)
-            ).all()
-        )
-        cards = [
-            {
-                "image": im,
-                "tags": [t.name for t in im.tags],
-                "predictions": counts.get((im.id, PREDICTION), 0),
-                "boxes": counts.get((im.id, GROUND_TRUTH), 0),
-                "lowest": lowest.get(im.id),
-            }
-            for im in images
-        ]
+        counts = image_counts(session, [im.id for im in images])
+        cards = [{"image": im, "tags": [t.name for t in im.tags], **asdict(counts[im.id])} for im in images]
+        choices = filter_choices(session, proj)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    return render(
+    return render_tab(
         request,
-        "browse.html",
         who,
-        tab="images",
-        project=proj,
+        proj,
+        "images",
+        "browse.html",
         cards=cards,
         total=total,
         params=params,
         filters=asdict(params.to_filter()),
-        choices=filter_choices(store, proj),
+        choices=choices,
         page=params.page,
         pages=pages,
         review_query=params.query(page=None),
     )
 
 
-def _image_row(store: Store, project: Project, image_id: str) -> Image:
-    with store.db.reading() as session:
-        return get_image(session, project, image_id)
-
-
 @router.get("/p/{project}/images/{image_id}/file")
 def image_file(image_id: str, proj: ProjectDep, store: StoreDep) -> Response:
     """The original bytes (the review page draws boxes over them)."""
-    return original_response(store, _image_row(store, proj, image_id))
+    return original_response(store, load_image(store.db, proj, image_id))
 
 
 @router.get("/p/{project}/images/{image_id}/thumbnail")
@@ -184,5 +109,5 @@ def image_thumbnail(
     thumbnails: ThumbnailsDep,
 ) -> Response:
     """A small JPEG for the browser grid (cached by the browser: the bytes never change)."""
-    image = _image_row(store, proj, image_id)
+    image = load_image(store.db, proj, image_id)
     return thumbnail_response(store, thumbnails, image, settings.thumbnail_size)

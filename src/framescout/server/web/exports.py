@@ -18,10 +18,11 @@ from framescout.export.dataset import ExportDataset
 from framescout.export.from_store import dataset_from_project
 from framescout.export.versions import create_version, list_versions, load_version
 from framescout.server.deps import StoreDep
+from framescout.server.errors import RequestInvalid
 from framescout.server.web.session import ProjectDep, SignedInDep, check_csrf
-from framescout.server.web.templating import render
+from framescout.server.web.templating import render_tab
 from framescout.store import Store
-from framescout.store.errors import Invalid, NotFound
+from framescout.store.errors import NotFound
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -31,12 +32,11 @@ def export_page(request: Request, who: SignedInDep, proj: ProjectDep, store: Sto
     """Formats, dataset versions, and how many images are ready to export."""
     versions = list_versions(store, who.workspace.slug, proj.slug)
     ready = dataset_from_project(store, who.workspace.slug, proj.slug)
-    return render(
+    return render_tab(
         request,
-        "export.html",
         who,
-        tab="export",
-        project=proj,
+        proj,
+        "export",
         versions=versions,
         formats=list(FORMATS),
         ready_images=len(ready.images),
@@ -57,7 +57,7 @@ def download(
     """The export as a zip (the same files as ``framescout export`` writes)."""
     check_csrf(who, csrf)
     if fmt not in FORMATS:
-        raise Invalid("invalid_format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise RequestInvalid("invalid_format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     dataset = _dataset(
         store, who.workspace.slug, proj.slug, version, include_unlabelled or fmt == "labelstudio"
     )

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import func, select
 
 from framescout.server.deps import StoreDep
 from framescout.server.web.charts import histogram_chart, kept_chart
 from framescout.server.web.session import ProjectDep, SignedInDep, check_csrf
-from framescout.server.web.templating import render
+from framescout.server.web.templating import render, render_tab
 from framescout.store.accounts import list_projects
-from framescout.store.models import Image, Report
 from framescout.store.reports import STATUSES, list_reports, set_report_status
 from framescout.store.stats import project_stats
+from framescout.store.summaries import project_counts
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -25,37 +25,8 @@ def project_list(request: Request, who: SignedInDep, store: StoreDep) -> HTMLRes
     """The workspace's projects with their image counts, review queue and open bug reports."""
     with store.db.reading() as session:
         projects = list_projects(session, who.workspace)
-        ids = [p.id for p in projects]
-        totals = dict(
-            session.execute(
-                select(Image.project_id, func.count())
-                .where(Image.project_id.in_(ids))
-                .group_by(Image.project_id)
-            ).all()
-        )
-        pending = dict(
-            session.execute(
-                select(Image.project_id, func.count())
-                .where(Image.project_id.in_(ids), Image.review_status.is_(None))
-                .group_by(Image.project_id)
-            ).all()
-        )
-        bugs = dict(
-            session.execute(
-                select(Report.project_id, func.count())
-                .where(Report.project_id.in_(ids), Report.kind == "bug", Report.status == "open")
-                .group_by(Report.project_id)
-            ).all()
-        )
-    rows = [
-        {
-            "project": p,
-            "images": totals.get(p.id, 0),
-            "pending": pending.get(p.id, 0),
-            "bugs": bugs.get(p.id, 0),
-        }
-        for p in projects
-    ]
+        counts = project_counts(session, projects)
+    rows = [{"project": p, **asdict(counts[p.id])} for p in projects]
     return render(request, "projects.html", who, rows=rows)
 
 
@@ -65,12 +36,11 @@ def dashboard(request: Request, who: SignedInDep, proj: ProjectDep, store: Store
     with store.db.reading() as session:
         stats = project_stats(session, proj)
         bugs, _ = list_reports(session, proj, kind="bug", status="open", limit=5)
-    return render(
+    return render_tab(
         request,
-        "dashboard.html",
         who,
-        tab="dashboard",
-        project=proj,
+        proj,
+        "dashboard",
         stats=stats,
         kept=kept_chart(stats.kept),
         histogram=histogram_chart(stats.histogram),
@@ -92,12 +62,11 @@ def reports(
     status = status if status in STATUSES else None
     with store.db.reading() as session:
         rows, total = list_reports(session, proj, kind=kind, status=status, limit=200)
-    return render(
+    return render_tab(
         request,
-        "reports.html",
         who,
-        tab="reports",
-        project=proj,
+        proj,
+        "reports",
         reports=rows,
         total=total,
         kind=kind,
@@ -108,10 +77,10 @@ def reports(
 @router.post("/p/{project}/reports/{report_id}/status")
 def change_report_status(
     report_id: str,
+    status: Annotated[str, Form(max_length=20)],
     who: SignedInDep,
     proj: ProjectDep,
     store: StoreDep,
-    status: Annotated[str, Form(max_length=20)],
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
     """Resolve (or reopen) a report."""

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import Field
-from sqlalchemy import select
 
 from framescout.server.deps import StoreDep
 from framescout.server.schemas import ReviewIn, ReviewSaved
@@ -16,8 +15,8 @@ from framescout.server.web.browse import BrowseDep, BrowseParams
 from framescout.server.web.session import CSRF_HEADER, ProjectDep, SignedInDep, check_csrf
 from framescout.server.web.templating import render
 from framescout.store.annotations import list_annotations
-from framescout.store.models import GROUND_TRUTH, PREDICTION, Project, Report
-from framescout.store.queries import get_image
+from framescout.store.models import GROUND_TRUTH, PREDICTION, Project
+from framescout.store.queries import get_image, image_feedback
 from framescout.store.review import first_pending, neighbours, save_review
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -58,9 +57,7 @@ def review_page(
         rows = list_annotations(session, image.id)
         tags = [t.name for t in image.tags]
         batch = image.batch.name if image.batch is not None else None
-        suggestions = session.scalars(
-            select(Report).where(Report.image_id == image.id, Report.kind == "feedback")
-        ).all()
+        suggestions = image_feedback(session, image)
     truth = [a for a in rows if a.kind == GROUND_TRUTH]
     predictions = [a for a in rows if a.kind == PREDICTION]
     boxes: list[dict[str, Any]] = []

@@ -13,8 +13,8 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 
 from framescout.server.deps import CachesDep, StoreDep
+from framescout.server.errors import Forbidden
 from framescout.store.accounts import get_project
-from framescout.store.errors import StoreError
 from framescout.store.keys import hash_key
 from framescout.store.models import Project, utcnow
 from framescout.store.web_sessions import SignedIn, resolve
@@ -31,11 +31,11 @@ class SignInRequired(Exception):
         self.next_url = next_url
 
 
-class CsrfError(StoreError):
+class CsrfError(Forbidden):
+    """A state-changing request without the session's CSRF token (403 ``csrf_failed``)."""
+
     def __init__(self) -> None:
-        super().__init__(
-            "csrf_failed", "the form is stale or did not come from this site; reload the page", status=403
-        )
+        super().__init__("csrf_failed", "the form is stale or did not come from this site; reload the page")
 
 
 def signed_in(request: Request, store: StoreDep, caches: CachesDep) -> SignedIn:

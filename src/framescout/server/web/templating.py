@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from framescout import __version__
+from framescout.store.models import Project
 from framescout.store.provenance import source_label
 from framescout.store.web_sessions import SignedIn
 
@@ -44,3 +45,10 @@ def render(
         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
     )
     return response
+
+
+def render_tab(
+    request: Request, who: SignedIn, project: Project, tab: str, template: str | None = None, **context: Any
+) -> HTMLResponse:
+    """Render one of a project's tabs (``tab.html`` unless ``template`` says otherwise)."""
+    return render(request, template or f"{tab}.html", who, tab=tab, project=project, **context)
