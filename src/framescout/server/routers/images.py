@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -18,6 +19,8 @@ from framescout.store.validation import MAX_SQL_INT, check_split
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}/images", tags=["images"])
 
+_FILTER_FIELDS = [f.name for f in dataclasses.fields(ImageFilter) if f.name not in ("split", "review_status")]
+"""`ImageFilter` fields the listing takes as query parameters of the same name, unchanged."""
 _ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (401, 404, 413, 415, 422)}
 
 
@@ -73,18 +76,9 @@ def list_images(
     offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> ImageList:
     """Images of the project, newest first, filtered."""
-    f = ImageFilter(
-        batch=batch,
-        tag=tag,
-        split=check_split(split),
-        sampling_rule=sampling_rule,
-        min_confidence=min_confidence,
-        max_confidence=max_confidence,
-        labelled=labelled,
-        device_id=device_id,
-        model_version=model_version,
-        review_status=status,
-    )
+    given = dict(locals())  # the query parameters, named like the filter's fields (but ``status``)
+    same = {k: given[k] for k in _FILTER_FIELDS}
+    f = ImageFilter(**same, split=check_split(split), review_status=status)
     with store.db.reading() as session:
         rows, total = query_images(session, project, f, limit=limit, offset=offset)
         images = [ImageOut.of(im) for im in rows]
