@@ -15,6 +15,7 @@ import pytest
 
 from framescout import Predictions
 from framescout.collector import Collector, FolderTransport, Spool
+from framescout.collector.record import FrameRecord
 from framescout.sampling import ConfidenceBelow, Sampler
 from stand_in_server import Fault, FlakyServer
 
@@ -147,11 +148,11 @@ class RaisesOnce:
     def __init__(self, inner: FolderTransport) -> None:
         self.inner, self.calls = inner, 0
 
-    def send(self, jpeg: bytes, meta: dict[str, Any]) -> bool:
+    def send(self, jpeg: bytes, frame: FrameRecord) -> bool:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("boom in the transport")
-        return self.inner.send(jpeg, meta)
+        return self.inner.send(jpeg, frame)
 
     def close(self) -> None:
         self.inner.close()

@@ -127,7 +127,7 @@ def quarantine_list(spool: Path = SPOOL_OPTION) -> None:
     # One line per frame (greppable, never wrapped): id prefix (what retry/drop take), rule, name,
     # when (UTC), then the server's status, code and message.
     for frame in held:
-        name = frame.meta.get("name") or "-"
+        name = frame.record.name or "-"
         console.print(
             f"{frame.id[:12]}  {escape(frame.rule)}  {escape(str(name))}  {_when(frame.quarantined_at)}  "
             f"{frame.status} {escape(frame.code)}: {escape(frame.message)}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from framescout.client._errors import ApiError, ServerUnavailable, UnexpectedRes
 from framescout.predictions import Predictions
 from framescout.predictions.box import boxes_from_predictions
 from framescout.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from framescout.upload_fields import SDK_FIELDS, encode_form
 
 ImageInput = bytes | str | Path
 
@@ -36,21 +36,23 @@ def _split_ref(workspace_project: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def _image_bytes(image: ImageInput) -> tuple[bytes, str | None]:
+def _images_path(workspace_project: str) -> str:
+    workspace, project = _split_ref(workspace_project)
+    return f"/api/v1/projects/{workspace}/{project}/images"
+
+
+def _image_bytes(image: ImageInput) -> bytes:
     if isinstance(image, bytes | bytearray | memoryview):
-        return bytes(image), None
-    path = Path(image)
-    return path.read_bytes(), path.name
+        return bytes(image)
+    return Path(image).read_bytes()
 
 
-def _predictions_json(predictions: Predictions | Mapping[str, Any] | str | None) -> str | None:
-    if predictions is None:
-        return None
-    if isinstance(predictions, str):
-        return predictions
-    if isinstance(predictions, Predictions):
-        return json.dumps(predictions.to_roboflow())
-    return json.dumps(dict(predictions))
+def _image_name(image: ImageInput) -> str | None:
+    """The file name of an image given as a path (``None`` for bytes)."""
+    return None if isinstance(image, bytes | bytearray | memoryview) else Path(image).name
+
+
+_SDK_FIELDS = frozenset(spec.name for spec in SDK_FIELDS)
 
 
 class Client:
@@ -164,37 +166,24 @@ class Client:
         model_version: str | None = None,
         device_id: str | None = None,
     ) -> UploadResult:
-        """Upload image bytes (or a file path); the same bytes twice answer ``duplicate=True``."""
-        workspace, project = _split_ref(workspace_project)
-        data, file_name = _image_bytes(image)
-        fields = {
-            "name": name or file_name,
-            "split": split,
-            "batch": batch,
-            "tags": ",".join(tags) if tags else None,
-            "metadata": json.dumps(dict(metadata)) if metadata is not None else None,
-            "predictions": _predictions_json(predictions),
-            "sampling_rule": sampling_rule,
-            "sampling_reason": sampling_reason,
-            "model_version": model_version,
-            "device_id": device_id,
-        }
-        form = {k: v for k, v in fields.items() if v is not None}
-        files = {"file": (name or file_name or "image", data, "application/octet-stream")}
-        path = f"/api/v1/projects/{workspace}/{project}/images"
-        return _upload_result("POST", path, *self._json_answer("POST", path, data=form, files=files))
+        """Upload image bytes (or a file path); the same bytes twice answer ``duplicate=True``.
+
+        The keyword arguments are the fields of `framescout.upload_fields.UploadFields` the SDK sends
+        (``tests/test_upload_fields.py`` keeps this signature in step with the definition)."""
+        given = dict(locals())  # the arguments by name, taken before any other local exists
+        path = _images_path(workspace_project)
+        fields = {k: v for k, v in given.items() if k in _SDK_FIELDS}
+        fields["name"] = name or _image_name(image)
+        files = {"file": (fields["name"] or "image", _image_bytes(image), "application/octet-stream")}
+        return self._upload(path, encode_form(fields), files)
 
     def upload_image_url(self, workspace_project: str, url: str, **fields: Any) -> UploadResult:
-        """Have the server fetch a hosted image (http/https) and store it like an upload."""
-        workspace, project = _split_ref(workspace_project)
-        form = {k: v for k, v in fields.items() if v is not None}
-        if "tags" in form and not isinstance(form["tags"], str):
-            form["tags"] = ",".join(form["tags"])
-        if "metadata" in form and not isinstance(form["metadata"], str):
-            form["metadata"] = json.dumps(form["metadata"])
-        form["url"] = url
-        path = f"/api/v1/projects/{workspace}/{project}/images"
-        return _upload_result("POST", path, *self._json_answer("POST", path, data=form, files={}))
+        """Have the server fetch a hosted image (http/https) and store it like an upload; ``fields``
+        are `upload_image`'s keyword arguments."""
+        return self._upload(_images_path(workspace_project), {**encode_form(fields), "url": url}, {})
+
+    def _upload(self, path: str, form: dict[str, Any], files: dict[str, Any]) -> UploadResult:
+        return _upload_result("POST", path, *self._json_answer("POST", path, data=form, files=files))
 
     def list_images(self, workspace_project: str, **filters: Any) -> dict[str, Any]:
         """One page: ``{"images": [...], "total", "limit", "offset"}``; filters as in the API."""
@@ -312,7 +301,7 @@ class Client:
         classes: Sequence[str] = (),
     ) -> Predictions:
         """Run a registered model version (``framescout models add``) on an image; thresholds in [0, 1]."""
-        data, _ = _image_bytes(image)
+        data = _image_bytes(image)
         params: dict[str, Any] = {"confidence": confidence * 100, "overlap": overlap * 100}
         if classes:
             params["classes"] = ",".join(classes)

@@ -23,6 +23,7 @@ from typing import Any
 
 from framescout.collector.counters import Counters
 from framescout.collector.encoder import Encoder, Job
+from framescout.collector.record import FrameRecord
 from framescout.collector.spool import Spool
 from framescout.collector.transport import HttpTransport, Transport
 from framescout.collector.uploader import Uploader
@@ -143,20 +144,18 @@ class Collector:
         decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
         self.counters.observed(decision.rule, decision.limited)
         if decision.keep and decision.rule is not None:
-            meta = {
-                "rule": decision.rule,
-                "reason": decision.reason,
-                "tags": list(decision.tags),
-                "model_version": version,
-                "device_id": self.device_id,
-                "name": name,
-                "metadata": {"observed_at": decision.timestamp, "rule_kind": decision.rule_kind},
-            }
+            frame = FrameRecord(
+                sampling_rule=decision.rule,
+                sampling_reason=decision.reason,
+                tags=tuple(decision.tags),
+                model_version=version,
+                device_id=self.device_id,
+                name=name,
+                metadata={"observed_at": decision.timestamp, "rule_kind": decision.rule_kind},
+            )
             if copy and hasattr(image, "copy"):
                 image = image.copy()
-            self.encoder.submit(
-                Job(image, predictions, decision.rule, self._priority.get(decision.rule, 1), meta)
-            )
+            self.encoder.submit(Job(image, predictions, self._priority.get(decision.rule, 1), frame))
         return decision
 
     def flush(self, timeout: float = 30.0) -> bool:

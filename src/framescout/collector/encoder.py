@@ -9,10 +9,11 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from framescout.collector.counters import Counters
+from framescout.collector.record import FrameRecord
 from framescout.collector.spool import Spool, SpoolFull
 from framescout.imaging import ImageError, encode_jpeg, resize_max_side, to_bgr
 from framescout.predictions import Predictions
@@ -23,13 +24,17 @@ log = logging.getLogger("framescout.collector")
 
 @dataclass(frozen=True)
 class Job:
-    """A kept frame on its way to the spool; ``predictions`` are in the frame's own pixels."""
+    """A kept frame on its way to the spool; ``predictions`` are in the frame's own pixels (the
+    encoder puts them in ``frame`` in the pixels it spools)."""
 
     image: Any
     predictions: Predictions
-    rule: str
     priority: int
-    meta: dict[str, Any]
+    frame: FrameRecord
+
+    @property
+    def rule(self) -> str:
+        return self.frame.sampling_rule
 
 
 class Encoder:
@@ -93,13 +98,10 @@ class Encoder:
         height, width = image.shape[:2]
         boxes = job.predictions.scale(scale) if scale != 1.0 else job.predictions
         predictions = boxes.to_roboflow()
-        predictions["image"] = {
-            "width": int(width),
-            "height": int(height),
-        }  # pre-labels match the uploaded pixels
-        meta = {**job.meta, "predictions": predictions, "width": int(width), "height": int(height)}
+        predictions["image"] = {"width": int(width), "height": int(height)}  # match the uploaded pixels
+        frame = replace(job.frame, predictions=predictions, width=int(width), height=int(height))
         try:
-            _, evicted = self.spool.put(jpeg, meta, rule=job.rule, priority=job.priority)
+            _, evicted = self.spool.put(jpeg, frame.to_json(), rule=job.rule, priority=job.priority)
         except SpoolFull as exc:
             self.counters.drop(job.rule, exc.reason)
             log.warning("cannot spool a kept frame (%s): %s", job.rule, exc)

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from framescout.collector.record import FrameRecord
+
 _FRAME = """
     id TEXT PRIMARY KEY,
     created REAL NOT NULL,
@@ -92,8 +94,20 @@ def _follow(source: Path, target: Path) -> None:
         os.replace(source, target)
 
 
+class _Recorded:
+    """What queued and quarantined entries share: the rule and the metadata, read as a record."""
+
+    rule: str
+    meta: dict[str, Any]
+
+    @property
+    def record(self) -> FrameRecord:
+        """``meta`` read as the collector's typed record (tolerant of every release's spool)."""
+        return FrameRecord.from_json(self.meta, rule=self.rule)
+
+
 @dataclass(frozen=True)
-class Entry:
+class Entry(_Recorded):
     """One spooled frame: its id, rule, metadata (predictions, tags, ...) and retry state."""
 
     id: str
@@ -106,7 +120,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Quarantined:
+class Quarantined(_Recorded):
     """A frame the server refused, kept with its reason: HTTP ``status``, error ``code``, ``message``."""
 
     id: str

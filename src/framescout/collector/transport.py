@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable, UnexpectedResponse
+from framescout.collector.record import FrameRecord
 from framescout.retry import RETRY_STATUSES
 
 
@@ -95,7 +96,7 @@ def error_for(exc: ApiError) -> Exception:
 
 
 class Transport(Protocol):
-    def send(self, jpeg: bytes, meta: dict[str, Any]) -> bool:
+    def send(self, jpeg: bytes, frame: FrameRecord) -> bool:
         """Deliver one frame; return ``True`` when the server already had it (a duplicate). Raise
         `TransientError`, `ConfigurationError` or `FrameRejected` otherwise."""
         ...
@@ -110,20 +111,9 @@ class HttpTransport:
         self.project = project
         self._client = Client(server, api_key, timeout=timeout, retry=RetryPolicy(attempts=1))
 
-    def send(self, jpeg: bytes, meta: dict[str, Any]) -> bool:
+    def send(self, jpeg: bytes, frame: FrameRecord) -> bool:
         try:
-            result = self._client.upload_image(
-                self.project,
-                jpeg,
-                name=meta.get("name"),
-                tags=meta.get("tags", ()),
-                metadata=meta.get("metadata"),
-                predictions=meta.get("predictions"),
-                sampling_rule=meta.get("rule"),
-                sampling_reason=meta.get("reason"),
-                model_version=meta.get("model_version"),
-                device_id=meta.get("device_id"),
-            )
+            result = self._client.upload_image(self.project, jpeg, **frame.upload_fields())
         except ServerUnavailable as exc:
             raise TransientError(str(exc)) from None
         except ApiError as exc:
@@ -143,11 +133,11 @@ class FolderTransport:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._count = len(list(self.folder.glob("*.jpg")))
 
-    def send(self, jpeg: bytes, meta: dict[str, Any]) -> bool:
+    def send(self, jpeg: bytes, frame: FrameRecord) -> bool:
         self._count += 1
-        stem = f"{self._count:06d}_{meta.get('rule', 'kept')}"
+        stem = f"{self._count:06d}_{frame.sampling_rule}"
         try:
-            (self.folder / f"{stem}.json").write_text(json.dumps(meta, indent=1))
+            (self.folder / f"{stem}.json").write_text(json.dumps(frame.to_json(), indent=1))
             tmp = self.folder / f"{stem}.jpg.tmp"
             tmp.write_bytes(jpeg)
             tmp.replace(self.folder / f"{stem}.jpg")

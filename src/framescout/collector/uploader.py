@@ -135,7 +135,7 @@ class Uploader:
         if self.state != "paused":
             self.state = "uploading"
         try:
-            duplicate = self.transport.send(jpeg, entry.meta)
+            duplicate = self.transport.send(jpeg, entry.record)
         except TransientError as exc:
             self._failures += 1
             self.state, self.last_error = "retrying", str(exc)

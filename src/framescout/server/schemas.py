@@ -89,6 +89,9 @@ class AnnotationOut(BaseModel):
         return cls.model_validate(a, from_attributes=True)
 
 
+# An image's record: its facts (hash, type, size, review, ...) and its upload fields (each field of
+# `framescout.upload_fields.UploadFields` marked ``out``; tests/test_upload_fields.py checks they agree).
+# No docstring: it would become the schema's description in the OpenAPI document.
 class ImageOut(BaseModel):
     id: str
     sha256: str
@@ -124,31 +127,19 @@ class ImageOut(BaseModel):
 
     @classmethod
     def of(cls, im: Image, annotations: list[Annotation] | None = None) -> ImageOut:
+        """Every field copied from the `Image` attribute of the same name, but the batch's name, the
+        tag names and the annotations."""
+        copied = (name for name in cls.model_fields if name not in ("batch", "tags", "annotations"))
         return cls(
-            id=im.id,
-            sha256=im.sha256,
-            name=im.name,
-            content_type=im.content_type,
-            size_bytes=im.size_bytes,
-            width=im.width,
-            height=im.height,
-            split=im.split,
+            **{name: getattr(im, _ORM_NAME.get(name, name)) for name in copied},
             batch=im.batch.name if im.batch is not None else None,
             tags=[t.name for t in im.tags],
-            metadata=im.metadata_,
-            sampling_rule=im.sampling_rule,
-            sampling_reason=im.sampling_reason,
-            model_version=im.model_version,
-            device_id=im.device_id,
-            source_url=im.source_url,
-            created_at=im.created_at,
-            review_status=im.review_status,  # type: ignore[arg-type]
-            reviewed_by=im.reviewed_by,
-            reviewed_at=im.reviewed_at,
-            source=im.source,
-            observed_at=im.observed_at,
             annotations=None if annotations is None else [AnnotationOut.of(a) for a in annotations],
         )
+
+
+_ORM_NAME = {"metadata": "metadata_"}
+"""`Image` attributes not named after their column (``metadata`` is reserved on SQLAlchemy models)."""
 
 
 class ImageList(BaseModel):

@@ -1,4 +1,9 @@
-"""Helpers shared by the native and the Roboflow-compatible upload routes: read, parse, fetch, ingest.
+"""Helpers shared by the native and the Roboflow-compatible upload routes: the form, read, parse, fetch,
+ingest.
+
+The native upload form is derived from `framescout.upload_fields`: `UploadFormDep` declares one form
+parameter per form field of `UploadFields` (same name, same description) and decodes each by its
+`Wire`; a new upload field needs no change here.
 
 Upload routes are ``async``: a hosted image is fetched on the event loop under the fetch policy
 (`framescout.server.fetch`), and reading the file part and ingesting run in the threadpool, so a
@@ -6,11 +11,13 @@ slow URL never holds a thread that other routes need."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import UploadFile
+from fastapi import Depends, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from framescout import jsontext
@@ -21,13 +28,14 @@ from framescout.server.fetch import Fetcher, check_url, fetch_failed_error
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.errors import Invalid, StoreError
-from framescout.store.ingest import Attach, Check, ImageFields, IngestResult, ingest_image
+from framescout.store.ingest import Attach, Check, IngestLimits, IngestResult, ingest_image
 from framescout.store.models import Project
-from framescout.store.validation import check_box_count
+from framescout.store.validation import check_box_count, parse_metadata
+from framescout.upload_fields import BY_NAME, FORM_FIELDS, UploadFields, Wire
 
 log = logging.getLogger("framescout.server.fetch")
 
-Before = Callable[[bytes, ImageFields], None]
+Before = Callable[[bytes, UploadFields], None]
 """Called in the threadpool with an upload's bytes and fields, before the ingest."""
 
 
@@ -63,11 +71,69 @@ def split_tags(text: str | None) -> list[str]:
     return [] if not text else [t for t in (p.strip() for p in text.split(",")) if t]
 
 
+DECODE: dict[Wire, Callable[[str | None], Any]] = {
+    Wire.TEXT: lambda text: text,
+    Wire.TAGS: split_tags,
+    Wire.JSON_OBJECT: parse_metadata,
+    Wire.PREDICTIONS: parse_predictions,
+}
+"""How the server reads each kind of form text (`framescout.upload_fields.Wire`)."""
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """The native upload form as sent: the bytes (``file`` or ``url``) and each field's text."""
+
+    file: UploadFile | None
+    url: str | None
+    texts: dict[str, str | None]
+
+    def fields(self) -> UploadFields:
+        """Each field decoded per its `Wire` (JSON parsing: call it in the threadpool)."""
+        return decode_fields(self.texts)
+
+
+def decode_fields(texts: dict[str, str | None], **values: Any) -> UploadFields:
+    """`UploadFields` from form ``texts`` (each decoded per its field's `Wire`) and ``values``
+    (already parsed, or set by the route)."""
+    return UploadFields(**{name: DECODE[BY_NAME[name].wire](text) for name, text in texts.items()}, **values)
+
+
+async def _upload_form(file: UploadFile | None, url: str | None, **texts: str | None) -> UploadForm:
+    return UploadForm(file, url, texts)
+
+
+def _form_parameter(name: str, description: str | None) -> inspect.Parameter:
+    annotation = Annotated[str | None, Form(description=description)]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+
+
+_upload_form.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # what FastAPI reads
+    [
+        inspect.Parameter(
+            "file",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[UploadFile | None, File(description="The image bytes.")],
+        ),
+        _form_parameter("url", "A hosted image to fetch instead of `file` (http/https)."),
+        *(_form_parameter(spec.name, spec.description) for spec in FORM_FIELDS),
+    ]
+)
+UploadFormDep = Annotated[UploadForm, Depends(_upload_form)]
+"""The native upload's multipart form, one parameter per `framescout.upload_fields` form field."""
+
+
+def ingest_limits(settings: Settings) -> IngestLimits:
+    """The server's caps on an ingest."""
+    return IngestLimits(settings.max_pixels, settings.max_upload_bytes, settings.class_limits)
+
+
 def ingest(
     store: Store,
     settings: Settings,
     project: Project,
-    fields: ImageFields,
+    fields: UploadFields,
     *,
     file: UploadFile | None,
     data: bytes | None = None,
@@ -96,9 +162,7 @@ def ingest(
         project,
         data,
         fields,
-        max_pixels=settings.max_pixels,
-        max_bytes=settings.max_upload_bytes,
-        class_limits=settings.class_limits,
+        limits=ingest_limits(settings),
         check=check,
         attach=attach,
     )
@@ -109,7 +173,7 @@ async def ingest_upload(
     settings: Settings,
     fetcher: Fetcher,
     project: Project,
-    fields: ImageFields,
+    fields: UploadFields,
     *,
     file: UploadFile | None,
     url: str | None,

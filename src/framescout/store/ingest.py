@@ -5,10 +5,9 @@ removed again unless another record references the same bytes, so a failure leav
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +22,6 @@ from framescout.imaging import (
     sha256_hex,
     verify_image,
 )
-from framescout.predictions import Predictions
 from framescout.predictions.box import Box, boxes_from_predictions
 from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
 from framescout.store.annotations import INSERT_ANNOTATION, row_values
@@ -39,34 +37,20 @@ from framescout.store.models import (
     utcnow,
 )
 from framescout.store.provenance import observed_time, upload_source
-from framescout.store.validation import (
-    check_box_count,
-    check_boxes,
-    check_name,
-    check_split,
-    check_tags,
-    check_text,
-    image_error,
-)
+from framescout.store.validation import check_box_count, check_boxes, checked_fields, image_error
+from framescout.upload_fields import COLUMN_FIELDS, UploadFields
+
+ImageFields = UploadFields
+"""The fields of an upload (`framescout.upload_fields.UploadFields`), under the store's older name."""
 
 
-@dataclass
-class ImageFields:
-    """Everything an upload may carry besides the bytes (already parsed, not yet validated)."""
+@dataclass(frozen=True)
+class IngestLimits:
+    """The caps an ingest enforces (the server's settings; these defaults elsewhere)."""
 
-    name: str | None = None
-    split: str | None = None
-    batch: str | None = None
-    tags: Sequence[str] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
-    predictions: Predictions | None = None
-    sampling_rule: str | None = None
-    sampling_reason: str | None = None
-    model_version: str | None = None
-    device_id: str | None = None
-    source_url: str | None = None
-    source: str | None = None
-    """The route's word on where the upload came from (`framescout.store.provenance`); else derived."""
+    max_pixels: int = MAX_PIXELS
+    max_bytes: int = MAX_BYTES
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS
 
 
 @dataclass(frozen=True)
@@ -103,29 +87,6 @@ def _batch_id(conn: Connection, project_id: str, name: str | None) -> str | None
     return batch_id
 
 
-@dataclass(frozen=True)
-class _Checked:
-    """An upload's fields after validation (what the rows are built from)."""
-
-    sha256: str
-    size_bytes: int
-    name: str
-    content_type: str
-    width: int
-    height: int
-    split: str | None
-    batch: str | None
-    tags: list[str]
-    metadata: dict[str, Any]
-    sampling_rule: str | None
-    sampling_reason: str | None
-    model_version: str | None
-    device_id: str | None
-    source_url: str | None
-    observed_at: datetime | None = None
-    source: str | None = None
-
-
 Attach = Callable[[Connection, str, bool], None]
 """Writes more rows about an ingested image (a report, tags) inside the image's own write transaction:
 called with the connection, the image id and whether the bytes were a duplicate; raising rolls
@@ -134,16 +95,17 @@ everything back (and removes a blob this upload created)."""
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """An upload after every check that does not need the pixels (nothing written yet)."""
+    """An upload after every check that does not need the pixels (nothing written yet): its bytes,
+    their header, the checked ``fields`` (``name`` and ``source`` resolved), the pre-label boxes and
+    the limits."""
 
     data: bytes
     info: ImageInfo
-    checked: _Checked
+    sha256: str
+    fields: UploadFields
     boxes: list[Box]
-
-    @property
-    def sha256(self) -> str:
-        return self.checked.sha256
+    limits: IngestLimits
+    observed_at: datetime | None
 
 
 Check = Callable[[PreparedImage], None]
@@ -152,48 +114,27 @@ size), before anything is written; raising refuses the upload."""
 
 
 def prepare_image(
-    project: Project,
-    data: bytes,
-    fields: ImageFields,
-    *,
-    max_pixels: int = MAX_PIXELS,
-    max_bytes: int = MAX_BYTES,
-    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+    project: Project, data: bytes, fields: UploadFields, *, limits: IngestLimits = IngestLimits()
 ) -> PreparedImage:
     """Validate every field, the header (byte and pixel caps) and the predictions against the image's
     size: all that a duplicate must pass too, so ``split=bogus`` is refused for known bytes as well."""
     sha256 = sha256_hex(data)
     try:
-        info = inspect_image(data, max_pixels=max_pixels, max_bytes=max_bytes)
+        info = inspect_image(data, max_pixels=limits.max_pixels, max_bytes=limits.max_bytes)
     except ImageError as exc:
         raise image_error(exc) from None
-    checked = _Checked(
-        sha256=sha256,
-        size_bytes=len(data),
-        name=check_name(fields.name) if fields.name else f"{sha256[:16]}{_extension(info.content_type)}",
-        content_type=info.content_type,
-        width=info.width,
-        height=info.height,
-        split=check_split(fields.split),
-        batch=check_text(fields.batch, "batch", 200),
-        tags=check_tags(fields.tags),
-        metadata=fields.metadata,
-        sampling_rule=check_text(fields.sampling_rule, "sampling_rule", 200),
-        sampling_reason=check_text(fields.sampling_reason, "sampling_reason"),
-        model_version=check_text(fields.model_version, "model_version", 200),
-        device_id=check_text(fields.device_id, "device_id", 200),
-        source_url=fields.source_url,
-        observed_at=observed_time(fields.metadata),
-        source=upload_source(fields.source, fields.metadata),
-    )
+    checked = checked_fields(fields)
+    if checked.name is None:
+        checked.name = f"{sha256[:16]}{_extension(info.content_type)}"
+    checked.source = upload_source(fields.source, fields.metadata)
     boxes: list[Box] = []
     if fields.predictions is not None:
         check_box_count(len(fields.predictions))
         boxes = check_boxes(
             boxes_from_predictions(fields.predictions), info.width, info.height, project, learn=True
         )
-        new_classes(project.classes, [b.class_name for b in boxes], class_limits)  # early refusal
-    return PreparedImage(data, info, checked, boxes)
+        new_classes(project.classes, [b.class_name for b in boxes], limits.class_limits)  # early refusal
+    return PreparedImage(data, info, sha256, checked, boxes, limits, observed_time(fields.metadata))
 
 
 def ingest_image(
@@ -201,11 +142,9 @@ def ingest_image(
     blobs: BlobStore,
     project: Project,
     data: bytes,
-    fields: ImageFields,
+    fields: UploadFields,
     *,
-    max_pixels: int = MAX_PIXELS,
-    max_bytes: int = MAX_BYTES,
-    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+    limits: IngestLimits = IngestLimits(),
     check: Check | None = None,
     attach: Attach | None = None,
 ) -> IngestResult:
@@ -215,42 +154,23 @@ def ingest_image(
     OpenCV and Pillow must decode them). The hot path uses Core statements on plain connections: one
     read for the duplicate check, one short ``BEGIN IMMEDIATE`` transaction for the blob, the rows and
     whatever ``attach`` adds (feedback and bug reports come through here too)."""
-    prepared = prepare_image(
-        project, data, fields, max_pixels=max_pixels, max_bytes=max_bytes, class_limits=class_limits
-    )
+    prepared = prepare_image(project, data, fields, limits=limits)
     if check is not None:
         check(prepared)
-    return store_prepared(
-        db,
-        blobs,
-        project,
-        prepared,
-        max_pixels=max_pixels,
-        max_bytes=max_bytes,
-        class_limits=class_limits,
-        attach=attach,
-    )
+    return store_prepared(db, blobs, project, prepared, attach=attach)
 
 
 def store_prepared(
-    db: Database,
-    blobs: BlobStore,
-    project: Project,
-    prepared: PreparedImage,
-    *,
-    max_pixels: int = MAX_PIXELS,
-    max_bytes: int = MAX_BYTES,
-    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
-    attach: Attach | None = None,
+    db: Database, blobs: BlobStore, project: Project, prepared: PreparedImage, *, attach: Attach | None = None
 ) -> IngestResult:
     """The write half of `ingest_image`, for an upload `prepare_image` accepted."""
-    sha256, data, checked, boxes = prepared.sha256, prepared.data, prepared.checked, prepared.boxes
+    sha256, data, limits = prepared.sha256, prepared.data, prepared.limits
     with db.read_engine.connect() as conn:
         existing = find_duplicate(conn, project.id, sha256)
     if existing is not None:  # the same bytes passed verify_image when they were stored
         return _duplicate(db, existing, sha256, attach)
     try:
-        verify_image(data, max_pixels=max_pixels, max_bytes=max_bytes, info=prepared.info)
+        verify_image(data, max_pixels=limits.max_pixels, max_bytes=limits.max_bytes, info=prepared.info)
     except ImageError as exc:
         raise image_error(exc) from None
 
@@ -264,7 +184,7 @@ def store_prepared(
         with db.write_engine.begin() as conn:
             _, created = blobs.put(data)
             try:
-                _insert_rows(conn, project, image_id, now, checked, boxes, class_limits)
+                _insert_rows(conn, project, image_id, now, prepared)
                 if attach is not None:
                     attach(conn, image_id, False)
             except BaseException:
@@ -290,43 +210,30 @@ def _duplicate(db: Database, image_id: str, sha256: str, attach: Attach | None) 
     return IngestResult(image_id, sha256, True)
 
 
-def _insert_rows(
-    conn: Connection,
-    project: Project,
-    image_id: str,
-    now: datetime,
-    c: _Checked,
-    boxes: list[Box],
-    class_limits: ClassLimits,
-) -> None:
+def _insert_rows(conn: Connection, project: Project, image_id: str, now: datetime, p: PreparedImage) -> None:
+    """The image row (its facts, then every column field of `UploadFields`), its tags and pre-labels."""
+    boxes, fields, class_limits = p.boxes, p.fields, p.limits.class_limits
     if boxes:
         learn_new_classes(conn, project, [b.class_name for b in boxes], class_limits)
     row = {
         "id": image_id,
         "project_id": project.id,
-        "sha256": c.sha256,
-        "name": c.name,
-        "content_type": c.content_type,
-        "size_bytes": c.size_bytes,
-        "width": c.width,
-        "height": c.height,
-        "split": c.split,
-        "batch_id": _batch_id(conn, project.id, c.batch),
-        "metadata": c.metadata,
-        "sampling_rule": c.sampling_rule,
-        "sampling_reason": c.sampling_reason,
-        "model_version": c.model_version,
-        "device_id": c.device_id,
-        "source_url": c.source_url,
-        "observed_at": c.observed_at,
-        "source": c.source,
+        "sha256": p.sha256,
+        "content_type": p.info.content_type,
+        "size_bytes": len(p.data),
+        "width": p.info.width,
+        "height": p.info.height,
+        "batch_id": _batch_id(conn, project.id, fields.batch),
+        "observed_at": p.observed_at,
         "created_at": now,
+        **{spec.name: getattr(fields, spec.name) for spec in COLUMN_FIELDS},
     }
     conn.execute(_INSERT_IMAGE, row)
-    if c.tags:
-        conn.execute(_INSERT_TAG, [{"image_id": image_id, "name": t} for t in c.tags])
+    if fields.tags:
+        conn.execute(_INSERT_TAG, [{"image_id": image_id, "name": t} for t in fields.tags])
     if boxes:
-        conn.execute(INSERT_ANNOTATION, row_values(boxes, image_id, PREDICTION, c.model_version, now))
+        rows = row_values(boxes, image_id, PREDICTION, fields.model_version, now)
+        conn.execute(INSERT_ANNOTATION, rows)
 
 
 def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> None:

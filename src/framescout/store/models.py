@@ -12,7 +12,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 GROUND_TRUTH = "ground_truth"
 PREDICTION = "prediction"
 ANNOTATION_KINDS = (GROUND_TRUTH, PREDICTION)
-SPLITS = ("train", "valid", "test")
 REVIEWED = "reviewed"
 REJECTED = "rejected"
 REVIEW_STATUSES = (REVIEWED, REJECTED)

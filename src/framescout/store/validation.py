@@ -3,34 +3,26 @@
 
 from __future__ import annotations
 
+import functools
 import math
-import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from framescout import jsontext
-from framescout.imaging import (
-    ImageError,
-)
+from framescout import jsontext, upload_fields
+from framescout.imaging import ImageError
 from framescout.predictions.box import Box
 from framescout.store.errors import Invalid, StoreError, TooLarge, Unsupported
-from framescout.store.models import (
-    SPLITS,
-    Project,
-)
+from framescout.store.models import Project
+from framescout.upload_fields import FieldError, UploadFields
 
-MAX_NAME = 255
-MAX_TAG = 100
-MAX_TAGS = 50
 MAX_METADATA_BYTES = 64 * 1024
-MAX_TEXT = 1000
 MAX_SQL_INT = 2**63 - 1
 """The largest integer a query parameter may carry into SQL (SQLite integers are signed 64-bit)."""
 MAX_BOXES_PER_IMAGE = 1000
 """Boxes per image and kind, on every route (annotation uploads, upload predictions, reviews): the
 review page draws and saves back every box, and stays small (~150 KB) at this cap."""
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+P = ParamSpec("P")
+R = TypeVar("R")
 _IMAGE_KINDS: dict[str, type[StoreError]] = {
     "too_large": TooLarge,
     "not_an_image": Unsupported,
@@ -38,53 +30,28 @@ _IMAGE_KINDS: dict[str, type[StoreError]] = {
 }
 
 
-def check_name(name: str) -> str:
-    """A plain file name: no path separators, no ``..``, no control characters."""
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise Invalid("invalid_name", f"the file name must be 1-{MAX_NAME} characters")
-    if "/" in name or "\\" in name or name in (".", "..") or ".." in name.split(".") or _CONTROL.search(name):
-        raise Invalid(
-            "invalid_name", f"the file name {name!r} contains a path separator, '..' or control characters"
-        )
-    return name
+def _as_invalid(check: Callable[P, R]) -> Callable[P, R]:
+    """The upload-field check ``check`` raising the store's `Invalid` (what the API answers 422)."""
+
+    @functools.wraps(check)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return check(*args, **kwargs)
+        except FieldError as exc:
+            raise Invalid(exc.code, exc.message) from None
+
+    return checked
 
 
-def check_split(split: str | None) -> str | None:
-    if split in (None, ""):
-        return None
-    if split not in SPLITS:
-        raise Invalid("invalid_split", f"split must be one of {', '.join(SPLITS)}; got {split!r}")
-    return split
+check_name = _as_invalid(upload_fields.check_name)
+check_split = _as_invalid(upload_fields.check_split)
+check_tags = _as_invalid(upload_fields.check_tags)
+check_text = _as_invalid(upload_fields.check_text)
 
 
-def check_tags(tags: Sequence[str]) -> list[str]:
-    clean: dict[str, None] = {}
-    for raw in tags:
-        tag = raw.strip()
-        if not tag:
-            continue
-        if len(tag) > MAX_TAG or _CONTROL.search(tag):
-            raise Invalid(
-                "invalid_tag", f"tag {tag[:40]!r} is longer than {MAX_TAG} or has control characters"
-            )
-        clean.setdefault(tag, None)
-    if len(clean) > MAX_TAGS:
-        raise Invalid("too_many_tags", f"at most {MAX_TAGS} tags per image")
-    return list(clean)
-
-
-def check_text(value: str | None, what: str, limit: int = MAX_TEXT, *, multiline: bool = False) -> str | None:
-    """A free-text field within ``limit`` characters and without control characters (tabs and line
-    breaks are allowed in ``multiline`` text such as a comment)."""
-    if value in (None, ""):
-        return None
-    assert value is not None
-    if len(value) > limit:
-        raise Invalid(f"invalid_{what}", f"{what} is longer than {limit} characters")
-    if (_CONTROL_IN_TEXT if multiline else _CONTROL).search(value):
-        raise Invalid(f"invalid_{what}", f"{what} contains control characters")
-    return value
+def checked_fields(fields: UploadFields) -> UploadFields:
+    """``fields`` with every field checked (`UploadFields.checked`), refusals as `Invalid`."""
+    return _as_invalid(fields.checked)()
 
 
 def parse_metadata(text: str | None) -> dict[str, Any]:

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from framescout.server.deps import FetcherDep, PathProject, SettingsDep, StoreDep, ThumbnailsDep
 from framescout.server.image_bytes import THUMBNAIL_SIZES, original_response, thumbnail_response
 from framescout.server.schemas import ApiReviewIn, ErrorOut, ImageList, ImageOut, ReviewSaved, UploadOut
-from framescout.server.uploads import ingest_upload, parse_predictions, split_tags
+from framescout.server.uploads import UploadFormDep, ingest_upload
 from framescout.store.annotations import list_annotations
-from framescout.store.ingest import ImageFields
 from framescout.store.queries import ImageFilter, get_image, query_images
 from framescout.store.review import save_review
-from framescout.store.validation import MAX_SQL_INT, check_split, parse_metadata
+from framescout.store.validation import MAX_SQL_INT, check_split
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}/images", tags=["images"])
 
+_FILTER_FIELDS = [f.name for f in dataclasses.fields(ImageFilter) if f.name not in ("split", "review_status")]
+"""`ImageFilter` fields the listing takes as query parameters of the same name, unchanged."""
 _ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (401, 404, 413, 415, 422)}
 
 
@@ -37,44 +39,14 @@ async def upload(
     store: StoreDep,
     settings: SettingsDep,
     fetcher: FetcherDep,
-    file: Annotated[UploadFile | None, File(description="The image bytes.")] = None,
-    url: Annotated[
-        str | None, Form(description="A hosted image to fetch instead of `file` (http/https).")
-    ] = None,
-    name: Annotated[str | None, Form()] = None,
-    split: Annotated[str | None, Form(description="train, valid or test")] = None,
-    batch: Annotated[str | None, Form()] = None,
-    tags: Annotated[str | None, Form(description="Comma-separated tags.")] = None,
-    metadata: Annotated[str | None, Form(description="A JSON object, as text.")] = None,
-    predictions: Annotated[
-        str | None, Form(description="Roboflow-shaped predictions JSON, stored as pre-labels.")
-    ] = None,
-    sampling_rule: Annotated[str | None, Form()] = None,
-    sampling_reason: Annotated[str | None, Form()] = None,
-    model_version: Annotated[str | None, Form()] = None,
-    device_id: Annotated[str | None, Form()] = None,
+    form: UploadFormDep,  # file, url and the form fields of `framescout.upload_fields.UploadFields`
 ) -> UploadOut:
     """Upload one image; answers 200 with ``duplicate: true`` when the same bytes already exist.
 
     ``async``: a ``url`` is fetched on the event loop (bounded, with a total deadline) and the parsing
     and ingest run in the threadpool, so slow hosted images cannot starve other routes."""
-
-    def parse_fields() -> ImageFields:
-        return ImageFields(
-            name=name,
-            split=split,
-            batch=batch,
-            tags=split_tags(tags),
-            metadata=parse_metadata(metadata),
-            predictions=parse_predictions(predictions),
-            sampling_rule=sampling_rule,
-            sampling_reason=sampling_reason,
-            model_version=model_version,
-            device_id=device_id,
-        )
-
-    fields = await run_in_threadpool(parse_fields)
-    result = await ingest_upload(store, settings, fetcher, project, fields, file=file, url=url)
+    fields = await run_in_threadpool(form.fields)
+    result = await ingest_upload(store, settings, fetcher, project, fields, file=form.file, url=form.url)
     if result.duplicate:
         response.status_code = 200
     return UploadOut(id=result.id, sha256=result.sha256, duplicate=result.duplicate)
@@ -104,18 +76,9 @@ def list_images(
     offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> ImageList:
     """Images of the project, newest first, filtered."""
-    f = ImageFilter(
-        batch=batch,
-        tag=tag,
-        split=check_split(split),
-        sampling_rule=sampling_rule,
-        min_confidence=min_confidence,
-        max_confidence=max_confidence,
-        labelled=labelled,
-        device_id=device_id,
-        model_version=model_version,
-        review_status=status,
-    )
+    given = dict(locals())  # the query parameters, named like the filter's fields (but ``status``)
+    same = {k: given[k] for k in _FILTER_FIELDS}
+    f = ImageFilter(**same, split=check_split(split), review_status=status)
     with store.db.reading() as session:
         rows, total = query_images(session, project, f, limit=limit, offset=offset)
         images = [ImageOut.of(im) for im in rows]

@@ -18,10 +18,9 @@ from framescout import __version__
 from framescout.server import prelabels
 from framescout.server.annotation_formats import parse_annotation, refuse_too_many_boxes
 from framescout.server.deps import CurrentWorkspace, FetcherDep, PathWorkspace, SettingsDep, StoreDep
-from framescout.server.uploads import ingest_upload
+from framescout.server.uploads import decode_fields, ingest_upload
 from framescout.store.accounts import get_project, list_projects
 from framescout.store.annotations import save_annotations
-from framescout.store.ingest import ImageFields
 from framescout.store.models import (
     GROUND_TRUTH,
     PREDICTION,
@@ -31,7 +30,7 @@ from framescout.store.models import (
 )
 from framescout.store.queries import get_image
 from framescout.store.summaries import ProjectSummary, project_summary
-from framescout.store.validation import parse_metadata
+from framescout.upload_fields import UploadFields
 
 router = APIRouter(tags=["roboflow-compatible"])
 
@@ -119,22 +118,20 @@ async def upload(
     ``async`` like the native upload: an ``image`` URL is fetched on the event loop under the fetch
     policy; the project lookup, parsing and ingest run in the threadpool."""
 
-    def prepare() -> tuple[Project, ImageFields]:
+    def prepare() -> tuple[Project, UploadFields]:
         with store.db.reading() as session:
             target = get_project(session, workspace, project)
-        fields = ImageFields(
-            name=form_name or name,
-            split=form_split or split,
-            batch=batch,
-            tags=tag or [],
-            metadata=parse_metadata(form_metadata or metadata),
-            source="roboflow",
-        )
+        texts = {
+            "name": form_name or name,
+            "split": form_split or split,
+            "metadata": form_metadata or metadata,
+        }
+        fields = decode_fields({**texts, "batch": batch}, tags=tag or [], source="roboflow")
         return target, fields
 
     target, fields = await run_in_threadpool(prepare)
 
-    def with_prelabels(data: bytes, fields: ImageFields) -> None:
+    def with_prelabels(data: bytes, fields: UploadFields) -> None:
         """Predictions of a hosted inference on the same image just before (`server.prelabels`)."""
         found = prelabels.recall(store.db, workspace, data)
         if found is None:
