@@ -150,10 +150,10 @@ def test_s3_open_names_the_setting_to_fix(
     with pytest.raises(BlobStoreUnavailable, match="bucket 'no-such-bucket' does not exist"):
         S3BlobStore.open("no-such-bucket")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
-    with pytest.raises(BlobStoreUnavailable, match="refused the credentials.*AWS_SECRET_ACCESS_KEY"):
+    with pytest.raises(BlobStoreUnavailable, match=r"refused the credentials.*AWS_SECRET_ACCESS_KEY"):
         S3BlobStore.open(BUCKET)
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{services.free_ports(1)[0]}")
-    with pytest.raises(BlobStoreUnavailable, match="cannot reach S3.*AWS_ENDPOINT_URL=http://127.0.0.1:"):
+    with pytest.raises(BlobStoreUnavailable, match=r"cannot reach S3.*AWS_ENDPOINT_URL=http://127\.0\.0\.1:"):
         S3BlobStore.open(BUCKET)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "not a url")
     with pytest.raises(BlobStoreUnavailable, match="AWS_ENDPOINT_URL_S3=not a url"):
@@ -164,7 +164,7 @@ def test_s3_open_names_the_setting_to_fix(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with pytest.raises(BlobStoreUnavailable, match="no S3 credentials.*AWS_ACCESS_KEY_ID"):
+    with pytest.raises(BlobStoreUnavailable, match=r"no S3 credentials.*AWS_ACCESS_KEY_ID"):
         S3BlobStore.open(BUCKET)
 
 
