@@ -72,7 +72,7 @@ class S3BlobStore:
         """HEAD the bucket: raises `BlobStoreUnavailable` saying what is wrong (also for readiness)."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-        where = f"s3://{self.bucket}"
+        where = self.describe()
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except NoCredentialsError:
@@ -92,7 +92,8 @@ class S3BlobStore:
                     "or fix FRAMESCOUT_BLOB_URL / --blob-url"
                 ) from None
             raise BlobStoreUnavailable(
-                f"S3 answered {code or exc} for {where} ({endpoint_setting()})"
+                f"S3 answered {code or exc} for {where} ({endpoint_setting()}): check AWS_DEFAULT_REGION "
+                "and the bucket name"
             ) from None
         except BotoCoreError as exc:  # connection refused, DNS, timeouts, a bad region, ...
             raise BlobStoreUnavailable(
