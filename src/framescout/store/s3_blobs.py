@@ -26,6 +26,7 @@ from framescout.store.blobs import _check_hash
 
 S3_EXTRA_HINT = "s3:// blob URLs need boto3: pip install 'framescout[s3]'"
 CHUNK = 1024 * 1024
+PUT_ATTEMPTS = 3
 
 
 def endpoint_setting() -> str:
@@ -115,13 +116,20 @@ class S3BlobStore:
         key = self.key(sha256)
         if self.exists(sha256):
             return sha256, False
-        try:
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
-        except ClientError as exc:
-            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                return sha256, False  # a concurrent upload of the same bytes got there first
-            raise
-        return sha256, True
+        attempts = PUT_ATTEMPTS
+        while True:
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
+            except ClientError as exc:
+                code = _code(exc)
+                if code in ("PreconditionFailed", "412"):
+                    return sha256, False  # a concurrent upload of the same bytes got there first
+                attempts -= 1
+                if code not in ("ConditionalRequestConflict", "409") or attempts == 0:
+                    raise
+                # (AWS) a concurrent conditional write of this key was still in flight: ask again
+            else:
+                return sha256, True
 
     def get(self, sha256: str) -> bytes:
         """The stored bytes; `KeyError` when absent (like `LocalBlobStore`)."""
