@@ -9,6 +9,7 @@ from framescout.cli import collect, doctor, keys, models_cmd, predict, projects,
 from framescout.cli import export as export_cmd
 from framescout.cli import select as select_cmd
 from framescout.cli import versions as versions_cmd
+from framescout.cli._store import add_store_urls, with_store_urls
 
 app = typer.Typer(
     name="framescout",
@@ -18,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(rules.app, name="rules")
-app.command("serve")(serve.serve)
+app.command("serve")(with_store_urls(serve.serve))
 app.add_typer(keys.app, name="keys")
 app.add_typer(projects.app, name="projects")
 app.add_typer(models_cmd.app, name="models")
@@ -26,9 +27,11 @@ app.command("select")(select_cmd.select_command)
 app.command("predict")(predict.predict)
 app.command("collect")(collect.collect)
 app.add_typer(spool.app, name="spool")
-app.command("export")(export_cmd.export_command)
+app.command("export")(with_store_urls(export_cmd.export_command))
 app.add_typer(versions_cmd.app, name="versions")
-app.command("doctor")(doctor.doctor)
+app.command("doctor")(with_store_urls(doctor.doctor))
+for group in (keys.app, projects.app, models_cmd.app, versions_cmd.app):  # the admin commands
+    add_store_urls(group)
 
 
 @app.callback(invoke_without_command=True)

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from framescout.cli._output import console, errors, fail
 from framescout.cli._store import announce, resolve_data_dir
 from framescout.store import Store
+from framescout.store.blob_url import BlobStoreUnavailable
 from framescout.store.database_check import DatabaseCheck, check_database
 from framescout.store.integrity import DEFAULT_GRACE_SECONDS, inspect_store, stored_bytes
 from framescout.store.integrity_report import FileIssue, Report
@@ -51,6 +52,9 @@ def doctor(
     else:
         try:
             store = Store.open(root)
+            store.local_blobs  # noqa: B018  # refuses an s3:// blob store, whose files it cannot walk
+        except BlobStoreUnavailable as exc:
+            fail(str(exc))
         except Exception as exc:  # a schema the migrations cannot bring up to date
             fail(f"cannot open the data directory {root}: {exc}")
         try:

@@ -84,6 +84,7 @@ def serve(
 
     from framescout.server.settings import Settings, split_list
     from framescout.store import Store
+    from framescout.store.blob_url import BlobStoreUnavailable
 
     choice = choose_for_serve(data_dir)
     root = choice.path
@@ -105,6 +106,8 @@ def serve(
         fail(problem)
     try:
         store = Store.open(root)  # creates the directory and applies migrations once, before workers start
+    except BlobStoreUnavailable as exc:  # FRAMESCOUT_BLOB_URL / --blob-url (cli/_store.py)
+        fail(str(exc))
     except Exception as exc:
         fail(f"cannot open the data directory {root}: {exc}")
     store.close()

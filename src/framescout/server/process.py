@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -24,7 +24,8 @@ class ServerProcess:
     """A real server process over ``data_dir``; use as a context manager or call `start`/`stop`.
 
     ``env`` adds to (or overrides) this process's environment for the server, e.g. its
-    ``FRAMESCOUT_*`` options (``FRAMESCOUT_FETCH_ALLOW``); ``cwd`` is the folder it is started from."""
+    ``FRAMESCOUT_*`` options (``FRAMESCOUT_FETCH_ALLOW``); ``args`` are more ``serve`` options (e.g.
+    ``--blob-url``); ``cwd`` is the folder it is started from."""
 
     def __init__(
         self,
@@ -34,10 +35,12 @@ class ServerProcess:
         port: int | None = None,
         workers: int = 1,
         env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
         cwd: str | Path | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.env = dict(env or {})
+        self.args = tuple(args)
         self.host = host
         self.port = port or free_port(host)
         self.workers = workers
@@ -61,7 +64,7 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         command = [
             sys.executable, "-m", "framescout", "serve", "--data-dir", str(self.data_dir),
-            "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
+            "--host", self.host, "--port", str(self.port), "--workers", str(self.workers), *self.args,
         ]  # fmt: skip
         env = {**os.environ, **self.env}
         self._proc = subprocess.Popen(command, env=env, cwd=self.cwd, stdout=subprocess.DEVNULL)

@@ -30,6 +30,10 @@ class BlobStore(Protocol):
         """Remove a blob (no error when absent)."""
         ...
 
+    def iter_hashes(self) -> list[str]:
+        """Every stored hash, sorted."""
+        ...
+
 
 def _check_hash(sha256: str) -> str:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):

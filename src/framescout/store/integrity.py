@@ -66,7 +66,7 @@ def _issue(path: Path, kind: str, reason: str, now: float) -> FileIssue:
 def stored_bytes(store: Store) -> int:
     """Bytes under blobs/ and models/ (the progress bar's total)."""
     total = 0
-    for path in (*_walk(store.blobs.root), *_walk(store.models_dir)):
+    for path in (*_walk(store.local_blobs.root), *_walk(store.models_dir)):
         with contextlib.suppress(OSError):
             total += path.stat().st_size
     return total
@@ -87,7 +87,7 @@ def inspect_store(
         database or check_database(store.data_dir / "framescout.db"),
     )
     now = time.time()
-    blob_files = list(_walk(store.blobs.root))
+    blob_files = list(_walk(store.local_blobs.root))
     model_files = list(_walk(store.models_dir))
     cache_files = list(_walk(store.data_dir / "cache"))
     refs = collect_references(store)
@@ -96,13 +96,13 @@ def inspect_store(
         if read_generation(conn) < 0:
             report.problems.append("the auth_state row is missing (key revocation would go unnoticed)")
 
-    tmp_root = store.blobs.root / "tmp"
+    tmp_root = store.local_blobs.root / "tmp"
     present: dict[str, bool] = {}  # hash -> content matches its name
     for path in blob_files:
         if path.is_relative_to(tmp_root):
             report.temp_files.append(_issue(path, "temp", "unfinished blob write", now))
             continue
-        rel = path.relative_to(store.blobs.root).parts
+        rel = path.relative_to(store.local_blobs.root).parts
         name = path.name
         if len(rel) != 3 or not is_digest(name) or rel[0] != name[:2] or rel[1] != name[2:4]:
             report.stray.append(_issue(path, "stray", "not a blob path (blobs/ab/cd/<sha256>)", now))

@@ -39,7 +39,7 @@ def fix(store: Store, report: Report) -> None:
     for start in range(0, len(orphans), _BATCH):
         _remove_orphans(store, orphans[start : start + _BATCH], report, now)
     with store.db.writing():  # uploads create fan-out folders inside their write transaction
-        _prune_empty_dirs(store.blobs.root)
+        _prune_empty_dirs(store.local_blobs.root)
     if any("auth_state row is missing" in p for p in report.problems):
         with store.db.writing() as session:
             if session.get(AuthState, 1) is None:
