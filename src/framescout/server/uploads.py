@@ -17,6 +17,7 @@ from framescout import jsontext
 from framescout.imaging import ImageError
 from framescout.predictions import Predictions, PredictionsError
 from framescout.server.fetch import Fetcher, check_url, fetch_failed_error
+from framescout.server.metrics import records_upload
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.errors import Invalid, StoreError
@@ -97,6 +98,7 @@ def ingest(
     )
 
 
+@records_upload
 async def ingest_upload(
     store: Store,
     settings: Settings,
