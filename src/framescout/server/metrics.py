@@ -88,15 +88,19 @@ def route_template(scope: Scope) -> str:
 
 class RequestMetrics:
     """Pure ASGI middleware, outermost: counts every HTTP response by method, route template and
-    status (413s of the body cap and JSON 500s included); an exception that escapes counts as 500."""
+    status (413s of the body cap and JSON 500s included); an exception that escapes counts as 500.
+    Other scopes (lifespan) pass through uncounted."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self._counted(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         status = 500
 
         async def recording_send(message: Message) -> None:
