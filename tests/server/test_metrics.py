@@ -3,6 +3,7 @@ in-process: the optional token, blob-store failures counted (and seen by ``/read
 
 from __future__ import annotations
 
+import base64
 import secrets
 import shutil
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from framescout.server import Settings, create_app
-from served import Served, prepare, scrape
+from served import Served, admin, prepare, scrape
 
 IMAGE_ROUTE = "/api/v1/projects/{workspace}/{project}/images"
 
@@ -137,3 +138,24 @@ def test_blob_store_failure_is_counted_and_not_ready(env: Any, make_jpeg: Callab
     assert ready.status_code == 503
     assert ready.json()["checks"] == {"database": "ok", "blob_store": "failed: FileNotFoundError"}
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.slow
+def test_inference_latency_is_recorded(
+    tmp_path: Path, nanodet_path: Path, make_jpeg: Callable[..., bytes]
+) -> None:
+    data_dir = tmp_path / "data"
+    served = prepare(data_dir)
+    names = str(nanodet_path.with_name("coco.names"))
+    model = ("--onnx", str(nanodet_path), "--format", "nanodet", "--classes", names)
+    admin(data_dir, {}, "models", "add", "acme/cams", "1", *model)
+    with served.server:
+        body = base64.b64encode(make_jpeg(width=320, height=240))
+        for _ in range(3):
+            answer = httpx.post(f"{served.server.url}/cams/1?api_key={served.key}", content=body, timeout=60)
+            assert answer.status_code == 200, answer.text
+        metrics = scrape(served.server.url)
+    assert metrics[("framescout_inference_duration_seconds_count", _labels(outcome="ok"))] == 3
+    assert 0 < metrics[("framescout_inference_duration_seconds_sum", _labels(outcome="ok"))] < 30
+    labels = _labels(method="POST", route="/{project}/{version}", status="200")
+    assert metrics[("framescout_http_requests_total", labels)] == 3

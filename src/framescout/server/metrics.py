@@ -23,7 +23,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import event
@@ -194,9 +194,13 @@ def instrument_blobs(blobs: BlobStore) -> None:
 
 # ------------------------------------------------------------------------------------------ exposition
 def exposition() -> bytes:
-    """The text format: every worker's samples summed in multi-process mode, else this process's."""
+    """The text format: every worker's samples summed in multi-process mode, else this process's.
+
+    The mode is the one prometheus-client chose when it was first imported: ``serve --workers 1`` runs
+    its one worker in the process that imported it before ``PROMETHEUS_MULTIPROC_DIR`` was set, so
+    that worker keeps its samples in memory and serves its own registry (it is the only process)."""
     path = os.environ.get(MULTIPROC_ENV)
-    if not path:
+    if not path or values.ValueClass is values.MutexValue:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
