@@ -82,6 +82,7 @@ def serve(
     folder use its data directory (docs/server.md, "Which data directory")."""
     import uvicorn
 
+    from framescout.server.metrics_dir import prepare as prepare_metrics_dir
     from framescout.server.settings import Settings, split_list
     from framescout.store import Store
     from framescout.store.blob_url import BlobStoreUnavailable
@@ -133,6 +134,7 @@ def serve(
             soft_wrap=True,
         )
     os.environ.update(settings.to_env())
+    metrics_dir = prepare_metrics_dir(root)  # before any worker imports prometheus-client
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
@@ -145,5 +147,6 @@ def serve(
             access_log=False,
         )
     finally:
+        metrics_dir.cleanup()
         if state_file is not None:
             forget_server(state_file)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from framescout import __version__
+from framescout.server import metrics
 from framescout.server.deps import Caches
 from framescout.server.errors import CatchUnexpected, install_error_handlers
 from framescout.server.fetch import Fetcher
@@ -15,6 +16,7 @@ from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.inference import ModelRegistry
 from framescout.server.json_bodies import JSONDepthLimit
 from framescout.server.limits import BodySizeLimit
+from framescout.server.readiness import install_readiness
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
 from framescout.server.security import SecurityHeaders
@@ -61,6 +63,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         """Liveness: answers without authentication, on the event loop, touching nothing shared
         (no database, no threadpool), so it answers however busy the other routes are."""
         return {"status": "ok", "version": __version__}
+
+    install_readiness(app, store)
+    metrics.install(app, store.blobs)  # its middleware goes outermost: it counts every response
 
     for module in (workspaces, projects, images, annotations_router, similarity, reports):
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from typing import Any
 from framescout.models import ModelError, OnnxDetector, verify_model
 from framescout.predictions import Predictions
 from framescout.server.errors import Unavailable
+from framescout.server.metrics import times_inference
 from framescout.store.models import ModelVersion
 
 _Key = tuple[str, str | None, tuple[str, ...]]
@@ -47,6 +48,7 @@ class ModelRegistry:
             self._loaded[key] = detector
             return detector
 
+    @times_inference
     def predict(self, model: ModelVersion, image: Any, *, confidence: float, iou: float) -> Predictions:
         """Run the model on a decoded image; thresholds in [0, 1]. A model that fails on this image
         answers 503 ``model_failed`` with the reason (never a 500)."""

@@ -25,6 +25,7 @@ from framescout.imaging import ImageError
 from framescout.predictions import Predictions, PredictionsError
 from framescout.server.errors import RequestTooLarge
 from framescout.server.fetch import Fetcher, check_url, fetch_failed_error
+from framescout.server.metrics import records_upload
 from framescout.server.settings import Settings
 from framescout.store import Store
 from framescout.store.errors import Invalid, StoreError
@@ -168,6 +169,7 @@ def ingest(
     )
 
 
+@records_upload
 async def ingest_upload(
     store: Store,
     settings: Settings,
