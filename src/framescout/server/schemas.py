@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any, Literal, Self
 
@@ -57,14 +58,9 @@ class ProjectOut(BaseModel):
 
     @classmethod
     def of(cls, p: Project, workspace: str) -> ProjectOut:
-        return cls(
-            workspace=workspace,
-            slug=p.slug,
-            name=p.name,
-            type=p.type,
-            classes=p.classes,
-            created_at=p.created_at,
-        )
+        """Every field but ``workspace`` (the caller's slug) is the project's attribute of that name."""
+        own = (name for name in cls.model_fields if name != "workspace")
+        return cls(workspace=workspace, **{name: getattr(p, name) for name in own})
 
 
 class UploadOut(BaseModel):
@@ -213,14 +209,7 @@ class ReviewSaved(BaseModel):
 
     @classmethod
     def of(cls, result: ReviewResult, **extra: Any) -> Self:
-        return cls(
-            image_id=result.image_id,
-            status=result.status,
-            boxes=result.boxes,
-            reviewed_by=result.reviewed_by,
-            reviewed_at=result.reviewed_at,
-            **extra,
-        )
+        return cls(**dataclasses.asdict(result), **extra)
 
 
 class ReportOut(BaseModel):
