@@ -1,0 +1,177 @@
+"""Copying blobs and model files to a new store, each re-hashed on the target after it is written
+(`migrate_store`'s files).
+
+Which blobs: every hash the source database refers to (`references.collect_references`: image rows,
+dataset-version manifests and the image hashes they name). Orphans are not copied. Each blob is read
+from the source, checked against its name, written to the target store, read back from the target and
+hashed again; only then is it recorded in a journal (one hash per line, appended and flushed), so a run
+interrupted anywhere skips, on the next run, exactly the blobs already verified and never uploads one
+twice. Several blobs move at once (threads: the work is network waiting).
+
+Model files (``models/<sha256>.onnx``) are not in the blob store: they stay files in each server host's
+data directory. They are copied (and re-hashed) only into a target data directory when one is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from framescout.imaging import sha256_hex
+from framescout.store.blobs import BlobStore
+
+JOBS = 4
+Advance = Callable[[int], None]
+
+
+class Journal:
+    """The hashes already verified on one target: a text file, one hash a line, appended as they come."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            lines = path.read_text().split("\n")
+        except FileNotFoundError:
+            lines = []
+        self.verified = {line for line in lines if len(line) == 64}  # a torn last line is ignored
+
+    def add(self, sha256: str) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as f:
+                f.write(f"\n{sha256}\n")
+                f.flush()
+                os.fsync(f.fileno())
+            self.verified.add(sha256)
+
+
+def journal_path(source_dir: Path, target_description: str) -> Path:
+    """Where the journal for one source and one target lives: in the source's disposable cache."""
+    name = hashlib.sha256(target_description.encode()).hexdigest()[:16]
+    return source_dir / "cache" / "migrate-store" / f"{name}.verified"
+
+
+@dataclass
+class BlobCopy:
+    """What the blob pass did: hashes uploaded and verified now, already verified by an earlier run,
+    and the ones that failed (with why)."""
+
+    uploaded: int = 0
+    already: int = 0
+    bytes_copied: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def _copy_one(sha256: str, source: BlobStore, target: BlobStore) -> tuple[int, str | None]:
+    try:
+        data = source.get(sha256)
+    except KeyError:
+        return 0, "missing in the source store (framescout doctor lists it)"
+    if sha256_hex(data) != sha256:
+        return 0, "corrupt in the source store (its bytes do not match its hash)"
+    target.put(data)
+    try:
+        back = target.get(sha256)
+    except KeyError:
+        return 0, "not readable from the target after writing it"
+    if sha256_hex(back) != sha256:
+        return 0, "the target returned other bytes than were written"
+    return len(data), None
+
+
+def copy_blobs(
+    hashes: Iterable[str],
+    source: BlobStore,
+    target: BlobStore,
+    journal: Journal,
+    advance: Advance,
+    *,
+    jobs: int = JOBS,
+) -> BlobCopy:
+    """Every hash not yet in ``journal`` copied, re-hashed on the target and journalled."""
+    result = BlobCopy()
+    todo = []
+    for sha in sorted(set(hashes)):
+        if sha in journal.verified:
+            result.already += 1
+            advance(1)
+        else:
+            todo.append(sha)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {sha: pool.submit(_copy_one, sha, source, target) for sha in todo}
+        for sha, future in futures.items():
+            try:
+                size, problem = future.result()
+            except Exception as exc:  # the target store failed: say which blob and why, go on
+                size, problem = 0, f"{type(exc).__name__}: {exc}"
+            if problem is None:
+                journal.add(sha)
+                result.uploaded += 1
+                result.bytes_copied += size
+            else:
+                result.failed[sha] = problem
+            advance(1)
+    return result
+
+
+def missing_on_target(hashes: Iterable[str], target: BlobStore, journal: Journal) -> dict[str, str]:
+    """The final check: each hash is on the target now and was verified by hash (journal)."""
+    missing: dict[str, str] = {}
+    for sha in sorted(set(hashes)):
+        if sha not in journal.verified:
+            missing[sha] = "never verified on the target"
+        elif not target.exists(sha):
+            missing[sha] = "verified once but gone from the target"
+    return missing
+
+
+@dataclass
+class ModelCopy:
+    """Model files: copied into ``target`` (a data directory's ``models/``) or left for the operator."""
+
+    names: list[str]
+    target: Path | None
+    copied: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def copy_models(
+    hashes: Iterable[str], source_dir: Path, target_dir: Path | None, advance: Advance
+) -> ModelCopy:
+    """Copy ``<sha>.onnx`` from ``source_dir`` into ``target_dir`` (when given), each re-hashed there."""
+    names = sorted(f"{sha}.onnx" for sha in set(hashes))
+    result = ModelCopy(names, target_dir)
+    if target_dir is None:
+        return result
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        src, dst = source_dir / name, target_dir / name
+        sha = name.removesuffix(".onnx")
+        try:
+            if not (dst.is_file() and _file_sha256(dst) == sha):
+                tmp = dst.with_suffix(".part")
+                shutil.copyfile(src, tmp)
+                tmp.replace(dst)
+            if _file_sha256(dst) != sha:
+                result.failed[name] = "the copy does not match its hash (is the source file corrupt?)"
+            else:
+                result.copied += 1
+        except OSError as exc:
+            result.failed[name] = exc.strerror or str(exc)
+        advance(1)
+    return result
