@@ -66,9 +66,15 @@ def _snapshot(store: Store) -> dict[str, list[tuple[object, ...]]]:
                     select(Annotation.image_id, Annotation.kind, Annotation.class_name, Annotation.x_max)
                 )
             ),
-            "tags": sorted(session.execute(select(ImageTag.image_id, ImageTag.name)).tuples()),
-            "reports": sorted(session.execute(select(Report.id, Report.image_id, Report.corrected)).tuples()),
+            "tags": sorted(session.execute(select(ImageTag.image_id, ImageTag.name))),
+            "reports": sorted(session.execute(select(Report.id, Report.image_id, Report.corrected))),
         }
+
+
+def _version(store: Store) -> dict[str, object]:
+    """Dataset version v1 as an export sees it (every field but its byte reader)."""
+    dataset = load_version(store, "acme", "cams", "v1")
+    return {name: value for name, value in vars(dataset).items() if name != "read_bytes"}
 
 
 @pytest.mark.slow
@@ -91,7 +97,7 @@ def test_everything_arrives_and_a_second_run_copies_nothing(tmp_path: Path, targ
         assert _snapshot(new) == _snapshot(old)
         for sha in old.blobs.iter_hashes():
             assert new.blobs.get(sha) == old.blobs.get(sha)
-        assert load_version(new, "acme", "cams", "v1") == load_version(old, "acme", "cams", "v1")
+        assert _version(new) == _version(old)
         with new.db.writing() as session:  # the sequence moved past the copied ids: a new box fits
             session.add(Annotation(image_id=source.image_ids[5], kind="ground_truth", class_name="car",
                                    x_min=1, y_min=1, x_max=2, y_max=2))  # fmt: skip
@@ -112,7 +118,8 @@ def test_a_run_interrupted_in_the_rows_finishes_on_the_next(tmp_path: Path, targ
     database_url, blob_url = target
     source = populate(tmp_path / "embedded", images=30)
     with pytest.raises(KeyboardInterrupt):  # after the first batch of annotations committed
-        migrate_store(source.data_dir, database_url, blob_url, progress=StopAfter("rows: annotations", 1))
+        interrupted = StopAfter("rows: annotations", 1)
+        migrate_store(source.data_dir, database_url, blob_url, progress=interrupted, batch_rows=10)
     engine = create_engine(database_url)
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Image)) == 30

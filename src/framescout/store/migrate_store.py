@@ -45,6 +45,7 @@ from framescout.store.migrate_blobs import (
     missing_on_target,
 )
 from framescout.store.migrate_rows import (
+    BATCH_ROWS,
     RowCopyError,
     TableCheck,
     compare_table,
@@ -187,14 +188,16 @@ def migrate_store(
     models_to: Path | None = None,
     progress: Progress | None = None,
     jobs: int = JOBS,
+    batch_rows: int = BATCH_ROWS,
 ) -> Migration:
-    """Copy, then verify; `MigrationRefused` before anything is copied when the run cannot be done."""
+    """Copy, then verify; `MigrationRefused` before anything is copied when the run cannot be done.
+    ``jobs`` blobs move at once; ``batch_rows`` rows go in each target transaction."""
     show = progress or _Quiet()
     source = open_source(data_dir)
     try:
         target_db, target_blobs = open_target(database_url, blob_url, source)
         try:
-            return _run(source, target_db, target_blobs, models_to, show, jobs)
+            return _run(source, target_db, target_blobs, models_to, show, (jobs, batch_rows))
         finally:
             target_db.dispose()
     finally:
@@ -207,9 +210,10 @@ def _run(
     target_blobs: BlobStore,
     models_to: Path | None,
     show: Progress,
-    jobs: int,
+    sizes: tuple[int, int],
 ) -> Migration:
     src, dst = source.db.read_engine, target_db.write_engine
+    jobs, batch_rows = sizes
     others = foreign_workspaces(src, dst)
     if others:
         raise MigrationRefused(
@@ -229,7 +233,7 @@ def _run(
     try:
         for table in tables:
             advance = show.phase(f"rows: {table.name}", count_rows(src, table))
-            result.written[table.name] = copy_table(src, dst, table, advance)
+            result.written[table.name] = copy_table(src, dst, table, advance, batch_rows)
     except RowCopyError as exc:
         raise MigrationRefused(str(exc)) from None
     reset_sequences(dst)
