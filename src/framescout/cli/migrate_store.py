@@ -10,8 +10,10 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from framescout.cli._output import console, errors, fail
+from framescout.store.blob_url import BlobStoreUnavailable
 from framescout.store.datadir import BLOB_URL_ENV, DATABASE_URL_ENV
 from framescout.store.locate import running_servers
 from framescout.store.migrate_blobs import JOBS
@@ -74,6 +76,10 @@ def migrate_store_command(
             )
     except MigrationRefused as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; run the same command again to go on where it stopped", 130)
+    except (SQLAlchemyError, BlobStoreUnavailable, OSError) as exc:  # e.g. the target went away mid-run
+        fail(f"stopped: {exc}; run the same command again to go on where it stopped")
     _print(result)
     raise typer.Exit(0 if result.ok else 1)
 

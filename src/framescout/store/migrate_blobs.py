@@ -69,21 +69,39 @@ class BlobCopy:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+def _read_checked(store: BlobStore, sha256: str, absent: str, wrong: str) -> tuple[bytes | None, str | None]:
+    """The blob's bytes when they match their hash, else ``(None, why)``."""
+    try:
+        data = store.get(sha256)
+    except KeyError:
+        return None, absent
+    return (data, None) if sha256_hex(data) == sha256 else (None, wrong)
+
+
 def _copy_one(sha256: str, source: BlobStore, target: BlobStore) -> tuple[int, str | None]:
-    try:
-        data = source.get(sha256)
-    except KeyError:
-        return 0, "missing in the source store (framescout doctor lists it)"
-    if sha256_hex(data) != sha256:
-        return 0, "corrupt in the source store (its bytes do not match its hash)"
+    data, problem = _read_checked(
+        source,
+        sha256,
+        "missing in the source store (framescout doctor lists it)",
+        "corrupt in the source store (its bytes do not match its hash)",
+    )
+    if data is None:
+        return 0, problem
     target.put(data)
-    try:
-        back = target.get(sha256)
-    except KeyError:
-        return 0, "not readable from the target after writing it"
-    if sha256_hex(back) != sha256:
-        return 0, "the target returned other bytes than were written"
-    return len(data), None
+    _, problem = _read_checked(
+        target,
+        sha256,
+        "not readable from the target after writing it",
+        "the target returned other bytes than were written",
+    )
+    return (0, problem) if problem else (len(data), None)
+
+
+def _ensure(sha256: str, source: BlobStore, target: BlobStore, journal: Journal) -> tuple[int, str | None]:
+    """``(-1, None)`` for a blob verified by an earlier run and still there (one HEAD), else copy it."""
+    if sha256 in journal.verified and target.exists(sha256):
+        return -1, None
+    return _copy_one(sha256, source, target)
 
 
 def copy_blobs(
@@ -95,28 +113,24 @@ def copy_blobs(
     *,
     jobs: int = JOBS,
 ) -> BlobCopy:
-    """Every hash not yet in ``journal`` copied, re-hashed on the target and journalled."""
+    """Every hash copied, re-hashed on the target and journalled, except those an earlier run
+    verified that are still on the target (a blob deleted there since is copied again)."""
     result = BlobCopy()
-    todo = []
-    for sha in sorted(set(hashes)):
-        if sha in journal.verified:
-            result.already += 1
-            advance(1)
-        else:
-            todo.append(sha)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {sha: pool.submit(_copy_one, sha, source, target) for sha in todo}
+        futures = {sha: pool.submit(_ensure, sha, source, target, journal) for sha in sorted(set(hashes))}
         for sha, future in futures.items():
             try:
                 size, problem = future.result()
             except Exception as exc:  # the target store failed: say which blob and why, go on
                 size, problem = 0, f"{type(exc).__name__}: {exc}"
-            if problem is None:
+            if problem is not None:
+                result.failed[sha] = problem
+            elif size < 0:
+                result.already += 1
+            else:
                 journal.add(sha)
                 result.uploaded += 1
                 result.bytes_copied += size
-            else:
-                result.failed[sha] = problem
             advance(1)
     return result
 

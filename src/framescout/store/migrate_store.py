@@ -231,8 +231,9 @@ def _run(
         return result  # no rows pointing at blobs the target lacks
     tables = copied_tables()
     try:
+        rows = sum(count_rows(src, table) for table in tables)
+        advance = show.phase("rows", rows)
         for table in tables:
-            advance = show.phase(f"rows: {table.name}", count_rows(src, table))
             result.written[table.name] = copy_table(src, dst, table, advance, batch_rows)
     except RowCopyError as exc:
         raise MigrationRefused(str(exc)) from None
@@ -240,9 +241,8 @@ def _run(
     result.models = copy_models(
         refs.models, source.models_dir, models_to, show.phase("models", len(refs.models))
     )
-    for table in tables:
-        advance = show.phase(f"verify: {table.name}", count_rows(src, table))
-        result.tables.append(compare_table(src, dst, table, advance))
+    advance = show.phase("verifying rows", rows)
+    result.tables = [compare_table(src, dst, table, advance) for table in tables]
     result.blobs_missing = missing_on_target(refs.blobs, target_blobs, journal)
     return result
 
