@@ -131,6 +131,8 @@ def test_killed_midway_it_resumes_and_the_new_store_serves_the_same(
     new_env = {"FRAMESCOUT_DATABASE_URL": database_url, "FRAMESCOUT_BLOB_URL": blob_url, **aws}
     with ServerProcess(source.data_dir) as old:
         before = _answers(old, source.key, source)
+        busy = _migrate(source.data_dir, database_url, blob_url, aws)
+        assert busy.wait(60) == 1 and "stop it first" in busy.communicate()[1]
     with ServerProcess(tmp_path / "empty-host", env=new_env) as new:
         after = _answers(new, source.key, source)
     assert after == before

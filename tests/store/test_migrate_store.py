@@ -203,3 +203,20 @@ def test_an_embedded_to_embedded_copy_on_sqlite_verifies(tmp_path: Path) -> None
     result = migrate_store(source.data_dir, target_db, (tmp_path / "copy" / "blobs").as_uri())
     assert result.ok, result
     assert result.models.names and result.models.target is None  # left for the operator, and said so
+
+
+def test_a_blob_missing_from_the_source_stops_before_the_rows(tmp_path: Path) -> None:
+    source = populate(tmp_path / "embedded", images=5)
+    store = Store.open(source.data_dir)
+    lost = store.blobs.iter_hashes()[0]
+    store.blobs.delete(lost)
+    store.close()
+    target_db = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = migrate_store(source.data_dir, target_db, (tmp_path / "copy-blobs").as_uri())
+    assert not result.ok
+    assert result.blobs.failed == {lost: "missing in the source store (framescout doctor lists it)"}
+    assert result.blobs.uploaded == 5 and result.written == {} and result.tables == []
+    engine = create_engine(target_db)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Image)) == 0
+    engine.dispose()
