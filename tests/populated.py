@@ -34,7 +34,7 @@ class Populated:
 
 def jpeg(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
     image = Image.new("RGB", size, (seed * 37 % 256, seed * 11 % 256, 120))
-    image.putpixel((seed % size[0], 0), (255, 255, 255))
+    image.putpixel((seed % size[0], seed // size[0] % size[1]), (255, 255, 255))
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=90)
     return out.getvalue()

@@ -220,3 +220,18 @@ def test_a_blob_missing_from_the_source_stops_before_the_rows(tmp_path: Path) ->
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Image)) == 0
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_value_postgresql_refuses_is_named(tmp_path: Path, postgres: services.Postgres) -> None:
+    source = populate(tmp_path / "embedded", images=4)
+    engine = create_engine(f"sqlite:///{source.data_dir / 'framescout.db'}")
+    with engine.begin() as conn:  # SQLite never checks VARCHAR lengths; PostgreSQL does
+        conn.execute(text("UPDATE projects SET name = :n"), {"n": "x" * 300})
+    engine.dispose()
+    database_url = postgres.database_url(f"long_{secrets.token_hex(4)}")
+    with pytest.raises(MigrationRefused) as refused:
+        migrate_store(source.data_dir, database_url, (tmp_path / "blobs").as_uri())
+    message = str(refused.value)
+    assert message.startswith("the target refused a batch of projects: value too long"), message
+    assert "x" * 300 not in message and "\n" not in message

@@ -83,7 +83,8 @@ def copy_table(source: Engine, target: Engine, table: Table, advance: Advance, s
             with target.begin() as conn:
                 conn.execute(insert, values)
         except Exception as exc:  # e.g. a value longer than its column, which SQLite never checked
-            raise RowCopyError(f"the target refused a batch of {table.name}: {exc}") from exc
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]  # not the whole batch
+            raise RowCopyError(f"the target refused a batch of {table.name}: {reason}") from exc
         advance(len(rows))
     return count_rows(target, table) - before
 

@@ -243,7 +243,7 @@ def _run(
     )
     advance = show.phase("verifying rows", rows)
     result.tables = [compare_table(src, dst, table, advance) for table in tables]
-    result.blobs_missing = missing_on_target(refs.blobs, target_blobs, journal)
+    result.blobs_missing = missing_on_target(refs.blobs, target_blobs, journal, jobs=jobs)
     return result
 
 
