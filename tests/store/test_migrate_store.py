@@ -112,7 +112,7 @@ def test_everything_arrives_and_a_second_run_copies_nothing(tmp_path: Path, targ
     annotations = next(t for t in again.tables if t.table == "annotations")
     assert annotations.target_rows == annotations.source_rows + 1 and not annotations.missing
     assert sum(again.written.values()) == 0
-    assert again.blobs.uploaded == 1 and again.blobs.already == 12 and not again.blobs_missing
+    assert again.blobs.uploaded == 1 and again.blobs.already == 12
 
 
 @pytest.mark.slow

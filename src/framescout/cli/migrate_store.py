@@ -110,13 +110,11 @@ def _print(result: Migration) -> None:
     b = result.blobs
     console.print(
         f"  blobs: {result.blobs_referenced} referenced, {b.uploaded} copied now ({b.bytes_copied:,} bytes), "
-        f"{b.already} already verified by an earlier run",
+        f"{b.already} already verified by an earlier run (and found there)",
         markup=False,
     )
-    for what, items in (("failed", b.failed), ("not verified on the target", result.blobs_missing)):
-        if items:
-            console.print(f"    {what}: {len(items)}: {_some(items)}", markup=False)
     if b.failed:
+        console.print(f"    failed: {len(b.failed)}: {_some(b.failed)}", markup=False)
         console.print("  rows: not copied (their blobs are not all on the target); run again", markup=False)
     _print_models(result)
     if result.ok:

@@ -114,7 +114,8 @@ def copy_blobs(
     jobs: int = JOBS,
 ) -> BlobCopy:
     """Every hash copied, re-hashed on the target and journalled, except those an earlier run
-    verified that are still on the target (a blob deleted there since is copied again)."""
+    verified that are still on the target (one HEAD each; a blob deleted there since is copied again).
+    Every hash not in ``failed`` afterwards is on the target and was verified by its hash."""
     result = BlobCopy()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {sha: pool.submit(_ensure, sha, source, target, journal) for sha in sorted(set(hashes))}
@@ -133,20 +134,6 @@ def copy_blobs(
                 result.bytes_copied += size
             advance(1)
     return result
-
-
-def missing_on_target(
-    hashes: Iterable[str], target: BlobStore, journal: Journal, *, jobs: int = JOBS
-) -> dict[str, str]:
-    """The final check: each hash was verified by hash (journal) and is on the target now."""
-    todo = sorted(set(hashes))
-    missing = {sha: "never verified on the target" for sha in todo if sha not in journal.verified}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        verified = [sha for sha in todo if sha not in missing]
-        for sha, there in zip(verified, pool.map(target.exists, verified), strict=True):
-            if not there:
-                missing[sha] = "verified once but gone from the target"
-    return dict(sorted(missing.items()))
 
 
 @dataclass
