@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from framescout import Predictions
 from framescout.export.versions import create_version
@@ -89,3 +89,11 @@ def populate(data_dir: Path, images: int = 12) -> Populated:
     finally:
         store.close()
     return Populated(data_dir.resolve(), key, ids, model_file)
+
+
+def set_revision(data_dir: Path, revision: str) -> None:
+    """Pretend the data directory's schema is at ``revision`` (as an older or newer release left it)."""
+    engine = create_engine(f"sqlite:///{data_dir / 'framescout.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    engine.dispose()

@@ -1,8 +1,8 @@
 """``framescout migrate-store`` as an operator runs it, on a real PostgreSQL and a real SeaweedFS S3:
 killed in the middle of its blobs it resumes without uploading a verified blob again; then a server on
 the new store (an empty data directory, ``--database-url`` + ``--blob-url``) answers what the server on
-the old data directory answers; and the command refuses a source at another schema revision (exit 1,
-one line, no traceback)."""
+the old data directory answers; and the command refuses a source at another schema revision, a
+missing setting and an unsupported database (exit 1, one line, no traceback)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from sqlalchemy import create_engine, text
 
 import services
 from framescout.server.process import ServerProcess
+from framescout.store.migrate_store import head_revision
 from helpers import framescout
-from populated import Populated, populate
+from populated import Populated, populate, set_revision
 
 IMAGES = "/api/v1/projects/acme/cams/images"
 BLOBS = re.compile(r"blobs: (\d+) referenced, (\d+) copied now .* (\d+) already verified")
@@ -143,12 +144,9 @@ def test_killed_midway_it_resumes_and_the_new_store_serves_the_same(
 
 
 @pytest.mark.slow
-def test_the_command_refuses_a_source_at_another_revision(tmp_path: Path) -> None:
+def test_the_command_refuses_what_it_cannot_migrate(tmp_path: Path) -> None:
     source = populate(tmp_path / "embedded", images=4)
-    engine = create_engine(f"sqlite:///{source.data_dir / 'framescout.db'}")
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0007'"))
-    engine.dispose()
+    set_revision(source.data_dir, "0007")
     target = f"sqlite:///{tmp_path / 'new.db'}"
     done = framescout(
         "migrate-store", "--from", str(source.data_dir), "--database-url", target,
@@ -158,5 +156,15 @@ def test_the_command_refuses_a_source_at_another_revision(tmp_path: Path) -> Non
     assert "schema revision 0007" in done.stderr and "open it with this version first" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "new.db").exists()
+    set_revision(source.data_dir, head_revision())
     missing = framescout("migrate-store", "--from", str(source.data_dir), "--database-url", target)
     assert missing.returncode == 1 and "--blob-url" in missing.stderr
+    blobs = (tmp_path / "blobs").as_uri()
+    for url, says in [
+        ("mysql://u:p@127.0.0.1:1/x", "copies into PostgreSQL or SQLite, not mysql"),
+        ("not a url", "'not a url' is not a database URL"),
+    ]:
+        refused = framescout(
+            "migrate-store", "--from", str(source.data_dir), "--database-url", url, "--blob-url", blobs
+        )
+        assert refused.returncode == 1 and says in refused.stderr and "Traceback" not in refused.stderr

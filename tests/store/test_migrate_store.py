@@ -19,7 +19,7 @@ from framescout.store.db import Database
 from framescout.store.migrate_blobs import Advance
 from framescout.store.migrate_store import MigrationRefused, migrate_store
 from framescout.store.models import Annotation, Image, ImageTag, Report
-from populated import Populated, populate
+from populated import Populated, populate, set_revision
 
 
 @pytest.fixture
@@ -140,13 +140,6 @@ def test_a_run_interrupted_in_the_rows_finishes_on_the_next(tmp_path: Path, targ
     assert boxes == keys == next(t.source_rows for t in done.tables if t.table == "annotations")
 
 
-def _set_revision(data_dir: Path, revision: str) -> None:
-    engine = create_engine(f"sqlite:///{data_dir / 'framescout.db'}")
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
-    engine.dispose()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("revision", "says"),
@@ -156,7 +149,7 @@ def test_a_source_at_another_schema_revision_is_refused(
     tmp_path: Path, postgres: services.Postgres, revision: str, says: str
 ) -> None:
     source = populate(tmp_path / "embedded", images=4)
-    _set_revision(source.data_dir, revision)
+    set_revision(source.data_dir, revision)
     database_url = postgres.database_url(f"refused_{secrets.token_hex(4)}")
     blob_url = (tmp_path / "blobs").as_uri()
     with pytest.raises(MigrationRefused, match=says):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -75,11 +76,11 @@ def migrate_store_command(
                 root, database_url, blob_url, models_to=models_to, progress=_Bars(bars), jobs=jobs
             )
     except MigrationRefused as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
     except KeyboardInterrupt:
         fail("interrupted; run the same command again to go on where it stopped", 130)
     except (SQLAlchemyError, BlobStoreUnavailable, OSError) as exc:  # e.g. the target went away mid-run
-        fail(f"stopped: {exc}; run the same command again to go on where it stopped")
+        fail(escape(f"stopped: {exc}; run the same command again to go on where it stopped"))
     _print(result)
     raise typer.Exit(0 if result.ok else 1)
 
@@ -90,32 +91,33 @@ def _some(items: list[str] | dict[str, str]) -> str:
     return ", ".join(shown[:SHOWN]) + more
 
 
+def _say(line: str) -> None:
+    """One line of the summary, printed as it is (paths and ids may hold brackets)."""
+    console.print(line, markup=False)
+
+
 def _print(result: Migration) -> None:
-    console.print(f"from {result.source} to {result.target_database} + {result.target_blobs}", markup=False)
+    _say(f"from {result.source} to {result.target_database} + {result.target_blobs}")
     for t in result.tables:
         state = "ok" if t.ok else "DIFFERENT"
-        console.print(
+        _say(
             f"  {t.table:<20} {t.source_rows:>8} rows in source, {t.target_rows:>8} in target, "
-            f"{result.written.get(t.table, 0):>8} written now: {state}",
-            markup=False,
+            f"{result.written.get(t.table, 0):>8} written now: {state}"
         )
         if t.missing:
-            console.print(f"    missing in the target: {_some(t.missing)}", markup=False)
+            _say(f"    missing in the target: {_some(t.missing)}")
         if t.different:
-            console.print(f"    different in the target: {_some(t.different)}", markup=False)
+            _say(f"    different in the target: {_some(t.different)}")
         if t.source_rows != t.target_rows and not t.missing:
-            console.print(
-                "    the target has rows the source does not (written there meanwhile?)", markup=False
-            )
+            _say("    the target has rows the source does not (written there meanwhile?)")
     b = result.blobs
-    console.print(
+    _say(
         f"  blobs: {result.blobs_referenced} referenced, {b.uploaded} copied now ({b.bytes_copied:,} bytes), "
-        f"{b.already} already verified by an earlier run (and found there)",
-        markup=False,
+        f"{b.already} already verified by an earlier run (and found there)"
     )
     if b.failed:
-        console.print(f"    failed: {len(b.failed)}: {_some(b.failed)}", markup=False)
-        console.print("  rows: not copied (their blobs are not all on the target); run again", markup=False)
+        _say(f"    failed: {len(b.failed)}: {_some(b.failed)}")
+        _say("  rows: not copied (their blobs are not all on the target); run again")
     _print_models(result)
     if result.ok:
         console.print("[bold green]verified[/]: every row and blob is in the target", markup=True)
@@ -128,14 +130,11 @@ def _print_models(result: Migration) -> None:
     if not m.names:
         return
     if m.target is None:
-        console.print(
+        _say(
             f"  models: {len(m.names)} registered model file(s) are local files, not in the blob store: "
-            f"copy {result.source}/models/ into each server host's DATA_DIR/models/ (or pass --models-to)",
-            markup=False,
+            f"copy {result.source}/models/ into each server host's DATA_DIR/models/ (or pass --models-to)"
         )
         return
-    console.print(
-        f"  models: {m.copied} of {len(m.names)} copied into {m.target} and re-hashed", markup=False
-    )
+    _say(f"  models: {m.copied} of {len(m.names)} copied into {m.target} and re-hashed")
     if m.failed:
-        console.print(f"    failed: {_some(m.failed)}", markup=False)
+        _say(f"    failed: {_some(m.failed)}")

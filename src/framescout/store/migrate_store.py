@@ -29,7 +29,8 @@ from typing import Protocol
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from framescout.store.blob_url import BlobStoreUnavailable, describe_blob_store, open_blob_store
 from framescout.store.blobs import BlobStore, LocalBlobStore
@@ -46,6 +47,7 @@ from framescout.store.migrate_blobs import (
 )
 from framescout.store.migrate_rows import (
     BATCH_ROWS,
+    SUPPORTED,
     RowCopyError,
     TableCheck,
     compare_table,
@@ -138,6 +140,14 @@ def open_source(data_dir: Path) -> Store:
 def open_target(database_url: str, blob_url: str, source: Store) -> tuple[Database, BlobStore]:
     """The target database, migrated to head, and the target blob store; refused when either is the
     source itself."""
+    try:
+        backend = make_url(database_url).get_backend_name()
+    except ArgumentError:
+        raise MigrationRefused(f"--database-url: {database_url!r} is not a database URL") from None
+    if backend not in SUPPORTED:
+        raise MigrationRefused(
+            f"--database-url: migrate-store copies into PostgreSQL or SQLite, not {backend}"
+        )
     if database_url == source.db.url or database_url.rstrip("/") == sqlite_url(
         source.data_dir / "framescout.db"
     ):
@@ -150,8 +160,14 @@ def open_target(database_url: str, blob_url: str, source: Store) -> tuple[Databa
         raise MigrationRefused("--blob-url is the source's own blobs/ directory: give the new store")
     try:
         db = Database.open(database_url)
+    except ImportError as exc:  # the driver: psycopg is the postgres extra
+        raise MigrationRefused(
+            f"--database-url needs a database driver that is not installed ({exc}); for PostgreSQL: "
+            "pip install 'framescout[postgres]'"
+        ) from None
     except Exception as exc:  # unreachable server, bad URL, a schema from a newer framescout
-        raise MigrationRefused(f"cannot open the target database (--database-url): {exc}") from None
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise MigrationRefused(f"cannot open the target database (--database-url): {reason}") from None
     revision, head = schema_revision(db.write_engine), head_revision()
     if revision != head:
         db.dispose()
@@ -242,6 +258,4 @@ def _run(
 
 def _safe_url(url: str) -> str:
     """A database URL without its password, for output."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
