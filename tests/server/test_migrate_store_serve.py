@@ -122,7 +122,7 @@ def test_killed_midway_it_resumes_and_the_new_store_serves_the_same(
     referenced, copied, already = map(int, found.groups())
     assert referenced == 121 and already >= verified and copied + already == 121, out
     assert "verified" in out and "images" in out
-    assert "registered model file(s) are local files" in out  # the operator's part, said plainly
+    assert "1 registered model file(s) in the blob store (hosts fetch them on first use)" in out
     engine = create_engine(database_url)
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT COUNT(*) FROM images")) == 120

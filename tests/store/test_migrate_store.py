@@ -90,6 +90,7 @@ def test_everything_arrives_and_a_second_run_copies_nothing(tmp_path: Path, targ
     assert checks["api_keys"] == (1, 1) and checks["model_versions"] == (1, 1)
     assert result.blobs.uploaded == result.blobs_referenced == 13  # 12 images + the version's manifest
     assert (models / source.model_file.name).read_bytes() == source.model_file.read_bytes()
+    assert result.model_blobs is not None and result.model_blobs.uploaded == 1  # hosts fetch it from S3
 
     old = Store.open(source.data_dir)
     new = Store.open(tmp_path / "host", database_url=database_url, blob_url=blob_url)
@@ -97,6 +98,7 @@ def test_everything_arrives_and_a_second_run_copies_nothing(tmp_path: Path, targ
         assert _snapshot(new) == _snapshot(old)
         for sha in old.blobs.iter_hashes():
             assert new.blobs.get(sha) == old.blobs.get(sha)
+        assert new.blobs.get(source.model_file.stem) == source.model_file.read_bytes()
         assert _version(new) == _version(old)
         with new.db.writing() as session:  # the sequence moved past the copied ids: a new box fits
             session.add(Annotation(image_id=source.image_ids[5], kind="ground_truth", class_name="car",
@@ -113,6 +115,7 @@ def test_everything_arrives_and_a_second_run_copies_nothing(tmp_path: Path, targ
     assert annotations.target_rows == annotations.source_rows + 1 and not annotations.missing
     assert sum(again.written.values()) == 0
     assert again.blobs.uploaded == 1 and again.blobs.already == 12
+    assert again.model_blobs is not None and again.model_blobs.already == 1
 
 
 @pytest.mark.slow
@@ -196,6 +199,7 @@ def test_an_embedded_to_embedded_copy_on_sqlite_verifies(tmp_path: Path) -> None
     result = migrate_store(source.data_dir, target_db, (tmp_path / "copy" / "blobs").as_uri())
     assert result.ok, result
     assert result.models.names and result.models.target is None  # left for the operator, and said so
+    assert result.model_blobs is None  # a directory blob store is not where hosts look for models
 
 
 def test_a_blob_missing_from_the_source_stops_before_the_rows(tmp_path: Path) -> None:

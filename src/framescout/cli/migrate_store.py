@@ -126,15 +126,22 @@ def _print(result: Migration) -> None:
 
 
 def _print_models(result: Migration) -> None:
-    m = result.models
+    m, shared = result.models, result.model_blobs
     if not m.names:
         return
-    if m.target is None:
+    if shared is not None:
         _say(
-            f"  models: {len(m.names)} registered model file(s) are local files, not in the blob store: "
+            f"  models: {len(m.names)} registered model file(s) in the blob store (hosts fetch them on first "
+            f"use): {shared.uploaded} copied now, {shared.already} already verified by an earlier run"
+        )
+        if shared.failed:
+            _say(f"    failed: {_some(shared.failed)}")
+    elif m.target is None:
+        _say(
+            f"  models: {len(m.names)} registered model file(s) are local files, not in a shared blob store: "
             f"copy {result.source}/models/ into each server host's DATA_DIR/models/ (or pass --models-to)"
         )
-        return
-    _say(f"  models: {m.copied} of {len(m.names)} copied into {m.target} and re-hashed")
+    if m.target is not None:
+        _say(f"  models: {m.copied} of {len(m.names)} copied into {m.target} and re-hashed")
     if m.failed:
         _say(f"    failed: {_some(m.failed)}")

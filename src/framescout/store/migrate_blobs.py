@@ -8,8 +8,10 @@ hashed again; only then is it recorded in a journal (one hash per line, appended
 interrupted anywhere skips, on the next run, exactly the blobs already verified and never uploads one
 twice. Several blobs move at once (threads: the work is network waiting).
 
-Model files (``models/<sha256>.onnx``) are not in the blob store: they stay files in each server host's
-data directory. They are copied (and re-hashed) only into a target data directory when one is given.
+Model files (``models/<sha256>.onnx``) are files of the data directory. Into an ``s3://`` target they
+are put like blobs (`ModelFiles` as the source: every host fetches a model from the shared store on first
+use, `framescout.server.inference.ModelRegistry`); into a directory given for them they are copied and
+re-hashed (`copy_models`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,34 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from framescout.imaging import sha256_hex
 from framescout.store.blobs import BlobStore
 
 JOBS = 4
 Advance = Callable[[int], None]
+
+
+class Readable(Protocol):
+    """Where blobs are read from: a `BlobStore`, or `ModelFiles`."""
+
+    def get(self, sha256: str) -> bytes:
+        """The bytes named by ``sha256``; `KeyError` when absent."""
+        ...
+
+
+class ModelFiles:
+    """A data directory's ``models/`` read like a blob store (``<sha256>.onnx``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, sha256: str) -> bytes:
+        try:
+            return (self.root / f"{sha256}.onnx").read_bytes()
+        except FileNotFoundError:
+            raise KeyError(sha256) from None
 
 
 class Journal:
@@ -69,7 +93,7 @@ class BlobCopy:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def _read_checked(store: BlobStore, sha256: str, absent: str, wrong: str) -> tuple[bytes | None, str | None]:
+def _read_checked(store: Readable, sha256: str, absent: str, wrong: str) -> tuple[bytes | None, str | None]:
     """The blob's bytes when they match their hash, else ``(None, why)``."""
     try:
         data = store.get(sha256)
@@ -78,7 +102,7 @@ def _read_checked(store: BlobStore, sha256: str, absent: str, wrong: str) -> tup
     return (data, None) if sha256_hex(data) == sha256 else (None, wrong)
 
 
-def _copy_one(sha256: str, source: BlobStore, target: BlobStore) -> tuple[int, str | None]:
+def _copy_one(sha256: str, source: Readable, target: BlobStore) -> tuple[int, str | None]:
     data, problem = _read_checked(
         source,
         sha256,
@@ -97,7 +121,7 @@ def _copy_one(sha256: str, source: BlobStore, target: BlobStore) -> tuple[int, s
     return (0, problem) if problem else (len(data), None)
 
 
-def _ensure(sha256: str, source: BlobStore, target: BlobStore, journal: Journal) -> tuple[int, str | None]:
+def _ensure(sha256: str, source: Readable, target: BlobStore, journal: Journal) -> tuple[int, str | None]:
     """``(-1, None)`` for a blob verified by an earlier run and still there (one HEAD), else copy it."""
     if sha256 in journal.verified and target.exists(sha256):
         return -1, None
@@ -106,7 +130,7 @@ def _ensure(sha256: str, source: BlobStore, target: BlobStore, journal: Journal)
 
 def copy_blobs(
     hashes: Iterable[str],
-    source: BlobStore,
+    source: Readable,
     target: BlobStore,
     journal: Journal,
     advance: Advance,

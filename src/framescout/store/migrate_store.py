@@ -12,7 +12,8 @@ run finishes the job:
    and journalled (`migrate_blobs`), before any row that points at them;
 3. rows, table by table in dependency order, in batches of idempotent inserts (`migrate_rows`), then
    PostgreSQL's sequences moved past the copied integer ids;
-4. model files into a target data directory, when one is given;
+4. model files into a target directory, when one is given (into an ``s3://`` target blob store they
+   went with the blobs in step 2: hosts fetch them from there);
 5. verification: every source row found in the target with the same values and the same row count per
    table (every referenced blob was verified on the target by step 2: read back and re-hashed, or for
    one an earlier run verified, found there).
@@ -41,6 +42,7 @@ from framescout.store.migrate_blobs import (
     BlobCopy,
     Journal,
     ModelCopy,
+    ModelFiles,
     copy_blobs,
     copy_models,
     journal_path,
@@ -89,10 +91,13 @@ class Migration:
     blobs: BlobCopy = field(default_factory=BlobCopy)
     blobs_referenced: int = 0
     models: ModelCopy = field(default_factory=lambda: ModelCopy([], None))
+    model_blobs: BlobCopy | None = None
+    """Model files put into a shared (``s3://``) target blob store; ``None`` for a directory target."""
 
     @property
     def ok(self) -> bool:
-        return all(t.ok for t in self.tables) and not self.blobs.failed and not self.models.failed
+        failed = self.blobs.failed or self.models.failed or (self.model_blobs and self.model_blobs.failed)
+        return all(t.ok for t in self.tables) and not failed
 
 
 def head_revision() -> str:
@@ -237,8 +242,12 @@ def _run(
     result.blobs = copy_blobs(
         refs.blobs, source.blobs, target_blobs, journal, show.phase("blobs", len(refs.blobs)), jobs=jobs
     )
-    if result.blobs.failed:
-        return result  # no rows pointing at blobs the target lacks
+    if not isinstance(target_blobs, LocalBlobStore):  # shared: hosts fetch models from it
+        models = ModelFiles(source.models_dir)
+        advance = show.phase("models", len(refs.models))
+        result.model_blobs = copy_blobs(refs.models, models, target_blobs, journal, advance, jobs=jobs)
+    if result.blobs.failed or (result.model_blobs and result.model_blobs.failed):
+        return result  # no rows pointing at files the target lacks
     tables = copied_tables()
     try:
         rows = sum(count_rows(src, table) for table in tables)
@@ -248,9 +257,8 @@ def _run(
     except RowCopyError as exc:
         raise MigrationRefused(str(exc)) from None
     reset_sequences(dst)
-    result.models = copy_models(
-        refs.models, source.models_dir, models_to, show.phase("models", len(refs.models))
-    )
+    advance = show.phase("models", len(refs.models) if models_to else 0)
+    result.models = copy_models(refs.models, source.models_dir, models_to, advance)
     advance = show.phase("verifying rows", rows)
     result.tables = [compare_table(src, dst, table, advance) for table in tables]
     return result
