@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -76,11 +75,11 @@ def migrate_store_command(
                 root, database_url, blob_url, models_to=models_to, progress=_Bars(bars), jobs=jobs
             )
     except MigrationRefused as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; run the same command again to go on where it stopped", 130)
     except (SQLAlchemyError, BlobStoreUnavailable, OSError) as exc:  # e.g. the target went away mid-run
-        fail(escape(f"stopped: {exc}; run the same command again to go on where it stopped"))
+        fail(f"stopped: {exc}; run the same command again to go on where it stopped")
     _print(result)
     raise typer.Exit(0 if result.ok else 1)
 
