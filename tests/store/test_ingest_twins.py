@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 import services
 from framescout.imaging import sha256_hex
 from framescout.store import Store
 from framescout.store.accounts import create_project, get_or_create_workspace
-from framescout.store.hash_locks import lock_key
+from framescout.store.hash_locks import lock_hashes, lock_key
 from framescout.store.ingest import ImageFields, ingest_image
 from framescout.store.models import Image as ImageRow
 
@@ -111,3 +111,18 @@ def test_lock_keys_are_signed_64_bit_and_differ_per_hash() -> None:
     keys = {lock_key(sha256_hex(i.to_bytes(2, "big"))) for i in range(1000)}
     assert len(keys) == 1000
     assert all(-(2**63) <= k < 2**63 for k in keys)
+
+
+def test_a_session_holding_a_hash_lock_excludes_others_until_it_ends(store: Store) -> None:
+    """What ``doctor --fix`` takes on a Session before re-checking orphans (`store.repair`)."""
+    sha = sha256_hex(b"orphan")
+    try_lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+    with store.db.writing() as session:
+        lock_hashes(session, [sha, sha])
+        if store.db.url.startswith("postgresql"):
+            with store.db.write_engine.begin() as other:
+                assert other.execute(try_lock, {"key": lock_key(sha)}).scalar() is False
+                assert other.execute(try_lock, {"key": lock_key(sha256_hex(b"other"))}).scalar() is True
+    if store.db.url.startswith("postgresql"):
+        with store.db.write_engine.begin() as other:
+            assert other.execute(try_lock, {"key": lock_key(sha)}).scalar() is True
