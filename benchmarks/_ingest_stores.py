@@ -27,7 +27,7 @@ PROJECT = "bench/ingest"
 class Target:
     """One fresh store: a data directory (per server), and the database and blob URLs when scale-out."""
 
-    name: str  # "sqlite+files" or "postgresql+s3"
+    name: str  # "sqlite+files", "postgresql+s3" (or "postgresql+files" with a file:// blob URL)
     data_dir: Path
     database_url: str | None = None
     blob_url: str | None = None
@@ -57,7 +57,8 @@ def fresh_target(root: Path, database_url: str | None, blob_url: str | None) -> 
         conn.execute(text(f'CREATE DATABASE "{name}"'))  # the role needs CREATEDB
     engine.dispose()
     url = base.set(database=name).render_as_string(hide_password=False)
-    return Target("postgresql+s3", data_dir, url, f"{blob_url.rstrip('/')}/bench-{suffix}")
+    kind = f"{base.get_backend_name()}+{'s3' if blob_url.startswith('s3:') else 'files'}"
+    return Target(kind, data_dir, url, f"{blob_url.rstrip('/')}/bench-{suffix}")
 
 
 def drop_target(target: Target) -> None:
