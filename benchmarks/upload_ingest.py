@@ -1,30 +1,40 @@
-"""Sustained upload ingest into a real ``framescout serve`` process over loopback.
+"""Sustained upload ingest into real ``framescout serve`` processes over loopback.
 
 Concurrent clients upload 640x480 JPEGs to the native endpoint, first all unique, then a mix with
-duplicates (retries of already-stored bytes). Afterwards every stored image is counted and re-hashed
-against the database, so the figure only counts if nothing was lost or duplicated.
+duplicates (retries of already-stored bytes); afterwards every stored image is counted and re-hashed
+against the database, so a figure only counts if nothing was lost or duplicated. The workload runs on
+the embedded default (SQLite + files) and, with ``--database-url`` and ``--blob-url`` (or
+``--start-infra``: a throw-away PostgreSQL and SeaweedFS), on PostgreSQL + S3 in the same run: with 1
+and 4 workers, and with two servers of 2 workers each behind the client (round-robin). ``--grow N``
+then ingests 0 → N distinct images into each store and prints the rate and p99 latency per tenth.
 
     python benchmarks/upload_ingest.py [--images 1500] [--clients 8] [--workers 2] [--dup-ratio 0.5]
+    python benchmarks/upload_ingest.py --start-infra --images 1000 --grow 20000
+    python benchmarks/upload_ingest.py --database-url postgresql+psycopg://… --blob-url s3://bucket/p
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import itertools
+import os
 import random
-import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
+from _infra import make_bucket, start_infra
+from _ingest_stores import PROJECT, Target, drop_target, fresh_target, servers, verify
 from PIL import Image
 
 from framescout.imaging import sha256_hex
-from framescout.server.process import ServerProcess
 
 
 def make_jpegs(count: int, seed: int = 0) -> list[bytes]:
@@ -42,39 +52,110 @@ def make_jpegs(count: int, seed: int = 0) -> list[bytes]:
     return out
 
 
-def run_phase(url: str, key: str, payloads: list[bytes], clients: int) -> tuple[float, int, int]:
-    """Upload every payload from ``clients`` threads; return (seconds, new, duplicates)."""
+@dataclass
+class Phase:
+    """One phase's outcome: wall time, new and duplicate answers, each upload's latency."""
+
+    seconds: float
+    new: int
+    dup: int
+    latencies: list[float]
+
+    def rate(self) -> float:
+        return (self.new + self.dup) / self.seconds
+
+    def p99_ms(self) -> float:
+        return float(np.percentile(self.latencies, 99)) * 1000
+
+
+def run_phase(urls: list[str], key: str, payloads: Iterable[bytes], clients: int) -> Phase:
+    """Upload every payload from ``clients`` threads, round-robin over the servers at ``urls``."""
     local = threading.local()
-    counts = {"new": 0, "dup": 0}
+    phase = Phase(0.0, 0, 0, [])
     lock = threading.Lock()
+    turn = itertools.count()
 
     def upload(data: bytes) -> None:
         client = getattr(local, "client", None)
         if client is None:
             client = local.client = httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        url = urls[next(turn) % len(urls)]
+        began = time.perf_counter()
         response = client.post(
-            f"{url}/api/v1/projects/bench/ingest/images", files={"file": ("frame.jpg", data, "image/jpeg")}
+            f"{url}/api/v1/projects/{PROJECT}/images", files={"file": ("frame.jpg", data, "image/jpeg")}
         )
         response.raise_for_status()
+        took = time.perf_counter() - began
         with lock:
-            counts["dup" if response.json()["duplicate"] else "new"] += 1
+            phase.latencies.append(took)
+            if response.json()["duplicate"]:
+                phase.dup += 1
+            else:
+                phase.new += 1
 
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(upload, payloads))
-    return time.perf_counter() - start, counts["new"], counts["dup"]
+    phase.seconds = time.perf_counter() - start
+    return phase
 
 
-def verify(data_dir: Path, expected: set[str]) -> None:
-    """Every expected hash is in the database exactly once and its blob re-hashes to its name."""
-    with sqlite3.connect(data_dir / "framescout.db") as conn:
-        rows = [r[0] for r in conn.execute("SELECT sha256 FROM images")]
-    assert len(rows) == len(set(rows)) == len(expected), (len(rows), len(set(rows)), len(expected))
-    assert set(rows) == expected, "database hashes differ from what was uploaded"
-    blobs = [p for p in (data_dir / "blobs").glob("??/??/*") if p.is_file()]
-    assert len(blobs) == len(expected), (len(blobs), len(expected))
-    for path in blobs:
-        assert sha256_hex(path.read_bytes()) == path.name, f"blob {path} is corrupt"
+def numbered(jpeg: bytes, number: int) -> bytes:
+    """``jpeg`` made distinct by a comment segment (COM) after SOI: still a valid, identical image, so
+    the growth phase uploads N distinct images without generating N of them."""
+    comment = f"framescout-bench {number}".encode()
+    return jpeg[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + jpeg[2:]
+
+
+@dataclass
+class Workload:
+    unique: list[bytes]
+    mixed: list[bytes]
+    warm: list[bytes]
+    clients: int
+
+    def expected(self) -> set[str]:
+        return {sha256_hex(b) for b in (*self.unique, *self.mixed, *self.warm)}
+
+
+def compare(target: Target, work: Workload, server_count: int, workers: int) -> str:
+    """The unique and the mixed phase on a fresh store; one line of figures."""
+    with servers(target, server_count, workers) as (urls, key):
+        run_phase(urls, key, work.warm, work.clients)
+        unique = run_phase(urls, key, work.unique, work.clients)
+        mixed = run_phase(urls, key, work.mixed, work.clients)
+    verify(target, work.expected(), rehash=True)
+    shape = f"{server_count} x {workers}" if server_count > 1 else f"{workers}"
+    return (
+        f"{target.name:14} workers {shape:6} unique {unique.rate():6.1f}/s p99 {unique.p99_ms():6.0f} ms"
+        f" | mixed {mixed.rate():6.1f}/s p99 {mixed.p99_ms():6.0f} ms (new {mixed.new}, dup {mixed.dup})"
+    )
+
+
+def grow(target: Target, work: Workload, total: int, workers: int) -> None:
+    """Ingest 0 → ``total`` distinct images in ten steps (after the warm-up images), printing each
+    step's rate and p99."""
+    step, bases, clients = max(1, total // 10), work.unique[:50], work.clients
+    rates = []
+    with servers(target, 1, workers) as (urls, key):
+        run_phase(urls, key, work.warm, clients)
+        for start in range(0, total, step):
+            count = min(step, total - start)
+            payloads = (numbered(bases[n % len(bases)], n) for n in range(start, start + count))
+            phase = run_phase(urls, key, payloads, clients)
+            rates.append(phase.rate())
+            print(
+                f"  {target.name:14} {start:7d} → {start + count:7d} images: {phase.rate():6.1f}/s, "
+                f"p99 {phase.p99_ms():5.0f} ms",
+                flush=True,
+            )
+    expected = {sha256_hex(numbered(bases[n % len(bases)], n)) for n in range(total)}
+    verify(target, expected | {sha256_hex(b) for b in work.warm}, rehash=False)
+    first, last = float(np.mean(rates[:3])), float(np.mean(rates[-3:]))
+    print(
+        f"  {target.name:14} last three tenths vs first three: {first:.1f} → {last:.1f}/s "
+        f"({(last - first) / first:+.0%}; counts verified: {total} stored once)"
+    )
 
 
 def main() -> None:
@@ -83,10 +164,28 @@ def main() -> None:
     )
     parser.add_argument("--images", type=int, default=1500, help="unique images in the first phase")
     parser.add_argument("--clients", type=int, default=8, help="concurrent uploading clients")
-    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (growth runs)")
     parser.add_argument("--dup-ratio", type=float, default=0.5, help="share of duplicates in the mixed phase")
+    parser.add_argument("--database-url", help="PostgreSQL to compare with (a role with CREATEDB)")
+    parser.add_argument("--blob-url", help="s3://bucket/prefix to compare with (boto3's AWS_* variables)")
+    parser.add_argument("--start-infra", action="store_true", help="start PostgreSQL + SeaweedFS for the run")
+    parser.add_argument("--grow", type=int, default=0, help="then ingest 0 → N images into each store")
     args = parser.parse_args()
 
+    infra = None
+    if args.start_infra and not (args.database_url and args.blob_url):
+        infra = start_infra()
+        os.environ.update(infra.s3_env)
+        make_bucket(infra.s3_env, "framescout-bench")
+        args.database_url, args.blob_url = infra.database_url, "s3://framescout-bench/runs"
+    try:
+        run(args)
+    finally:
+        if infra is not None:
+            infra.stop()
+
+
+def run(args: argparse.Namespace) -> None:
     print(f"generating {args.images} + {args.images // 2} JPEGs (640x480)...", flush=True)
     unique = make_jpegs(args.images)
     fresh = make_jpegs(args.images // 2, seed=1)
@@ -95,31 +194,29 @@ def main() -> None:
     rng = random.Random(0)
     mixed = fresh[: mixed_count - n_dup] + [rng.choice(unique) for _ in range(n_dup)]
     rng.shuffle(mixed)
+    work = Workload(unique, mixed, make_jpegs(20, seed=99), args.clients)
     size_kb = sum(map(len, unique)) / len(unique) / 1024
-
+    urls = [(None, None)] + (
+        [(args.database_url, args.blob_url)] if args.database_url and args.blob_url else []
+    )
+    print(f"clients {args.clients}, mean JPEG {size_kb:.0f} KB, {len(unique)} unique then {len(mixed)} mixed")
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "data"
-        server = ServerProcess(data_dir, workers=args.workers)
-        key = server.create_key("bench")
-        server.cli("projects", "create", "bench/ingest")
-        with server:
-            run_phase(server.url, key, make_jpegs(20, seed=99), args.clients)  # warm-up
-            t1, new1, _ = run_phase(server.url, key, unique, args.clients)
-            t2, new2, dup2 = run_phase(server.url, key, mixed, args.clients)
-        warm = {sha256_hex(b) for b in make_jpegs(20, seed=99)}
-        expected = {sha256_hex(b) for b in unique} | {sha256_hex(b) for b in mixed} | warm
-        verify(data_dir, expected)
-
-    print(f"server workers {args.workers}, clients {args.clients}, mean JPEG {size_kb:.0f} KB")
-    print(
-        f"unique    : {len(unique):5d} uploads in {t1:6.2f} s = {len(unique) / t1:7.1f} images/s (new {new1})"
-    )
-    rate = len(mixed) / t2
-    print(
-        f"mixed {args.dup_ratio:.0%} dup: {len(mixed):5d} uploads in {t2:6.2f} s = {rate:7.1f} images/s "
-        f"(new {new2}, duplicate {dup2})"
-    )
-    print(f"verified  : {len(expected)} images stored once each, every blob re-hashed OK (nothing lost)")
+        for database_url, blob_url in urls:
+            for server_count, workers in ((1, 1), (1, 4), (2, 2)):
+                target = fresh_target(Path(tmp), database_url, blob_url)
+                try:
+                    print(compare(target, work, server_count, workers), flush=True)
+                finally:
+                    drop_target(target)
+        if args.grow:
+            print(f"growth: 0 → {args.grow} distinct images, {args.workers} workers")
+            for database_url, blob_url in urls:
+                target = fresh_target(Path(tmp), database_url, blob_url)
+                try:
+                    grow(target, work, args.grow, args.workers)
+                finally:
+                    drop_target(target)
+    print("verified  : every configuration stored each image once, every blob re-hashed OK (nothing lost)")
 
 
 if __name__ == "__main__":

@@ -14,25 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from framescout.export.versions import create_version
 from framescout.imaging import sha256_hex
 from framescout.store import Store
 from framescout.store.accounts import create_project, get_or_create_workspace
 from framescout.store.ingest import ImageFields, ingest_image
-from helpers import framescout
+from helpers import framescout, jpeg
 from onnx_graphs import constant_model, yolov8
-
-
-def jpeg(seed: int) -> bytes:
-    import io
-
-    image = Image.new("RGB", (40, 30), (seed * 40 % 256, 90, 200))
-    image.putpixel((seed % 40, 1), (255, 255, 255))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=90)
-    return out.getvalue()
 
 
 @dataclass

@@ -5,6 +5,7 @@ Exit code 0 when the store is healthy, 1 when it is not (the output says what to
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -14,7 +15,8 @@ from framescout.cli._output import console, errors, fail
 from framescout.cli._store import announce, resolve_data_dir
 from framescout.store import Store
 from framescout.store.blob_url import BlobStoreUnavailable
-from framescout.store.database_check import DatabaseCheck, check_database
+from framescout.store.database_check import DatabaseCheck, check_database, check_database_url
+from framescout.store.datadir import DATABASE_URL_ENV
 from framescout.store.integrity import DEFAULT_GRACE_SECONDS, inspect_store, stored_bytes
 from framescout.store.integrity_report import FileIssue, Report
 from framescout.store.repair import fix
@@ -37,28 +39,31 @@ def doctor(
         "write their blob before their row commits).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    rehash: bool = typer.Option(
+        True,
+        "--rehash/--no-rehash",
+        help="Re-hash every blob and model (the default; on an s3:// store this reads every object). "
+        "--no-rehash only checks that they exist: corrupt content goes unnoticed.",
+    ),
 ) -> None:
-    """Check the database (integrity, foreign keys), re-hash every blob and model file, and list
-    missing, corrupt, orphan and temporary files. Safe while the server runs."""
+    """Check the database (SQLite: integrity, foreign keys; --database-url: connection and schema
+    revision), re-hash every blob (files or s3:// objects) and model file, and list missing, corrupt,
+    orphan and temporary files. Safe while the server runs."""
     choice = resolve_data_dir(data_dir)
     announce(choice)
     root = choice.path
-    db_path = root / "framescout.db"
-    if not db_path.is_file():
-        fail(f"no framescout data directory at {root} (no framescout.db)")
-    database = check_database(db_path)
+    database = _check_database(root)
     if database.error or database.integrity != ["ok"]:
         report = Report(str(root), grace, database)  # do not build on a damaged database
     else:
         try:
             store = Store.open(root)
-            store.local_blobs  # noqa: B018  # refuses an s3:// blob store, whose files it cannot walk
         except BlobStoreUnavailable as exc:
             fail(str(exc))
         except Exception as exc:  # a schema the migrations cannot bring up to date
             fail(f"cannot open the data directory {root}: {exc}")
         try:
-            report = _inspect(store, grace, database, quiet=as_json)
+            report = _inspect(store, grace, database, quiet=as_json, rehash=rehash)
             if fix_:
                 fix(store, report)
         finally:
@@ -70,7 +75,19 @@ def doctor(
     raise typer.Exit(0 if report.healthy else 1)
 
 
-def _inspect(store: Store, grace: float, database: DatabaseCheck, *, quiet: bool) -> Report:
+def _check_database(root: Path) -> DatabaseCheck:
+    """The database doctor checks: ``$FRAMESCOUT_DATABASE_URL`` (--database-url) when set, else the
+    data directory's ``framescout.db`` (which must exist)."""
+    url = os.environ.get(DATABASE_URL_ENV)
+    if url:
+        return check_database_url(url)
+    db_path = root / "framescout.db"
+    if not db_path.is_file():
+        fail(f"no framescout data directory at {root} (no framescout.db); pass --data-dir or --database-url")
+    return check_database(db_path)
+
+
+def _inspect(store: Store, grace: float, database: DatabaseCheck, *, quiet: bool, rehash: bool) -> Report:
     columns = (
         TextColumn("re-hashing blobs"),
         BarColumn(),
@@ -78,12 +95,13 @@ def _inspect(store: Store, grace: float, database: DatabaseCheck, *, quiet: bool
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=errors, transient=True, disable=quiet) as progress:
-        task = progress.add_task("hash", total=stored_bytes(store))
+        task = progress.add_task("hash", total=stored_bytes(store) if rehash else 0)
         return inspect_store(
             store,
             grace_seconds=grace,
             database=database,
             progress=lambda n: progress.advance(task, n),
+            rehash=rehash,
         )
 
 
@@ -101,14 +119,17 @@ def _files(title: str, items: list[FileIssue]) -> None:
 
 def _print(report: Report, *, fixing: bool) -> None:
     db = report.database
-    if db.ok:
+    if db.ok and db.backend == "sqlite":
         console.print("database: ok (integrity_check ok, foreign keys ok)")
+    elif db.ok:
+        console.print(f"database: ok ({db.path}, {db.backend}, schema revision {db.revision})", markup=False)
     else:
         console.print(f"database: DAMAGED {db.error or ''}", markup=False)
         for line in [*(m for m in db.integrity if m != "ok"), *db.foreign_keys][:SHOWN]:
             console.print(f"  {line}", markup=False)
+    checked = "re-hashed" if report.bytes_hashed or not report.blobs_checked else "found"
     console.print(
-        f"files: {report.blobs_checked} blobs and {report.models_checked} models re-hashed "
+        f"files: {report.blobs_checked} blobs and {report.models_checked} models {checked} "
         f"({report.bytes_hashed:,} bytes)"
     )
     if report.missing:

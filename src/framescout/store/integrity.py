@@ -20,7 +20,9 @@ from framescout.store.auth_state import read_generation
 from framescout.store.database_check import DatabaseCheck, check_database
 from framescout.store.datadir import Store
 from framescout.store.integrity_report import FileIssue, MissingFile, Report
-from framescout.store.references import collect_references
+from framescout.store.references import References, collect_references
+from framescout.store.s3_blobs import S3BlobStore
+from framescout.store.s3_integrity import check_objects, list_objects, stored_object_bytes
 
 DEFAULT_GRACE_SECONDS = 600.0
 _HEX = frozenset("0123456789abcdef")
@@ -64,9 +66,11 @@ def _issue(path: Path, kind: str, reason: str, now: float) -> FileIssue:
 
 
 def stored_bytes(store: Store) -> int:
-    """Bytes under blobs/ and models/ (the progress bar's total)."""
-    total = 0
-    for path in (*_walk(store.local_blobs.root), *_walk(store.models_dir)):
+    """Bytes under blobs/ (or in the bucket) and models/ (the progress bar's total)."""
+    blobs = store.blobs
+    total = stored_object_bytes(blobs) if isinstance(blobs, S3BlobStore) else 0
+    local = [] if isinstance(blobs, S3BlobStore) else _walk(store.local_blobs.root)
+    for path in (*local, *_walk(store.models_dir)):
         with contextlib.suppress(OSError):
             total += path.stat().st_size
     return total
@@ -78,16 +82,20 @@ def inspect_store(
     grace_seconds: float = DEFAULT_GRACE_SECONDS,
     database: DatabaseCheck | None = None,
     progress: Progress | None = None,
+    rehash: bool = True,
 ) -> Report:
-    """Check everything; change nothing. Files are listed before references are read, so a blob whose
-    upload commits in between is seen as referenced, never as an orphan."""
+    """Check everything; change nothing. Files (or objects) are listed before references are read, so a
+    blob whose upload commits in between is seen as referenced, never as an orphan. Without ``rehash``
+    a blob counts as present when it exists (quicker on a bucket; corrupt content goes unnoticed)."""
     report = Report(
         str(store.data_dir),
         grace_seconds,
         database or check_database(store.data_dir / "framescout.db"),
     )
     now = time.time()
-    blob_files = list(_walk(store.local_blobs.root))
+    s3 = store.blobs if isinstance(store.blobs, S3BlobStore) else None
+    objects = list_objects(s3) if s3 is not None else []
+    blob_files = [] if s3 is not None else list(_walk(store.local_blobs.root))
     model_files = list(_walk(store.models_dir))
     cache_files = list(_walk(store.data_dir / "cache"))
     refs = collect_references(store)
@@ -96,23 +104,10 @@ def inspect_store(
         if read_generation(conn) < 0:
             report.problems.append("the auth_state row is missing (key revocation would go unnoticed)")
 
-    tmp_root = store.local_blobs.root / "tmp"
-    present: dict[str, bool] = {}  # hash -> content matches its name
-    for path in blob_files:
-        if path.is_relative_to(tmp_root):
-            report.temp_files.append(_issue(path, "temp", "unfinished blob write", now))
-            continue
-        rel = path.relative_to(store.local_blobs.root).parts
-        name = path.name
-        if len(rel) != 3 or not is_digest(name) or rel[0] != name[:2] or rel[1] != name[2:4]:
-            report.stray.append(_issue(path, "stray", "not a blob path (blobs/ab/cd/<sha256>)", now))
-            continue
-        good = _rehash(path, name, progress, report)
-        present[name] = good
-        report.blobs_checked += 1
-        if name not in refs.blobs:
-            reason = "no image, dataset version or manifest refers to it"
-            report.orphans.append(_issue(path, "blob", reason + ("" if good else "; corrupt"), now))
+    if s3 is not None:
+        present = check_objects(s3, objects, refs, report, now=now, rehash=rehash, progress=progress)
+    else:
+        present = _check_blob_files(store, blob_files, refs, report, now, progress, rehash)
     models: dict[str, bool] = {}
     for path in model_files:
         if path.suffix == ".part" or path.name.endswith(".onnx.part"):
@@ -120,7 +115,7 @@ def inspect_store(
             continue
         if path.parent != store.models_dir or path.suffix != ".onnx" or not is_digest(path.stem):
             continue  # not a file framescout wrote; left alone
-        good = _rehash(path, path.stem, progress, report)
+        good = _rehash(path, path.stem, progress, report) if rehash else True
         models[path.stem] = good
         report.models_checked += 1
         if path.stem not in refs.models:
@@ -133,9 +128,41 @@ def inspect_store(
         if not present.get(sha, False):
             report.missing.append(MissingFile(sha, "blob", who, corrupt=sha in present))
     for sha, who in sorted(refs.models.items()):
-        if not models.get(sha, False):
-            report.missing.append(MissingFile(sha, "model", who, corrupt=sha in models))
+        if models.get(sha, False) or (s3 is not None and present.get(sha, False)):
+            continue  # a host without the file in models/ fetches it from the shared bucket on first use
+        report.missing.append(MissingFile(sha, "model", who, corrupt=sha in models))
     return report
+
+
+def _check_blob_files(
+    store: Store,
+    blob_files: list[Path],
+    refs: References,
+    report: Report,
+    now: float,
+    progress: Progress | None,
+    rehash: bool,
+) -> dict[str, bool]:
+    """Classify the files under blobs/ (temporary, stray, orphan) and re-hash each blob (without
+    ``rehash`` a blob counts as present); ``hash -> content matches``."""
+    tmp_root = store.local_blobs.root / "tmp"
+    present: dict[str, bool] = {}  # hash -> content matches its name
+    for path in blob_files:
+        if path.is_relative_to(tmp_root):
+            report.temp_files.append(_issue(path, "temp", "unfinished blob write", now))
+            continue
+        rel = path.relative_to(store.local_blobs.root).parts
+        name = path.name
+        if len(rel) != 3 or not is_digest(name) or rel[0] != name[:2] or rel[1] != name[2:4]:
+            report.stray.append(_issue(path, "stray", "not a blob path (blobs/ab/cd/<sha256>)", now))
+            continue
+        good = _rehash(path, name, progress, report) if rehash else True
+        present[name] = good
+        report.blobs_checked += 1
+        if name not in refs.blobs:
+            reason = "no image, dataset version or manifest refers to it"
+            report.orphans.append(_issue(path, "blob", reason + ("" if good else "; corrupt"), now))
+    return present
 
 
 def _rehash(path: Path, name: str, progress: Progress | None, report: Report) -> bool:

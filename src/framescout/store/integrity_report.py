@@ -79,7 +79,12 @@ class Report:
     def advice(self) -> list[str]:
         """What to do about what is wrong, one line each."""
         out = []
-        if not self.database.ok:
+        if not self.database.ok and self.database.backend != "sqlite":
+            out.append(
+                f"the database ({self.database.backend}) could not be checked or is not this "
+                "framescout's schema: see the database line above"
+            )
+        elif not self.database.ok:
             out.append(
                 "the database is damaged: stop the server, back up the data directory, then restore "
                 "framescout.db from a backup (or try `sqlite3 framescout.db .recover`)"

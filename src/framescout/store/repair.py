@@ -16,11 +16,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from framescout.store.blobs import LocalBlobStore
 from framescout.store.datadir import Store
 from framescout.store.hash_locks import lock_hashes
 from framescout.store.integrity_report import FileIssue, Report
 from framescout.store.models import AuthState, DatasetVersion, Image, ModelVersion
 from framescout.store.references import manifest_hashes
+from framescout.store.s3_blobs import S3BlobStore
+from framescout.store.s3_integrity import object_age
 
 _BATCH = 500
 
@@ -41,8 +44,9 @@ def fix(store: Store, report: Report) -> None:
     orphans = [f for f in report.removable() if f.kind in ("blob", "model")]
     for start in range(0, len(orphans), _BATCH):
         _remove_orphans(store, orphans[start : start + _BATCH], report, now)
-    with store.db.writing():  # uploads create fan-out folders inside their write transaction
-        _prune_empty_dirs(store.local_blobs.root)
+    if isinstance(store.blobs, LocalBlobStore):  # a bucket has no folders to prune
+        with store.db.writing():  # uploads create fan-out folders inside their write transaction
+            _prune_empty_dirs(store.blobs.root)
     if any("auth_state row is missing" in p for p in report.problems):
         with store.db.writing() as session:
             if session.get(AuthState, 1) is None:
@@ -62,9 +66,9 @@ def _remove_orphans(store: Store, batch: list[FileIssue], report: Report, now: f
         used = set(_referenced_now(store, session, blob_hashes, model_hashes))
         for item in batch:
             sha = Path(item.path).name if item.kind == "blob" else Path(item.path).stem
-            if sha in used or not _still_old(item, report.grace_seconds, now):
+            if sha in used or not _still_old_in(store, item, report.grace_seconds, now):
                 continue
-            if _unlink(item.path):
+            if _remove_file(store, item):
                 item.removed = True
                 report.fixed.append(f"removed orphan {item.kind} {item.path}")
 
@@ -78,6 +82,10 @@ def _referenced_now(store: Store, session: Session, blobs: list[str], models: li
         wanted = set(blobs)
         for sha in manifests:
             yield from (h for h in manifest_hashes(store, sha, "", []) if h in wanted)
+        # a shared (s3://) blob store holds registered model files too (`framescout models add`)
+        yield from session.scalars(
+            select(ModelVersion.onnx_sha256).where(ModelVersion.onnx_sha256.in_(blobs))
+        )
     if models:
         yield from session.scalars(
             select(ModelVersion.onnx_sha256).where(ModelVersion.onnx_sha256.in_(models))
@@ -91,6 +99,37 @@ def _prune_empty_dirs(root: Path) -> None:
             if folder.is_dir() and folder.name != "tmp":
                 with contextlib.suppress(OSError):
                     folder.rmdir()  # only succeeds when empty
+
+
+def _bucket_of(store: Store, item: FileIssue) -> S3BlobStore | None:
+    """The S3 blob store when ``item`` is one of its objects (``s3://bucket/key``), else ``None``."""
+    blobs = store.blobs
+    if isinstance(blobs, S3BlobStore) and item.kind == "blob" and item.path.startswith("s3://"):
+        return blobs
+    return None
+
+
+def _still_old_in(store: Store, item: FileIssue, grace: float, now: float) -> bool:
+    """`_still_old` for a file, or for an object by its LastModified asked again now."""
+    s3 = _bucket_of(store, item)
+    if s3 is None:
+        return _still_old(item, grace, now)
+    age = object_age(s3, Path(item.path).name, now)
+    return age is not None and age >= grace
+
+
+def _remove_file(store: Store, item: FileIssue) -> bool:
+    """Remove a file or an object; ``True`` when it is gone."""
+    s3 = _bucket_of(store, item)
+    if s3 is None:
+        return _unlink(item.path)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        s3.delete(Path(item.path).name)
+    except (BotoCoreError, ClientError):
+        return False
+    return True
 
 
 def _still_old(item: FileIssue, grace: float, now: float) -> bool:
