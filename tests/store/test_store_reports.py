@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from backends import Backend
 from framescout.predictions.box import Box
 from framescout.store import Store
 from framescout.store.accounts import DEFAULT_CLASS_LIMITS, create_project, get_or_create_workspace
@@ -37,9 +38,12 @@ def jpeg(seed: int) -> bytes:
     return out.getvalue()
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "data")
+def store(tmp_path: Path, backend: Backend) -> Iterator[Store]:
+    store = backend.open(tmp_path / "data")
     with store.db.writing() as session:
         acme = get_or_create_workspace(session, "acme")
         create_project(session, acme, "fixed", classes=["person", "car"])
@@ -56,12 +60,11 @@ def project(store: Store, slug: str) -> Project:
 
 
 def counts(store: Store) -> tuple[int, int, int]:
-    """Image rows, report rows, blob files."""
+    """Image rows, report rows, stored blobs."""
     with store.db.reading() as session:
         images = int(session.scalar(select(func.count()).select_from(ImageRow)) or 0)
         reports = int(session.scalar(select(func.count()).select_from(Report)) or 0)
-    blobs = [p for p in (store.data_dir / "blobs").glob("??/??/*") if p.is_file()]
-    return images, reports, len(blobs)
+    return images, reports, len(store.blobs.iter_hashes())
 
 
 def feedback(*corrected: Box, verdict: str = "correct", prediction: int | None = None) -> ReportIn:

@@ -1,6 +1,6 @@
 """The store's read queries behind the UI pages and the Roboflow project object (`store.summaries`,
 `store.queries`), the pre-labels table (`store.recent_inferences`) and `reload_workspace`, on a
-real SQLite store."""
+real SQLite store and on PostgreSQL + S3."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from backends import Backend
 from framescout.store import NotFound, Store
 from framescout.store import models as m
 from framescout.store.accounts import (
@@ -67,10 +68,13 @@ def _box(image_id: str, kind: str, class_name: str, confidence: float | None = N
     )
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-def data(tmp_path: Path) -> Iterator[Data]:
+def data(tmp_path: Path, backend: Backend) -> Iterator[Data]:
     """``cams`` (classes person, car, dog) with three images; ``empty`` with none."""
-    store = Store.open(tmp_path / "data")
+    store = backend.open(tmp_path / "data")
     with store.db.writing() as session:
         ws = get_or_create_workspace(session, "acme")
         cams = create_project(session, ws, "cams", classes=["person", "car", "dog"])
