@@ -4,7 +4,8 @@ prefix of one bucket on the session's real SeaweedFS S3).
 
 A module opts in with ``pytestmark = pytest.mark.both_backends``: every test in it that uses
 `backend` (or a fixture built on it, such as the server ``env`` and ``live`` fixtures) runs once per
-store, the same test, not a copy. Elsewhere `backend` is SQLite only. The services start once per
+store, the same test, not a copy. Elsewhere `backend` is SQLite only (``FRAMESCOUT_TEST_BACKENDS=all``
+runs every test that uses it on both). The services start once per
 session; a fresh database is a copy of one migrated template (``CREATE DATABASE ... TEMPLATE``), so a
 test pays milliseconds for it, not a migration run.
 """
@@ -30,6 +31,7 @@ KINDS = (SQLITE, POSTGRES_S3)
 MARKER = "both_backends"
 BUCKET = "backends"
 TEMPLATE = "framescout_template"
+EVERYWHERE = "FRAMESCOUT_TEST_BACKENDS"
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,10 @@ class Backends:
 
 
 def parametrize(metafunc: pytest.Metafunc) -> None:
-    """Both kinds for the tests of a ``both_backends`` module that reach `backend_kind`."""
-    if "backend_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker(MARKER):
+    """Both kinds for the tests of a ``both_backends`` module that reach `backend_kind` (for every test
+    that reaches it when ``FRAMESCOUT_TEST_BACKENDS=all``: a way to look for differences elsewhere)."""
+    if "backend_kind" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker(MARKER) or os.environ.get(EVERYWHERE) == "all":
         kinds = [SQLITE, pytest.param(POSTGRES_S3, marks=pytest.mark.slow)]
         metafunc.parametrize("backend_kind", kinds, indirect=True)
