@@ -83,6 +83,16 @@ def kill_hard(server: ServerProcess) -> None:
     server._proc = None
 
 
+def wait_for_uploads(acknowledged: set[str], lock: threading.Lock, at_least: int) -> None:
+    """Let the bursts get going before the kills start (a loaded machine is slow to the first 201)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with lock:
+            if len(acknowledged) >= at_least:
+                return
+        time.sleep(0.1)
+
+
 def test_kill_during_upload_bursts_then_doctor_fix(tmp_path: Path) -> None:
     data = tmp_path / "data"
     server = ServerProcess(data, workers=2)
@@ -103,8 +113,9 @@ def test_kill_during_upload_bursts_then_doctor_fix(tmp_path: Path) -> None:
                         "/api/v1/projects/acme/burst/images",
                         files={"file": (f"{seed}.jpg", body, "image/jpeg")},
                     )
-                except httpx.TransportError:
-                    return  # the server is gone
+                except httpx.TransportError:  # a killed worker's connection, or the server gone
+                    time.sleep(0.05)
+                    continue
                 if answer.status_code == 201:
                     with lock:
                         acknowledged.add(answer.json()["sha256"])
@@ -116,6 +127,7 @@ def test_kill_during_upload_bursts_then_doctor_fix(tmp_path: Path) -> None:
         for thread in threads:
             thread.start()
         rng = np.random.default_rng(round_)
+        wait_for_uploads(acknowledged, lock, at_least=len(acknowledged) + 5)
         killed = 0
         while killed < WORKER_KILLS:
             time.sleep(float(rng.uniform(0.2, 0.6)))

@@ -26,7 +26,7 @@ def preflight(server: str, api_key: str, project: str, spool: Path, timeout: flo
     try:
         note = check_access(server, api_key, project, timeout=timeout)
     except ValueError as exc:  # not 'workspace/project'
-        fail(escape(str(exc)))
+        fail(str(exc))
     except ConfigurationError as exc:
         answer = exc.answer
         if answer.status == 401:
@@ -35,7 +35,7 @@ def preflight(server: str, api_key: str, project: str, spool: Path, timeout: flo
             hint = f"check --project, or create it: framescout projects create {project}"
         else:
             hint = "check --server, --api-key and --project"
-        fail(f"{escape(server)} refused {escape(project)}: {escape(str(answer))}; {hint}")
+        fail(f"{server} refused {project}: {answer}; {hint}")
     if note:
         console.print(
             f"{escape(note)}; going on offline-first: kept frames wait in {escape(str(spool))} "

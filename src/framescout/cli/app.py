@@ -7,6 +7,7 @@ import typer
 from framescout import __version__
 from framescout.cli import collect, doctor, keys, models_cmd, predict, projects, rules, serve, spool
 from framescout.cli import export as export_cmd
+from framescout.cli import migrate_store as migrate_cmd
 from framescout.cli import select as select_cmd
 from framescout.cli import versions as versions_cmd
 from framescout.cli._store import add_store_urls, with_store_urls
@@ -30,6 +31,7 @@ app.add_typer(spool.app, name="spool")
 app.command("export")(with_store_urls(export_cmd.export_command))
 app.add_typer(versions_cmd.app, name="versions")
 app.command("doctor")(with_store_urls(doctor.doctor))
+app.command("migrate-store")(migrate_cmd.migrate_store_command)
 for group in (keys.app, projects.app, models_cmd.app, versions_cmd.app):  # the admin commands
     add_store_urls(group)
 

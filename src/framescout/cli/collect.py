@@ -61,11 +61,11 @@ def parse_start_time(text: str) -> float:
         except ValueError:
             fail(
                 f"--start-time: expected an ISO 8601 time such as 2026-03-01T08:00:00Z, or Unix seconds; "
-                f"got {escape(text)!r}"
+                f"got {text!r}"
             )
         return (moment if moment.tzinfo else moment.astimezone()).timestamp()
     if not math.isfinite(seconds):
-        fail(f"--start-time: expected a finite number of seconds; got {escape(text)!r}")
+        fail(f"--start-time: expected a finite number of seconds; got {text!r}")
     return seconds
 
 
@@ -187,7 +187,7 @@ def collect(
         detector = OnnxDetector(model, class_names=names, format=model_format)
         frames = Source(source, every=every, fps=fps, start_time=start)
     except (ModelError, ValueError) as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     warn_if_numbered(detector, classes)
     uploading = bool(server and api_key and project and not dry_run)
     if uploading:

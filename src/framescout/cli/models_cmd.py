@@ -67,6 +67,8 @@ def add(
             tmp = target.with_suffix(".part")
             shutil.copyfile(onnx, tmp)
             tmp.replace(target)
+        if store.shared_blobs:  # other hosts fetch the file from the shared blob store on first use
+            store.blobs.put(data)
         with store.db.writing() as session:
             project = get_project(session, get_workspace(session, workspace), project_slug)
             register_model(session, project, version, digest, fmt, names)

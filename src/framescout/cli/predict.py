@@ -50,7 +50,7 @@ def predict(
         names = load_class_names(classes) if classes else None
         detector = OnnxDetector(model, class_names=names, format=model_format)
     except ModelError as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     warn_if_numbered(detector, classes)
     files = expand(paths)
     if not files:

@@ -112,7 +112,7 @@ def _resolve(store: Spool, ids: list[str]) -> list[str]:
         matches = [k for k in known if k.startswith(wanted.lower())]
         if len(matches) != 1:
             problem = "no quarantined frame" if not matches else f"{len(matches)} quarantined frames"
-            fail(f"{problem} matches {escape(wanted)!r} (see `framescout spool quarantine list`)")
+            fail(f"{problem} matches {wanted!r} (see `framescout spool quarantine list`)")
         chosen.append(matches[0])
     return chosen
 

@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = store
     app.state.settings = settings
     app.state.caches = Caches()
-    app.state.models = ModelRegistry(store.models_dir)
+    app.state.models = ModelRegistry(store.models_dir, store.blobs if store.shared_blobs else None)
     app.state.thumbnails = ThumbnailCache.for_store(store)
     app.state.fetcher = Fetcher(settings.fetch_policy)
     install_error_handlers(app)

@@ -10,10 +10,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from framescout.atomic import write_file_atomically
+from framescout.imaging import sha256_hex
 from framescout.models import ModelError, OnnxDetector, verify_model
 from framescout.predictions import Predictions
 from framescout.server.errors import Unavailable
 from framescout.server.metrics import times_inference
+from framescout.store.blobs import BlobStore
 from framescout.store.models import ModelVersion
 
 _Key = tuple[str, str | None, tuple[str, ...]]
@@ -22,8 +25,10 @@ _Key = tuple[str, str | None, tuple[str, ...]]
 class ModelRegistry:
     """Loads each registered model version on first use (``framescout.models.OnnxDetector``)."""
 
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, shared: BlobStore | None = None) -> None:
         self.models_dir = models_dir
+        self.shared = shared
+        """The shared blob store a model file is fetched from when this host does not have it yet."""
         self._loaded: dict[_Key, OnnxDetector] = {}
         self._broken: dict[_Key, str] = {}
         self._lock = threading.Lock()
@@ -38,7 +43,7 @@ class ModelRegistry:
             if key in self._broken:
                 raise _unusable(model, self._broken[key])
             path = self.models_dir / f"{model.onnx_sha256}.onnx"
-            if not path.exists():
+            if not path.exists() and not self._fetch(model.onnx_sha256, path):
                 raise Unavailable("model_file_missing", f"the model file {path.name} is missing")
             try:
                 detector, _ = verify_model(path, class_names=list(model.class_names), format=model.format)
@@ -47,6 +52,20 @@ class ModelRegistry:
                 raise _unusable(model, self._broken[key]) from None
             self._loaded[key] = detector
             return detector
+
+    def _fetch(self, sha256: str, path: Path) -> bool:
+        """Copy a model file from the shared blob store into this host's ``models/`` (a cache),
+        hash-verified and atomic; False when the shared store does not have it either."""
+        if self.shared is None:
+            return False
+        try:
+            data = self.shared.get(sha256)
+        except KeyError:
+            return False
+        if sha256_hex(data) != sha256:
+            raise Unavailable("model_file_corrupt", f"the shared copy of model {sha256[:12]}… is corrupt")
+        write_file_atomically(path, data, suffix=".part", fsync=False, shared=True)
+        return True
 
     @times_inference
     def predict(self, model: ModelVersion, image: Any, *, confidence: float, iou: float) -> Predictions:

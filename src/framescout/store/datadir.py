@@ -46,6 +46,12 @@ class Store:
         return cls(root, Database.open(url), blobs, models_dir, created)
 
     @property
+    def shared_blobs(self) -> bool:
+        """True for an object store (``s3://``) that every host reads: registered model files are put
+        there too, so a host fetches a model it has never seen (`server.inference.ModelRegistry`)."""
+        return not isinstance(self.blobs, LocalBlobStore)
+
+    @property
     def local_blobs(self) -> LocalBlobStore:
         """The blob store when it is a directory (what file-level checks such as `framescout doctor`'s
         need); `BlobStoreUnavailable` for an S3 store, which they do not check yet."""

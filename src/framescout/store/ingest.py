@@ -5,12 +5,13 @@ removed again unless another record references the same bytes, so a failure leav
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, exists, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from framescout.imaging import (
@@ -28,6 +29,7 @@ from framescout.store.annotations import INSERT_ANNOTATION, row_values
 from framescout.store.blobs import BlobStore
 from framescout.store.classes import learn_new_classes
 from framescout.store.db import Database
+from framescout.store.hash_locks import lock_hashes
 from framescout.store.models import (
     PREDICTION,
     Base,
@@ -152,8 +154,9 @@ def ingest_image(
 
     Everything is validated first (`prepare_image`, ``check``, then for new bytes `verify_image`:
     OpenCV and Pillow must decode them). The hot path uses Core statements on plain connections: one
-    read for the duplicate check, one short ``BEGIN IMMEDIATE`` transaction for the blob, the rows and
-    whatever ``attach`` adds (feedback and bug reports come through here too)."""
+    read for the duplicate check, one short write transaction (``BEGIN IMMEDIATE`` on SQLite, the
+    hash's advisory lock on PostgreSQL) for the blob, the rows and whatever ``attach`` adds
+    (feedback and bug reports come through here too)."""
     prepared = prepare_image(project, data, fields, limits=limits)
     if check is not None:
         check(prepared)
@@ -178,27 +181,25 @@ def store_prepared(
     now = utcnow()
     created = False
     try:
-        # The blob is written inside the write transaction: with SQLite's BEGIN IMMEDIATE every writer
-        # (in every worker process) is serialised here, so a failed upload can remove the blob it created
-        # without racing a concurrent upload of the same bytes that is about to reference it.
+        # The blob is written inside the write transaction, which no other writer of the same bytes
+        # shares (SQLite's BEGIN IMMEDIATE serialises every writer; on PostgreSQL `lock_hashes` takes
+        # the hash's advisory lock), so a failed upload can remove the blob it created without racing
+        # a concurrent upload of the same bytes that is about to reference it.
         with db.write_engine.begin() as conn:
+            lock_hashes(conn, [sha256])
             _, created = blobs.put(data)
-            try:
-                _insert_rows(conn, project, image_id, now, prepared)
-                if attach is not None:
-                    attach(conn, image_id, False)
-            except BaseException:
-                _forget_blob(db, blobs, sha256, created)
-                created = False
-                raise
+            _insert_rows(conn, project, image_id, now, prepared)
+            if attach is not None:
+                attach(conn, image_id, False)
     except IntegrityError:  # a concurrent twin won the unique (project, sha256) index
+        _forget_blob(db, blobs, sha256, created)
         with db.read_engine.connect() as conn:
             existing = find_duplicate(conn, project.id, sha256)
         if existing is None:
             raise
         return _duplicate(db, existing, sha256, attach)
     except BaseException:
-        _forget_blob(db, blobs, sha256, created)  # the commit itself failed
+        _forget_blob(db, blobs, sha256, created)
         raise
     return IngestResult(image_id, sha256, False)
 
@@ -237,13 +238,18 @@ def _insert_rows(conn: Connection, project: Project, image_id: str, now: datetim
 
 
 def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> None:
-    """Remove a blob this request created if no committed record refers to it."""
+    """Remove a blob this request created if no committed record refers to it.
+
+    Checked and removed in a write transaction of its own holding the hash's lock (`lock_hashes`;
+    on SQLite ``BEGIN IMMEDIATE``): a concurrent upload of the same bytes has then either committed
+    its row (the blob stays) or not yet written the blob (it writes it again). A database that
+    cannot be reached leaves the blob as an orphan for ``framescout doctor``."""
     if not created:
         return
-    with db.read_engine.connect() as conn:
-        referenced = conn.execute(select(exists().where(_IMAGES.c.sha256 == sha256))).scalar()
-    if not referenced:
-        blobs.delete(sha256)
+    with contextlib.suppress(SQLAlchemyError), db.write_engine.begin() as conn:
+        lock_hashes(conn, [sha256])
+        if not conn.execute(select(exists().where(_IMAGES.c.sha256 == sha256))).scalar():
+            blobs.delete(sha256)
 
 
 def _extension(content_type: str) -> str:

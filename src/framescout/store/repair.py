@@ -2,7 +2,9 @@
 
 Only orphan, stray and temporary files older than the grace period go, and each orphan is re-checked
 for references inside a write transaction first: an upload writes its blob inside its own write
-transaction, so it either committed its row (the blob is then referenced) or has not begun."""
+transaction, which excludes this one (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL both take the hash's
+advisory lock, `hash_locks`), so it either committed its row (the blob is then referenced) or has not
+written the blob yet."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from framescout.store.datadir import Store
+from framescout.store.hash_locks import lock_hashes
 from framescout.store.integrity_report import FileIssue, Report
 from framescout.store.models import AuthState, DatasetVersion, Image, ModelVersion
 from framescout.store.references import manifest_hashes
@@ -50,10 +53,12 @@ def fix(store: Store, report: Report) -> None:
 
 def _remove_orphans(store: Store, batch: list[FileIssue], report: Report, now: float) -> None:
     """Remove the orphans of ``batch`` that nothing refers to yet, under one write transaction."""
-    # BEGIN IMMEDIATE: no upload is between writing its blob and committing its row while we hold it.
+    # BEGIN IMMEDIATE (SQLite) or the hashes' advisory locks (PostgreSQL): no upload is between
+    # writing one of these blobs and committing its row while we hold it.
     with store.db.writing() as session:
         blob_hashes = [Path(f.path).name for f in batch if f.kind == "blob"]
         model_hashes = [Path(f.path).stem for f in batch if f.kind == "model"]
+        lock_hashes(session, blob_hashes)
         used = set(_referenced_now(store, session, blob_hashes, model_hashes))
         for item in batch:
             sha = Path(item.path).name if item.kind == "blob" else Path(item.path).stem

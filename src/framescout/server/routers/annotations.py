@@ -10,6 +10,7 @@ from framescout.server.annotation_formats import parse_annotation, refuse_too_ma
 from framescout.server.deps import PathProject, SettingsDep, StoreDep
 from framescout.server.schemas import AnnotationOut, AnnotationsSaved
 from framescout.store.annotations import list_annotations, save_annotations
+from framescout.store.classes import current_classes
 from framescout.store.queries import get_image
 
 router = APIRouter(
@@ -45,6 +46,7 @@ def add(
     refuse_too_many_boxes(content, format, filename)  # YOLO/VOC: counted before parsing
     with store.db.reading() as session:
         image = get_image(session, project, image_id)
+        classes = current_classes(session, project)  # YOLO ids index the list as it is now
     boxes = parse_annotation(
         content,
         fmt=format,
@@ -53,7 +55,7 @@ def add(
         width=image.width,
         height=image.height,
         labelmap=labelmap.split(",") if labelmap else None,
-        classes=project.classes,
+        classes=classes,
     )
     count = save_annotations(
         store.db,
