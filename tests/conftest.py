@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import backends
 import services
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _session_home = Path(tempfile.mkdtemp(prefix="framescout-test-home-"))
     os.environ.update(fake_home(_session_home))
     os.environ.pop("FRAMESCOUT_DATA_DIR", None)
+    config.addinivalue_line("markers", f"{backends.MARKER}: run on SQLite + files and on PostgreSQL + S3")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -94,3 +96,24 @@ def seaweed() -> Iterator[services.SeaweedS3]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    backends.parametrize(metafunc)
+
+
+@pytest.fixture(scope="session")
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """``sqlite``, or each of `backends.KINDS` in a ``both_backends`` module (`backends.parametrize`)."""
+    return str(getattr(request, "param", backends.SQLITE))
+
+
+@pytest.fixture(scope="session")
+def backend_factory(request: pytest.FixtureRequest) -> backends.Backends:
+    return backends.Backends(request)
+
+
+@pytest.fixture
+def backend(backend_kind: str, backend_factory: backends.Backends) -> backends.Backend:
+    """A fresh store location of this test's kind (a new database and blob prefix on postgres_s3)."""
+    return backend_factory.make(backend_kind)

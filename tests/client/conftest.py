@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from backends import Backends
 from framescout.server.process import ServerProcess
 
 
@@ -19,9 +20,12 @@ class Live:
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, backend_kind: str, backend_factory: Backends
+) -> Iterator[Live]:
+    """One server per store kind (`backends`): SQLite, and PostgreSQL + S3 in ``both_backends`` tests."""
     data = Path(tmp_path_factory.mktemp("client-server"))
-    server = ServerProcess(data)
+    server = ServerProcess(data, env=backend_factory.make(backend_kind).env)
     key = server.create_key("acme")
     other_key = server.create_key("other")
     server.cli("projects", "create", "acme/cams", "--classes", "person,car")

@@ -15,6 +15,8 @@ from PIL import Image
 from framescout import Predictions
 from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable, UnexpectedResponse
 
+pytestmark = pytest.mark.both_backends  # the tests against the live server run on both stores
+
 
 def jpeg(seed: int, size: tuple[int, int] = (96, 64)) -> bytes:
     image = Image.new("RGB", size, (seed % 256, (seed * 7) % 256, 40))

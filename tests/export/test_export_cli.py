@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from backends import Backends
 from framescout import Predictions
 from framescout.client import Client
 from framescout.server.process import ServerProcess
 from helpers import framescout
 
+pytestmark = pytest.mark.both_backends
+
+
+@dataclass
+class Stored:
+    """A store (data directory and the environment naming its database and blobs) with acme/lot."""
+
+    data_dir: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return framescout(*args, "--data-dir", str(self.data_dir), env=self.env)
+
 
 @pytest.fixture(scope="module")
-def project(coco_tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory whose acme/lot project has 6 images: 4 labelled (2 with a split), 2 not."""
-    server = ServerProcess(tmp_path_factory.mktemp("export") / "data")
+def project(
+    coco_tiny: Path, tmp_path_factory: pytest.TempPathFactory, backend_kind: str, backend_factory: Backends
+) -> Stored:
+    """A store whose acme/lot project has 6 images: 4 labelled (2 with a split), 2 not."""
+    env = backend_factory.make(backend_kind).env
+    server = ServerProcess(tmp_path_factory.mktemp("export") / "data", env=env)
     key = server.create_key("acme")
     server.cli("projects", "create", "acme/lot", "--classes", "person,car")
     files = sorted((coco_tiny / "val2017").glob("*.jpg"))[:6]
@@ -29,15 +48,13 @@ def project(coco_tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
             if i < 4:
                 truth = {"predictions": [{"x": 40, "y": 50, "width": 30, "height": 40, "class": "car"}]}
                 client.add_annotations("acme/lot", image.id, json.dumps(truth), format="roboflow")
-    return server.data_dir
+    return Stored(server.data_dir, env)
 
 
-def test_coco_export_loads_in_pycocotools(project: Path, tmp_path: Path) -> None:
+def test_coco_export_loads_in_pycocotools(project: Stored, tmp_path: Path) -> None:
     coco = pytest.importorskip("pycocotools.coco", reason="pycocotools is in the dev extra")
     out = tmp_path / "coco"
-    result = framescout(
-        "export", "acme/lot", "--format", "coco", "--out", str(out), "--data-dir", str(project)
-    )
+    result = project.cli("export", "acme/lot", "--format", "coco", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "exported 4 image(s), 4 box(es), 2 class(es) as coco" in result.stdout
     files = sorted(out.glob("*/_annotations.coco.json"))
@@ -52,64 +69,46 @@ def test_coco_export_loads_in_pycocotools(project: Path, tmp_path: Path) -> None
     assert (out / "train").is_dir() and (out / "valid").is_dir()
 
 
-def test_yolo_and_labelstudio_exports(project: Path, tmp_path: Path) -> None:
+def test_yolo_and_labelstudio_exports(project: Stored, tmp_path: Path) -> None:
     yolo = tmp_path / "yolo"
-    assert (
-        framescout(
-            "export", "acme/lot", "--format", "yolo", "--out", str(yolo), "--data-dir", str(project)
-        ).returncode
-        == 0
-    )
+    assert project.cli("export", "acme/lot", "--format", "yolo", "--out", str(yolo)).returncode == 0
     assert yaml.safe_load((yolo / "data.yaml").read_text())["names"] == {0: "person", 1: "car"}
     labels = list(yolo.glob("labels/*/*.txt"))
     assert len(labels) == 4 and all(p.read_text().startswith("1 ") for p in labels)
     ls = tmp_path / "ls"
-    result = framescout(
-        "export", "acme/lot", "--format", "labelstudio", "--out", str(ls), "--data-dir", str(project)
-    )
+    result = project.cli("export", "acme/lot", "--format", "labelstudio", "--out", str(ls))
     assert result.returncode == 0, result.stderr
     tasks = json.loads((ls / "tasks.json").read_text())
     assert len(tasks) == 6  # unlabelled images come along as tasks with pre-annotations
     assert sum("annotations" in t for t in tasks) == 4 and all("predictions" in t for t in tasks)
 
 
-def test_export_errors(project: Path, tmp_path: Path) -> None:
-    result = framescout(
-        "export", "acme/nope", "--format", "coco", "--out", str(tmp_path / "x"), "--data-dir", str(project)
-    )
+def test_export_errors(project: Stored, tmp_path: Path) -> None:
+    result = project.cli("export", "acme/nope", "--format", "coco", "--out", str(tmp_path / "x"))
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    result = framescout(
-        "export", "acme/lot", "--format", "csv", "--out", str(tmp_path / "y"), "--data-dir", str(project)
-    )
+    result = project.cli("export", "acme/lot", "--format", "csv", "--out", str(tmp_path / "y"))
     assert result.returncode == 1 and "unknown format" in result.stderr
     again = tmp_path / "z"
-    assert (
-        framescout(
-            "export", "acme/lot", "--format", "voc", "--out", str(again), "--data-dir", str(project)
-        ).returncode
-        == 0
-    )
-    result = framescout(
-        "export", "acme/lot", "--format", "voc", "--out", str(again), "--data-dir", str(project)
-    )
+    assert project.cli("export", "acme/lot", "--format", "voc", "--out", str(again)).returncode == 0
+    result = project.cli("export", "acme/lot", "--format", "voc", "--out", str(again))
     assert result.returncode == 1 and "already exists" in result.stderr
 
 
-def test_a_version_is_frozen(project: Path, tmp_path: Path) -> None:
-    data = ["--data-dir", str(project)]
-    created = framescout("versions", "create", "acme/lot", "v1", *data)
+def test_a_version_is_frozen(project: Stored, tmp_path: Path) -> None:
+    created = project.cli("versions", "create", "acme/lot", "v1")
     assert created.returncode == 0, created.stderr
     assert "created version v1 of acme/lot: 4 image(s), 4 box(es)" in created.stdout
-    assert "already has a version" in framescout("versions", "create", "acme/lot", "v1", *data).stderr
+    assert "already has a version" in project.cli("versions", "create", "acme/lot", "v1").stderr
     first = tmp_path / "first"
     assert (
-        framescout(
-            "export", "acme/lot", "--version", "v1", "--format", "coco", "--out", str(first), *data
+        project.cli(
+            "export", "acme/lot", "--version", "v1", "--format", "coco", "--out", str(first)
         ).returncode
         == 0
     )
 
-    server = ServerProcess(project)  # the project moves on: one more image gets ground truth
+    # the project moves on: one more image gets ground truth
+    server = ServerProcess(project.data_dir, env=project.env)
     key = server.create_key("acme")
     with server, Client(server.url, key) as client:
         unlabelled = client.list_images("acme/lot", labelled=False)["images"][0]
@@ -118,18 +117,18 @@ def test_a_version_is_frozen(project: Path, tmp_path: Path) -> None:
 
     second, live = tmp_path / "second", tmp_path / "live"
     assert (
-        framescout(
-            "export", "acme/lot", "--version", "v1", "--format", "coco", "--out", str(second), *data
+        project.cli(
+            "export", "acme/lot", "--version", "v1", "--format", "coco", "--out", str(second)
         ).returncode
         == 0
     )
     files = [p for p in first.rglob("*") if p.is_file()]
     assert files and all((second / p.relative_to(first)).read_bytes() == p.read_bytes() for p in files)
-    now = framescout("export", "acme/lot", "--format", "coco", "--out", str(live), *data)
+    now = project.cli("export", "acme/lot", "--format", "coco", "--out", str(live))
     assert "exported 5 image(s)" in now.stdout
-    listed = framescout("versions", "list", "acme/lot", *data)
+    listed = project.cli("versions", "list", "acme/lot")
     assert listed.returncode == 0 and "v1" in listed.stdout
-    missing = framescout(
-        "export", "acme/lot", "--version", "v9", "--format", "coco", "--out", str(tmp_path / "n"), *data
+    missing = project.cli(
+        "export", "acme/lot", "--version", "v9", "--format", "coco", "--out", str(tmp_path / "n")
     )
     assert missing.returncode == 1 and "no version named 'v9'" in missing.stderr

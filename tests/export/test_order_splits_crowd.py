@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,8 @@ import yaml
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from backends import Backend
 from framescout.server import Settings, create_app
-from framescout.store import Store
 from framescout.store.accounts import (
     create_key,
     create_project,
@@ -41,6 +42,11 @@ class Server:
     data: Path
     client: TestClient
     auth: dict[str, str]
+    backend: Backend
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A ``framescout`` command on this server's store."""
+        return framescout(*args, "--data-dir", str(self.data), env=self.backend.env)
 
     def upload(
         self, project: str, data: bytes, name: str, truth: list[tuple[str, int]], split: str = ""
@@ -66,22 +72,23 @@ class Server:
         return image_id
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    store = Store.open(tmp_path / "data")
+def server(tmp_path: Path, backend: Backend) -> Iterator[Server]:
+    store = backend.open(tmp_path / "data")
     with store.db.writing() as session:
         acme = get_or_create_workspace(session, "acme")
         key = create_key(session, acme)
         create_project(session, acme, "street")  # learns its classes
     with TestClient(create_app(Settings(data_dir=tmp_path / "data"), store)) as client:
-        yield Server(tmp_path / "data", client, {"Authorization": f"Bearer {key}"})
+        yield Server(tmp_path / "data", client, {"Authorization": f"Bearer {key}"}, backend)
     store.close()
 
 
 def export(server: Server, out: Path, fmt: str, *extra: str) -> str:
-    result = framescout(
-        "export", "acme/street", "--format", fmt, "--out", str(out), "--data-dir", str(server.data), *extra
-    )
+    result = server.cli("export", "acme/street", "--format", fmt, "--out", str(out), *extra)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -89,7 +96,7 @@ def export(server: Server, out: Path, fmt: str, *extra: str) -> str:
 def test_yolo_ids_follow_the_registered_models_class_list(server: Server, tmp_path: Path) -> None:
     server.upload("street", jpeg(1), "a.jpg", [("car", 0)], split="train")
     server.upload("street", jpeg(2), "b.jpg", [("person", 0), ("car", 50)], split="valid")
-    store = Store.open(server.data)
+    store = server.backend.open(server.data)
     with store.db.writing() as session:
         project = get_project(session, get_workspace(session, "acme"), "street")
         register_model(session, project, 1, "0" * 64, "nanodet", ["person", "bicycle", "car"])
@@ -142,17 +149,8 @@ def test_an_empty_val_split_is_said_or_made_on_request(server: Server, tmp_path:
         assert len(list((tmp_path / run / "images" / "train").iterdir())) == 4
     assert runs[0] == runs[1]  # deterministic under the seed
 
-    bad = framescout(
-        "export",
-        "acme/street",
-        "--format",
-        "yolo",
-        "--out",
-        str(tmp_path / "x"),
-        "--data-dir",
-        str(server.data),
-        "--val-fraction",
-        "1.5",
+    bad = server.cli(
+        "export", "acme/street", "--format", "yolo", "--out", str(tmp_path / "x"), "--val-fraction", "1.5"
     )
     assert bad.returncode == 1 and "--val-fraction must be above 0 and below 1" in bad.stderr
 
@@ -202,9 +200,7 @@ def test_coco_iscrowd_survives_a_round_trip(server: Server, tmp_path: Path, coco
     assert sum(c for rows in got.values() for _, c, _ in rows) >= 3
 
     # a frozen dataset version keeps the flag too
-    assert (
-        framescout("versions", "create", "acme/street", "v1", "--data-dir", str(server.data)).returncode == 0
-    )
+    assert server.cli("versions", "create", "acme/street", "v1").returncode == 0
     export(server, tmp_path / "v1", "coco", "--version", "v1")
     frozen = json.loads((tmp_path / "v1" / "train" / "_annotations.coco.json").read_text())
     assert sorted(a["iscrowd"] for a in frozen["annotations"]) == sorted(

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from backends import Backend, Backends
 from framescout.server import Settings, create_app
 from framescout.server.process import ServerProcess
 from framescout.store import Store
@@ -48,8 +49,9 @@ class Env:
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
 
-    def blob_files(self) -> list[Path]:
-        return [p for p in (self.store.data_dir / "blobs").glob("??/??/*") if p.is_file()]
+    def stored_blobs(self) -> list[str]:
+        """The hashes in the blob store (a directory or an S3 prefix)."""
+        return self.store.blobs.iter_hashes()
 
     def image_rows(self) -> int:
         from sqlalchemy import func, select
@@ -92,10 +94,13 @@ class Live:
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, backend_kind: str, backend_factory: Backends
+) -> Iterator[Live]:
+    """One server per store kind for the session (its admin commands get the same environment)."""
     # Loopback is refused to URL fetches by default; the tests' image host lives there.
-    allow = {"FRAMESCOUT_FETCH_ALLOW": "127.0.0.1"}
-    server = ServerProcess(Path(tmp_path_factory.mktemp("live")) / "data", env=allow)
+    env = {"FRAMESCOUT_FETCH_ALLOW": "127.0.0.1", **backend_factory.make(backend_kind).env}
+    server = ServerProcess(Path(tmp_path_factory.mktemp("live")) / "data", env=env)
     key, other_key = server.create_key("acme"), server.create_key("other")
     server.cli("projects", "create", "acme/coco", "--type", "object-detection")
     server.cli("projects", "create", "acme/picked")
@@ -221,8 +226,9 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    store = Store.open(tmp_path / "data")
+def env(tmp_path: Path, backend: Backend) -> Iterator[Env]:
+    """The app in-process over a fresh store: SQLite, or PostgreSQL + S3 in a ``both_backends`` module."""
+    store = backend.open(tmp_path / "data")
     with store.db.writing() as session:
         acme = get_or_create_workspace(session, "acme")
         other = get_or_create_workspace(session, "other")

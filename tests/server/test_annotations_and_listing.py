@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.both_backends
+
 URL = "/api/v1/projects/acme/cams/images"
 
 COCO = {

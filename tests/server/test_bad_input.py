@@ -22,7 +22,7 @@ def png_bomb(side: int = 5000) -> bytes:
 
 def assert_nothing_stored(env: Any) -> None:
     assert env.image_rows() == 0
-    assert env.blob_files() == []
+    assert env.stored_blobs() == []
     assert list((env.store.data_dir / "blobs" / "tmp").iterdir()) == []
 
 
@@ -77,7 +77,7 @@ def test_key_of_another_workspace_sees_nothing(env: Any, make_jpeg: Callable[...
     assert [p["slug"] for p in own] == ["secret"]
     workspace = env.client.get("/other", headers=other).json()["workspace"]
     assert [p["id"] for p in workspace["projects"]] == ["other/secret"]
-    assert env.image_rows() == 1 and len(env.blob_files()) == 1
+    assert env.image_rows() == 1 and len(env.stored_blobs()) == 1
 
 
 def _truncated(make_jpeg: Callable[..., bytes]) -> bytes:

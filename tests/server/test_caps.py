@@ -91,7 +91,7 @@ def test_upload_predictions_are_capped_per_image(env: Any, make_jpeg: Callable[.
     predictions = json.dumps({"predictions": _boxes(MAX_BOXES_PER_IMAGE + 1)})
     refused = _uploaded(env, make_jpeg(seed=2), predictions=predictions)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "too_many_boxes", refused.text
-    assert env.image_rows() == 0 and env.blob_files() == []
+    assert env.image_rows() == 0 and env.stored_blobs() == []
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture(scope="module")
 def samples(coco_tiny: Path) -> Path:

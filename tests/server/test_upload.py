@@ -6,6 +6,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.both_backends
+
 URL = "/api/v1/projects/acme/cams/images"
 
 
@@ -18,7 +22,7 @@ def test_upload_creates_then_answers_duplicate(env: Any, make_jpeg: Callable[...
     again = env.client.post(URL, headers=env.auth(), files={"file": ("b.jpg", data, "image/jpeg")})
     assert again.status_code == 200
     assert again.json() == {"id": body["id"], "sha256": body["sha256"], "duplicate": True}
-    assert env.image_rows() == 1 and len(env.blob_files()) == 1
+    assert env.image_rows() == 1 and len(env.stored_blobs()) == 1
 
 
 def test_upload_stores_fields_and_predictions_as_prelabels(env: Any, make_jpeg: Callable[..., bytes]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from backends import Backend
 from framescout.store import NotFound, Store
 from framescout.store.accounts import (
     add_key,
@@ -24,7 +25,14 @@ from framescout.store.web_sessions import resolve, sign_in
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(tmp_path: Path, backend: Backend) -> Iterator[Store]:
+    store = backend.open(tmp_path / "d")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     store = Store.open(tmp_path / "d")
     yield store
     store.close()
@@ -35,6 +43,7 @@ def _generation(store: Store) -> int:
         return read_generation(conn)
 
 
+@pytest.mark.both_backends
 def test_revoked_key_is_listed_but_never_authenticates_and_its_sessions_end(store: Store) -> None:
     with store.db.writing() as session:
         ws = get_or_create_workspace(session, "acme")
@@ -81,8 +90,10 @@ def test_revoked_key_is_listed_but_never_authenticates_and_its_sessions_end(stor
         revoke_key(session, "no-such-key")
 
 
-def test_direct_sql_deletes_and_edits_move_the_generation(store: Store) -> None:
-    """Triggers: a key deleted (or revoked) with a plain SQL client is noticed like a CLI revocation."""
+def test_direct_sql_deletes_and_edits_move_the_generation(sqlite_store: Store) -> None:
+    """Triggers: a key deleted (or revoked) with a plain SQL client is noticed like a CLI revocation
+    (SQLite's triggers; PostgreSQL's: tests/store/test_postgres_auth_triggers.py)."""
+    store = sqlite_store
     with store.db.writing() as session:
         ws = get_or_create_workspace(session, "acme")
         row, key = add_key(session, ws)

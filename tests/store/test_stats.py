@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import update
 
+from backends import Backend
 from framescout import Predictions
 from framescout.predictions.box import Box
 from framescout.store import Store
@@ -27,10 +28,12 @@ from framescout.store.stats import confidence_histogram, review_progress
 from framescout.store.thresholds import parse_threshold
 from framescout.store.version_stats import model_version_stats
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-def project(tmp_path: Path) -> Iterator[tuple[Store, Project]]:
-    store = Store.open(tmp_path / "d")
+def project(tmp_path: Path, backend: Backend) -> Iterator[tuple[Store, Project]]:
+    store = backend.open(tmp_path / "d")
     with store.db.writing() as session:
         proj = create_project(session, get_or_create_workspace(session, "acme"), "cams")
     yield store, proj

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from backends import Backend
 from framescout.imaging import sha256_hex
 from framescout.store import Invalid, LocalBlobStore, Store
 from framescout.store.accounts import create_key, get_or_create_workspace, slugify, workspace_for_key
@@ -51,8 +52,9 @@ def test_open_migrates_and_uses_wal(tmp_path: Path) -> None:
     } <= tables
 
 
-def test_keys_are_stored_hashed_and_resolve_to_their_workspace(tmp_path: Path) -> None:
-    store = Store.open(tmp_path)
+@pytest.mark.both_backends
+def test_keys_are_stored_hashed_and_resolve_to_their_workspace(tmp_path: Path, backend: Backend) -> None:
+    store = backend.open(tmp_path)
     with store.db.writing() as session:
         key = create_key(session, get_or_create_workspace(session, "Team A"))
     with store.db.reading() as session:
@@ -117,14 +119,15 @@ def test_migration_0002_marks_projects_with_classes_strict(tmp_path: Path) -> No
     store.close()
 
 
-def test_migrations_build_exactly_the_tables_the_code_declares(tmp_path: Path) -> None:
+@pytest.mark.both_backends
+def test_migrations_build_exactly_the_tables_the_code_declares(tmp_path: Path, backend: Backend) -> None:
     """Alembic's autogenerate finds nothing to add: the shipped migrations match `store.models`."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from framescout.store.models import Base
 
-    store = Store.open(tmp_path / "d")
+    store = backend.open(tmp_path / "d")
     try:
         with store.db.read_engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

@@ -11,13 +11,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from backends import Backend
 from framescout.predictions.box import Box
 from framescout.store import Store
 from framescout.store.accounts import DEFAULT_CLASS_LIMITS, create_project, get_or_create_workspace
 from framescout.store.errors import Invalid, NotFound
 from framescout.store.ingest import ImageFields, ingest_image
 from framescout.store.models import Image as ImageRow
-from framescout.store.models import Project, Report
+from framescout.store.models import Project, Report, utcnow
 from framescout.store.reports import (
     PendingReport,
     ReportIn,
@@ -25,6 +26,7 @@ from framescout.store.reports import (
     check_bug_report,
     check_feedback,
     get_report,
+    list_reports,
     set_report_status,
 )
 
@@ -37,9 +39,12 @@ def jpeg(seed: int) -> bytes:
     return out.getvalue()
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "data")
+def store(tmp_path: Path, backend: Backend) -> Iterator[Store]:
+    store = backend.open(tmp_path / "data")
     with store.db.writing() as session:
         acme = get_or_create_workspace(session, "acme")
         create_project(session, acme, "fixed", classes=["person", "car"])
@@ -56,12 +61,11 @@ def project(store: Store, slug: str) -> Project:
 
 
 def counts(store: Store) -> tuple[int, int, int]:
-    """Image rows, report rows, blob files."""
+    """Image rows, report rows, stored blobs."""
     with store.db.reading() as session:
         images = int(session.scalar(select(func.count()).select_from(ImageRow)) or 0)
         reports = int(session.scalar(select(func.count()).select_from(Report)) or 0)
-    blobs = [p for p in (store.data_dir / "blobs").glob("??/??/*") if p.is_file()]
-    return images, reports, len(blobs)
+    return images, reports, len(store.blobs.iter_hashes())
 
 
 def feedback(*corrected: Box, verdict: str = "correct", prediction: int | None = None) -> ReportIn:
@@ -163,3 +167,24 @@ def test_reports_about_stored_images_and_none(store: Store) -> None:
         assert set_report_status(session, proj, bug, "resolved").status == "resolved"
     with store.db.reading() as session, pytest.raises(NotFound):
         get_report(session, project(store, "fixed"), bug)  # another project's report
+
+
+def test_report_pages_neither_repeat_nor_skip_reports_made_at_the_same_moment(store: Store) -> None:
+    """Reports with one timestamp, paged while one of them is edited: every report exactly once (the
+    order is total; neither database keeps ties in one order from one query to the next)."""
+    proj = project(store, "open")
+    moment = utcnow()
+    with store.db.writing() as session:
+        rows = [
+            Report(project_id=proj.id, kind="bug", description=f"bug {n}", created_at=moment)
+            for n in range(6)
+        ]
+        session.add_all(rows)
+    seen: list[str] = []
+    for offset in (0, 2, 4):
+        with store.db.writing() as session:
+            page, total = list_reports(session, proj, limit=2, offset=offset)
+            assert total == 6
+            seen += [r.id for r in page]
+            set_report_status(session, proj, page[0].id, "resolved")  # an UPDATE between pages
+    assert sorted(seen) == sorted(r.id for r in rows)

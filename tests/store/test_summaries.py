@@ -1,6 +1,6 @@
 """The store's read queries behind the UI pages and the Roboflow project object (`store.summaries`,
 `store.queries`), the pre-labels table (`store.recent_inferences`) and `reload_workspace`, on a
-real SQLite store."""
+real SQLite store and on PostgreSQL + S3."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from backends import Backend
 from framescout.store import NotFound, Store
 from framescout.store import models as m
 from framescout.store.accounts import (
@@ -22,6 +23,7 @@ from framescout.store.accounts import (
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Project, Workspace, utcnow
 from framescout.store.queries import filter_choices, image_feedback, load_image
 from framescout.store.recent_inferences import count_answers, keep_answer, recent_answers
+from framescout.store.reports import set_report_status
 from framescout.store.summaries import (
     ImageCounts,
     ProjectCounts,
@@ -67,10 +69,13 @@ def _box(image_id: str, kind: str, class_name: str, confidence: float | None = N
     )
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-def data(tmp_path: Path) -> Iterator[Data]:
+def data(tmp_path: Path, backend: Backend) -> Iterator[Data]:
     """``cams`` (classes person, car, dog) with three images; ``empty`` with none."""
-    store = Store.open(tmp_path / "data")
+    store = backend.open(tmp_path / "data")
     with store.db.writing() as session:
         ws = get_or_create_workspace(session, "acme")
         cams = create_project(session, ws, "cams", classes=["person", "car", "dog"])
@@ -220,3 +225,27 @@ def test_keep_answer_expires_old_rows_and_keeps_the_newest(data: Data) -> None:
         db, ws, bytes_sha256="f" * 64, width=64, height=64, since=utcnow() - timedelta(days=1)
     )
     assert count_answers(db) == 3 and {r.bytes_sha256 for r in kept} == {f"{n:064x}" for n in (4, 5, 6)}
+
+
+def test_image_feedback_is_listed_oldest_first_even_after_an_edit(data: Data) -> None:
+    """Not in whatever order the table happens to hold rows: PostgreSQL moves an updated row."""
+    start = utcnow()
+    with data.store.db.writing() as session:
+        reports = [
+            m.Report(
+                project_id=data.cams.id,
+                image_id=data.images[2],
+                kind="feedback",
+                verdict=verdict,
+                created_at=start + timedelta(seconds=n),
+            )
+            for n, verdict in enumerate(["wrong_class", "missed", "correct"])
+        ]
+        session.add_all(reports)
+        session.flush()
+        ids = [r.id for r in reports]
+    with data.store.db.writing() as session:
+        set_report_status(session, data.cams, ids[0], "resolved")  # an UPDATE of the oldest
+    with data.store.db.reading() as session:
+        third = load_image(data.store.db, data.cams, data.images[2])
+        assert [r.id for r in image_feedback(session, third)] == ids

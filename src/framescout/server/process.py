@@ -49,9 +49,11 @@ class ServerProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        """Run another ``framescout`` command against the same data directory; return its stdout."""
+        """Run another ``framescout`` command against the same store (data directory and ``env``, which
+        may name its database and blob store); return its stdout."""
         done = subprocess.run(
             [sys.executable, "-m", "framescout", *args, "--data-dir", str(self.data_dir)],
+            env={**os.environ, **self.env},
             check=True,
             capture_output=True,
             text=True,

@@ -56,8 +56,10 @@ def load_image(db: Database, project: Project, image_id: str) -> Image:
 
 
 def image_feedback(session: Session, image: Image) -> list[Report]:
-    """The feedback reports about ``image`` (their suggested boxes show on the review page)."""
-    return list(session.scalars(select(Report).where(Report.image_id == image.id, Report.kind == "feedback")))
+    """The feedback reports about ``image``, oldest first (their suggested boxes show on the review
+    page). The order is said: PostgreSQL, unlike SQLite, does not return rows in insertion order."""
+    query = select(Report).where(Report.image_id == image.id, Report.kind == "feedback")
+    return list(session.scalars(query.order_by(Report.created_at, Report.id)))
 
 
 def filtered_query(project: Project, f: ImageFilter) -> Select[Image]:

@@ -289,7 +289,8 @@ def list_reports(
     if status:
         query = query.where(Report.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Report.created_at.desc()).limit(limit).offset(offset))
+    # newest first, the id breaking ties: pages of one order, so none repeats or skips a report
+    rows = session.scalars(query.order_by(Report.created_at.desc(), Report.id).limit(limit).offset(offset))
     return list(rows), int(total)
 
 

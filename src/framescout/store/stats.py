@@ -8,15 +8,38 @@ reviewers corrected (`version_stats`), and report counts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Image, Project, Report
 from framescout.store.rule_stats import KeptOverTime, kept_over_time, rule_totals
 from framescout.store.version_stats import ModelVersionStats, model_version_stats
 
 HISTOGRAM_BINS = 20
+
+
+class floor_int(FunctionElement[int]):
+    """The integer part of a non-negative number. Not ``CAST(x AS INTEGER)``: SQLite truncates, but
+    PostgreSQL rounds (0.98 becomes 1), which moved predictions into the next histogram bin."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "floor_int"
+
+
+@compiles(floor_int)
+def _floor_int(element: floor_int, compiler: Any, **kw: Any) -> str:
+    return f"CAST(FLOOR({compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(floor_int, "sqlite")
+def _floor_int_sqlite(element: floor_int, compiler: Any, **kw: Any) -> str:
+    # truncation is the floor of a non-negative number; FLOOR needs SQLite's optional math functions
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
 
 
 @dataclass
@@ -68,7 +91,7 @@ def confidence_histogram(
     session: Session, project: Project, *, bins: int = HISTOGRAM_BINS, model_version: str | None = None
 ) -> list[int]:
     """How many predictions fall in each of ``bins`` equal confidence intervals over [0, 1]."""
-    slot = cast(Annotation.confidence * bins, Integer).label("slot")
+    slot = floor_int(Annotation.confidence * bins).label("slot")
     query = (
         select(slot, func.count())
         .join(Image, Image.id == Annotation.image_id)
