@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 GROUND_TRUTH = "ground_truth"
@@ -37,6 +37,9 @@ Sha256 = Annotated[str, mapped_column(String(64))]
 WorkspaceRef = Annotated[str, mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)]
 ProjectRef = Annotated[str, mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)]
 """Indexed references that delete the row with its workspace / project."""
+SerialId = BigInteger().with_variant(Integer, "sqlite")
+"""A database-generated key: 64-bit on PostgreSQL (migration 0010), SQLite's rowid (``INTEGER PRIMARY
+KEY``, also 64-bit) on SQLite."""
 
 
 class Base(DeclarativeBase):
@@ -174,7 +177,7 @@ class Annotation(Base):
     __tablename__ = "annotations"
     __table_args__ = (Index("ix_annotations_image_kind", "image_id", "kind"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
     image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -203,7 +206,7 @@ class RecentInference(Base):
         Index("ix_recent_inferences_created", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     model: Mapped[str] = mapped_column(String(200))
     """``project/version`` of the model that answered (Roboflow's model id)."""
