@@ -166,8 +166,12 @@ def start_postgres() -> Postgres:
     run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "postgres.log"), "-w", "-t", "60", "start")
     server = Postgres(root, port, "", bindir, as_user)
     password = "framescout-test"
-    server.psql(f"CREATE ROLE framescout LOGIN PASSWORD '{password}' CREATEDB")
-    server.psql("CREATE DATABASE framescout OWNER framescout")
+    try:
+        server.psql(f"CREATE ROLE framescout LOGIN PASSWORD '{password}' CREATEDB")
+        server.psql("CREATE DATABASE framescout OWNER framescout")
+    except RuntimeError as exc:
+        server.stop()  # never leave a cluster running behind a failed start
+        unavailable(f"PostgreSQL started but could not be set up: {exc}")
     server.url = f"postgresql+psycopg://framescout:{password}@127.0.0.1:{port}/framescout"
     return server
 
