@@ -113,7 +113,7 @@ def _start_seaweed(infra: Infra) -> None:
         f"-s3.config={infra.root / 's3.json'}",
         "-master.volumeSizeLimitMB=256",
     ]
-    command += ["-volume.max=50", "-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0"]
+    command += ["-volume.max=1000", "-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0"]
     command += [f"-filer.localSocket={infra.root / 'f.sock'}", f"-s3.localSocket={infra.root / 's.sock'}"]
     log = (infra.root / "weed.log").open("wb")
     infra._weed = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -249,7 +249,7 @@ def start_seaweed() -> SeaweedS3:
         "-master.telemetry=false",
         f"-volume.port={vol}",
         f"-volume.port.grpc={vol_g}",
-        "-volume.max=50",
+        "-volume.max=1000",  # every bucket (a collection) grows its own volumes: 50 ran out at ~7 buckets
         "-volume.preStopSeconds=0",
         "-filer",
         f"-filer.port={filer}",
