@@ -3,12 +3,17 @@
 Rules are tried in order; the frame is kept by the first rule that wants it *and* still has
 credit under its own limits and the sampler's global limits. A rule that matched but had no credit
 is recorded in ``Decision.limited`` and the next rule is tried.
+
+`Sampler.swap` applies a new rule stack between two frames (the collector following the server's
+rules): a rule whose name and settings (its `Rule.fingerprint`) did not change keeps its state and its
+limit credit, changed and new rules start fresh, removed ones are forgotten.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from limits.storage import Storage
 
@@ -20,6 +25,27 @@ from framescout.sampling.limiter import Limiter, LimitGroup, LimitSpec, parse_li
 from framescout.sampling.rules.base import Rule
 
 GLOBAL_KEY = "framescout:global"
+
+
+@dataclass(frozen=True)
+class Swap:
+    """What `Sampler.swap` did, by rule name (for logs and status)."""
+
+    kept: tuple[str, ...]
+    """Same name and settings: state and limit credit carried over."""
+    changed: tuple[str, ...]
+    """Same name, new settings: started fresh."""
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    global_limits_kept: bool
+    """The sampler-wide limits were the same, so their credit carried over."""
+
+
+def _rule_key(rule: Rule) -> str:
+    """The limit-storage key of a rule: its name and settings, so a changed rule never inherits the
+    credit its previous settings used (also in a storage shared by devices that swap at different
+    moments), and an unchanged one keeps it."""
+    return f"framescout:rule:{rule.name}:{rule.fingerprint()}"
 
 
 class Sampler:
@@ -43,9 +69,10 @@ class Sampler:
         self.seed = seed
         self.clock = clock
         self._frame_time: float | None = None
+        self._storage = storage
         self._limiter = Limiter(storage, self._limit_time)
         self._global = LimitGroup(GLOBAL_KEY, parse_limits(limits))
-        self._groups = {r.name: LimitGroup(f"framescout:rule:{r.name}", r.limits) for r in self.rules}
+        self._groups = {r.name: LimitGroup(_rule_key(r), r.limits) for r in self.rules}
         self._watchers = tuple((i, r) for i, r in enumerate(self.rules) if r.sees_every_frame)
         self._lock = threading.Lock()
         for rule in self.rules:
@@ -99,6 +126,51 @@ class Sampler:
         for index, rule in self._watchers:
             if index > after:
                 rule.check(frame)
+
+    def swap(self, other: Sampler) -> Swap:
+        """Take ``other``'s rules, limits, seed and storage between two frames, keeping this sampler's
+        clock. A rule of ``other`` with the name and the settings of one of ours (the seed counts for
+        rules that draw from it) is replaced by ours, with its state (counters, random generator,
+        quota window) and its limit credit; the others start as ``other`` built them. The global
+        limits keep their credit when unchanged; a different storage means a fresh limiter."""
+        with self._lock:
+            mine = {r.name: r for r in self.rules}
+            kept: list[str] = []
+            changed: list[str] = []
+            added: list[str] = []
+            rules: list[Rule] = []
+            for rule in other.rules:
+                old = mine.get(rule.name)
+                if old is not None and self._same(old, rule, other.seed):
+                    kept.append(rule.name)
+                    rules.append(old)
+                else:
+                    (changed if old is not None else added).append(rule.name)
+                    rules.append(rule)
+            wanted = {r.name for r in rules}
+            removed = tuple(name for name in mine if name not in wanted)
+            global_kept = other._global.items == self._global.items
+            if other._storage != self._storage:
+                self._limiter = Limiter(other._storage, self._limit_time)
+            else:
+                for name, group in self._groups.items():
+                    if name not in kept:
+                        self._limiter.forget(group)
+                if not global_kept:
+                    self._limiter.forget(self._global)
+            self._storage = other._storage
+            self.rules = tuple(rules)
+            self.seed = other.seed
+            self._global = other._global
+            self._groups = {r.name: LimitGroup(_rule_key(r), r.limits) for r in self.rules}
+            self._watchers = tuple((i, r) for i, r in enumerate(self.rules) if r.sees_every_frame)
+            return Swap(tuple(kept), tuple(changed), tuple(added), removed, global_kept)
+
+    def _same(self, old: Rule, new: Rule, seed: int | None) -> bool:
+        """Whether ``new`` (under ``seed``) decides exactly as ``old`` does under this sampler's seed."""
+        if type(old) is not type(new) or old.fingerprint() != new.fingerprint():
+            return False
+        return not new.uses_seed or seed == self.seed
 
     def remaining(self) -> dict[str, dict[str, int]]:
         """Credit left per rule and globally (``{"global": {...}, rule_name: {...}}``)."""

@@ -177,6 +177,16 @@ class Limiter:
         self._blocked_until[group.key] = (reset, label)
         return label
 
+    def forget(self, group: LimitGroup) -> None:
+        """Drop what this limiter remembers of ``group`` (a rule that was removed or changed): its
+        "out of credit until" mark, and its entries when the storage is this process's own. Entries in
+        a shared storage are left alone: other devices may still count on them, and they expire."""
+        with self._lock:
+            self._blocked_until.pop(group.key, None)
+            if isinstance(self.storage, ClockedMemoryStorage):
+                for item in group.items:
+                    self._strategy.clear(item, group.key)
+
     def reset(self) -> None:
         """Forget all consumed credit."""
         with self._lock:
