@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
+from limits.errors import ConfigurationError as LimitsConfigurationError
 from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -138,7 +139,10 @@ class Limiter:
         if storage is None:
             storage = ClockedMemoryStorage(clock=clock)
         elif isinstance(storage, str):
-            loaded = storage_from_string(storage)
+            try:
+                loaded = storage_from_string(storage)
+            except LimitsConfigurationError as exc:  # unknown scheme, or its client library missing
+                raise ValueError(f"storage {storage!r} cannot be used: {exc}") from None
             if not isinstance(loaded, Storage):
                 raise ValueError(f"{storage!r} is an asynchronous storage; use a synchronous one")
             storage = loaded
