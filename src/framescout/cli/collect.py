@@ -16,6 +16,7 @@ from rich.table import Table
 
 from framescout.cli._classes import warn_if_numbered
 from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
+from framescout.cli._follow import follow_rules
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
@@ -44,6 +45,7 @@ def _view(collector: Collector, source: Source, started: float) -> Table:
         f"{source.stats.yielded} frames, {source.stats.yielded / elapsed:.1f}/s | "
         f"spool {spool['entries']} ({spool['bytes'] / 1e6:.1f} MB)"
         + (f", quarantine {spool['quarantined']}" if spool.get("quarantined") else "")
+        + (f" | rules {status['rules_etag'][:12]}" if status.get("rules_etag") else "")
         + f" | upload: {uploader['state']}"
         + (f" ({detail[:80]})" if detail else "")
     )
@@ -128,7 +130,14 @@ def collect(
         None, "--format", help=f"One of {', '.join(FORMATS)}; auto-detected."
     ),
     classes: Path | None = typer.Option(None, help="Class names file (default: the model's metadata)."),
-    rules: Path | None = typer.Option(None, help="Sampling rules (YAML/JSON); default: the built-in stack."),
+    rules: Path | None = typer.Option(
+        None,
+        help="Sampling rules (YAML/JSON); default: the project's rules on --server (followed live), "
+        "else the built-in stack.",
+    ),
+    rules_interval: float = typer.Option(
+        30.0, min=0.1, help="With --server and no --rules: check the server's rules every this many seconds."
+    ),
     server: str | None = typer.Option(None, envvar="FRAMESCOUT_SERVER", help="Server URL; none = offline."),
     api_key: str | None = typer.Option(None, envvar="FRAMESCOUT_API_KEY", help="API key for --server."),
     project: str | None = typer.Option(None, help="WORKSPACE/PROJECT to upload to."),
@@ -193,8 +202,14 @@ def collect(
     if uploading:
         assert server and api_key and project
         preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0))
+    sync = None
+    if server and api_key and project and not rules:
+        config, sync = follow_rules(
+            server, api_key, project, spool, rules_interval, min(upload_timeout, 10.0)
+        )
     options: dict[str, Any] = {
-        "rules": config,
+        "rules": None if sync else config,
+        "rules_sync": sync,
         "model_version": model_version,
         "spool_cap_bytes": int(spool_cap_mb * 1_000_000),
         "max_side": max_side or None,

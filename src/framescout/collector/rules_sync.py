@@ -42,6 +42,9 @@ CACHE_NAME = "rules-cache.json"
 """The last good server version, next to the spool's ``spool.db``."""
 NO_RULES_CODE = "rules_not_found"
 """The 404 code of a project that has no server-held rules yet (not a configuration error)."""
+NO_ROUTE_CODE = "not_found"
+"""The 404 code of a path the server does not have: a server older than server-held rules (the key
+and the project were checked by `check_access` already), sampled like a project without rules."""
 
 Format = Literal["yaml", "json"]
 
@@ -82,8 +85,11 @@ class _Unchanged:
     """A 304: the version named in ``If-None-Match`` is still current."""
 
 
+@dataclass(frozen=True)
 class _NoRules:
-    """A 404 ``rules_not_found``: the project exists but has no rules yet."""
+    """A 404 ``rules_not_found`` (the project has no rules yet) or ``not_found`` (nor does the server)."""
+
+    server_keeps_none: bool = False
 
 
 class _Transient(Exception):
@@ -182,12 +188,12 @@ class RulesSync:
         else:
             self._checked()
             if isinstance(answer, _NoRules):
-                boot = Boot(
-                    None,
-                    "server",
-                    f"{self.project} has no rules on the server yet; sampling "
-                    "with the built-in rules until some are pushed (framescout rules push)",
+                why = (
+                    f"{self.server} keeps no rules (a server older than this collector?)"
+                    if answer.server_keeps_none
+                    else f"{self.project} has no rules on the server yet"
                 )
+                boot = Boot(None, "server", f"{why}; sampling with the built-in rules until some are pushed")
             elif isinstance(answer, _Unchanged):
                 assert cached is not None
                 boot = Boot(cached, "server")
@@ -265,13 +271,11 @@ class RulesSync:
         if status == 200:
             return self._served(response)
         answer = _answer(response)
-        if status == 404 and answer.code == NO_RULES_CODE:
-            return _NoRules()
+        if status == 404 and answer.code in {NO_RULES_CODE, NO_ROUTE_CODE}:
+            return _NoRules(server_keeps_none=answer.code == NO_ROUTE_CODE)
         if 300 <= status < 400 or classify(status) is Outcome.TRANSIENT:
             raise _Transient(f"GET {self.server}{self._path} answered {answer}")
         hint = "check --api-key (or FRAMESCOUT_API_KEY)" if status == 401 else "check --project and --api-key"
-        if status == 404 and answer.code not in {"project_not_found", "workspace_not_found"}:
-            hint += " (or this server keeps no rules: pass --rules FILE)"
         raise RulesRefused(f"{self.server} refused the rules of {self.project}: {answer}; {hint}")
 
     def _served(self, response: httpx.Response) -> ServedRules:
