@@ -4,6 +4,7 @@ following them (`framescout.collector.RulesSync`); the one line it says about wh
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.markup import escape
 
@@ -31,3 +32,14 @@ def follow_rules(
             f"checked every {interval:g} s; --rules FILE overrides"
         )
     return (boot.rules.config if boot.rules else None), sync
+
+
+def rules_summary(status: dict[str, Any]) -> list[str]:
+    """The closing lines about the server's rules: the version in force, and each version ignored."""
+    sync = status.get("rules_sync")
+    if not sync:
+        return []
+    etag = status.get("rules_etag")
+    lines = [f"rules: {f'server version {etag[:12]}' if etag else 'the built-in stack'} in force at the end"]
+    lines += [f"  ignored server version {bad[:12]}: {why}" for bad, why in sync["rejected"].items()]
+    return lines

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from framescout.cli._classes import warn_if_numbered
 from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
-from framescout.cli._follow import follow_rules
+from framescout.cli._follow import follow_rules, rules_summary
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
@@ -271,6 +271,8 @@ def collect(
         escape(summary(frames.stats.yielded, status, where=where, earlier=earlier, interrupted=interrupted))
         + (f"; source skipped {frames.stats.skipped}" if frames.stats.skipped else "")
     )
+    for line in rules_summary(status):
+        console.print(escape(line))
     retried = sum(r["retried"] for r in per_rule)
     pauses = status["uploader"]["pauses"] if status["uploader"] else 0
     if retried or pauses:
