@@ -63,6 +63,11 @@ class Live:
         with Client(self.server.url, self.key) as client:
             return list(client.iter_images(PROJECT))
 
+    def start_collect(self, source: Path, spool: Path, *extra: str) -> subprocess.Popen[str]:
+        """``collect`` running in the background, its output piped."""
+        command = self.collect(source, spool, *extra)
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
     def collect(self, source: Path, spool: Path, *extra: str) -> list[str]:
         """The ``collect`` command line, with no --rules."""
         return [
@@ -182,12 +187,7 @@ def test_rules_pushed_mid_run_apply_from_one_frame_on_and_lose_or_repeat_nothing
 ) -> None:
     live.push(RULES_A)
     spool = live.tmp / "spool"
-    with subprocess.Popen(
-        live.collect(frames, spool, "--drain-timeout", "60"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
+    with live.start_collect(frames, spool, "--drain-timeout", "60") as proc:
         wait_for(lambda: sum(i["sampling_rule"] == "a-only" for i in live.images()) >= 2, "A's first frames")
         assert proc.poll() is None, "the source ended before B was pushed"
         live.push(RULES_B, "b.yaml")
@@ -218,12 +218,7 @@ def test_a_collector_that_boots_offline_samples_with_the_cached_rules_and_delive
     assert first.returncode == 0, first.stdout + first.stderr
     before = len(live.images())
     live.server.stop()
-    with subprocess.Popen(
-        live.collect(frames, spool, "--max-frames", "40", "--drain-timeout", "120"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
+    with live.start_collect(frames, spool, "--max-frames", "40", "--drain-timeout", "120") as proc:
         wait_for(lambda: any((spool / "frames").glob("*.jpg")), "frames spooled while offline")
         live.server.start()
         out, err = proc.communicate(timeout=600)
@@ -239,12 +234,7 @@ def test_a_collector_that_boots_offline_samples_with_the_cached_rules_and_delive
 def test_bad_rules_are_refused_and_the_devices_keep_the_previous_version(live: Live, frames: Path) -> None:
     etag = live.push(RULES_A)
     spool = live.tmp / "spool"
-    with subprocess.Popen(
-        live.collect(frames, spool, "--max-frames", "60", "--drain-timeout", "60"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
+    with live.start_collect(frames, spool, "--max-frames", "60", "--drain-timeout", "60") as proc:
         wait_for(lambda: len(live.images()) >= 3, "A's first frames")
         bad = {"rules": [{"name": "b-only", "type": "random", "probability": 1.5}]}
         refused = httpx.put(
