@@ -5,7 +5,7 @@ and a boot with the current version cached costs a 304."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -34,7 +34,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProce
         yield server, key
 
 
-def push(server: ServerProcess, key: str, doc: dict[str, object], project: str = PROJECT) -> str:
+def push(server: ServerProcess, key: str, doc: Mapping[str, object], project: str = PROJECT) -> str:
     answer = httpx.put(
         f"{server.url}/api/v1/projects/{project}/rules",
         content=yaml.safe_dump(doc),
