@@ -3,10 +3,12 @@ scale-out install, so that a server host keeps no image bytes on its own disk.
 
 Keys have the local layout under an optional prefix: ``<prefix>/ab/cd/<sha256>``. A blob is visible
 only when complete: S3 creates an object at the end of a successful PUT, never part of one, so no
-temporary key is needed. ``put`` is idempotent: it asks first (HEAD) and then writes with
-``If-None-Match: *``, so of two concurrent uploads of the same bytes one is told it created the object
-and the other that it already existed; a server that ignores the condition just overwrites identical
-bytes, which is harmless.
+temporary key is needed. ``put`` is idempotent: it writes with ``If-None-Match: *``, so of two
+concurrent uploads of the same bytes one is told it created the object and the other that it already
+existed (412); a server that ignores the condition just overwrites identical bytes, which is harmless.
+Only a blob larger than `HEAD_FIRST_BYTES` (a model file, say) is asked for first (HEAD), so that
+known bytes are not sent again; for an image the extra round trip would cost more than re-sending it
+on the rare duplicate that reaches the store (the server answers duplicates from the database first).
 
 Configuration is boto3's own: ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``),
 ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``. `S3BlobStore.open` checks the
@@ -27,6 +29,7 @@ from framescout.store.blobs import _check_hash
 S3_EXTRA_HINT = "s3:// blob URLs need boto3: pip install 'framescout[s3]'"
 CHUNK = 1024 * 1024
 PUT_ATTEMPTS = 3
+HEAD_FIRST_BYTES = 8 * 1024 * 1024
 
 
 def endpoint_setting() -> str:
@@ -114,7 +117,7 @@ class S3BlobStore:
 
         sha256 = sha256_hex(data)
         key = self.key(sha256)
-        if self.exists(sha256):
+        if len(data) > HEAD_FIRST_BYTES and self.exists(sha256):
             return sha256, False
         attempts = PUT_ATTEMPTS
         while True:
