@@ -29,11 +29,9 @@ from framescout.store.project_rules import (
 pytestmark = pytest.mark.both_backends
 
 RULES_A = """\
+seed: 7
 rules:
-  - name: low
-    type: confidence
-    below: 0.4
-    limits: {per_minute: 10}
+  - {name: low, type: confidence, below: 0.4, limits: {per_minute: 10}}
 """
 RULES_B = RULES_A.replace("0.4", "0.3")
 
@@ -105,7 +103,7 @@ def test_json_rules_are_kept_as_json_and_validated_alike(store: Store) -> None:
         (RULES_A.replace("below: 0.4", "bellow: 0.4"), "rules[0].bellow", "did you mean 'below'?"),
         (RULES_A.replace("per_minute: 10", "per_minute: -1"), "rules[0].limits.per_minute", "greater than 0"),
         (RULES_A.replace("confidence", "bogus"), "rules[0].type", "unknown rule type 'bogus'"),
-        (RULES_A + "  - name: low\n    type: random\n    probability: 0.1\n", "rules[1]", "used twice"),
+        (RULES_A + "  - {name: low, type: random, probability: 0.1}\n", "rules[1]", "used twice"),
         ("rules: [\n", "", "invalid YAML"),
         ("- just\n- a list\n", "", "expected a mapping"),
     ],
