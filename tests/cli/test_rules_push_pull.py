@@ -12,16 +12,9 @@ import pytest
 import yaml
 
 from framescout.server.process import ServerProcess, free_port
-from helpers import framescout
+from helpers import NIGHT_RULES, framescout
 
-RULES = """\
-# night cameras
-rules:
-  - name: low
-    type: confidence
-    below: 0.4
-    limits: {per_minute: 10}
-"""
+RULES = NIGHT_RULES
 
 
 @pytest.fixture(scope="module")
