@@ -77,6 +77,25 @@ def test_json_rules_are_pushed_as_json_and_served_as_yaml_too(env: Any) -> None:
     assert as_json.json() == rules and as_json.headers["etag"] == pushed.headers["etag"]
 
 
+def test_yaml_only_keys_read_as_the_schema_reads_them_when_served_as_json(env: Any) -> None:
+    text = "rules:\n  - {type: threshold_schedule, classes: [café], schedule: {1: 0.4, 2026-12-01: 0.5}}\n"
+    assert env.client.put(URL, headers={**env.auth(), **YAML}, content=text).status_code == 201
+    as_json = env.client.get(URL, headers={**env.auth(), "Accept": "application/json"})
+    assert as_json.status_code == 200 and "caf\\u00e9" in as_json.text  # ASCII JSON
+    assert as_json.json()["rules"][0] == {
+        "type": "threshold_schedule",
+        "classes": ["café"],
+        "schedule": {"1": 0.4, "2026-12-01": 0.5},
+    }
+    lone = text.replace("[café]", '["caf\\ud800"]')  # a YAML escape no UTF-8 text can hold
+    assert env.client.put(URL, headers={**env.auth(), **YAML}, content=lone).status_code == 201
+    escaped = env.client.get(URL, headers={**env.auth(), "Accept": "application/json"})
+    assert escaped.status_code == 200 and '"caf\\ud800"' in escaped.text
+    named = lone.replace("classes:", 'name: "n\\ud800", classes:')  # quoted back in the refusal
+    refused = env.client.put(URL, headers={**env.auth(), **YAML}, content=named)
+    assert refused.status_code == 422 and "n\\ud800" in refused.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [

@@ -87,11 +87,17 @@ def validate(text: str, fmt: ConfigFormat) -> SamplingConfig:
     try:
         return config_from_text(text, fmt, f"rules.{fmt}")
     except ConfigError as exc:
-        raise Invalid("invalid_rules", str(exc), problems=_wire(exc.problems)) from None
+        raise Invalid("invalid_rules", _utf8(str(exc)), problems=_wire(exc.problems)) from None
+
+
+def _utf8(text: str) -> str:
+    """``text`` with lone surrogates (a YAML ``"\\ud800"`` escape quoted back in a message) written as
+    ``\\ud800``, so the answer can be encoded as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _wire(problems: tuple[Problem, ...]) -> list[dict[str, str]]:
-    return [{"key": p.key, "where": p.where, "message": p.message} for p in problems]
+    return [{"key": _utf8(p.key), "where": _utf8(p.where), "message": _utf8(p.message)} for p in problems]
 
 
 def _check_destinations(session: Session, project: Project, config: SamplingConfig) -> None:
@@ -161,10 +167,10 @@ def get_version(session: Session, project: Project, etag: str) -> RulesVersion:
     return RulesVersion.of(row)
 
 
-def history(session: Session, project: Project) -> list[RulesVersion]:
-    """Every version of the project's rules, newest first."""
+def history(session: Session, project: Project, limit: int | None = None) -> list[RulesVersion]:
+    """Every version of the project's rules (the newest ``limit`` when given), newest first."""
     query = select(ProjectRules).where(ProjectRules.project_id == project.id)
-    rows = session.scalars(query.order_by(ProjectRules.version.desc()))
+    rows = session.scalars(query.order_by(ProjectRules.version.desc()).limit(limit))
     return [RulesVersion.of(row) for row in rows]
 
 

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from framescout.server.web.rules import key_line
+from framescout.store.project_rules import MAX_RULES_BYTES
 from server.web.test_pages import csrf_of, sign_in
 
 PAGE = "/ui/p/cams/rules"
@@ -74,6 +75,8 @@ def test_a_bad_save_shows_each_key_with_its_line_and_keeps_the_text(env: Any) ->
     assert env.client.get(API, headers=env.auth()).status_code == 404  # nothing saved
     broken = _save(env, _form(csrf, "rules: ["))
     assert broken.status_code == 422 and "invalid YAML" in broken.text
+    big = _save(env, _form(csrf, RULES + "#" * MAX_RULES_BYTES))
+    assert big.status_code == 413 and "at most 262,144" in big.text
 
 
 def test_saving_needs_the_csrf_token_and_refuses_a_stale_version(env: Any) -> None:

@@ -103,8 +103,18 @@ def representation(version: RulesVersion, fmt: ConfigFormat) -> str:
         return version.text
     data: Any = yaml.safe_load(version.text) if version.format == "yaml" else json.loads(version.text)
     if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(_text_keys(data), indent=2, default=str) + "\n"  # ASCII: no lone surrogate
     return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def _text_keys(data: Any) -> Any:
+    """YAML mapping keys as JSON text, the way the schema reads them (``str(key)``: a schedule keyed by
+    ``2026-12-01`` or ``2`` in YAML); a validated document is a few levels deep, so recursion is fine."""
+    if isinstance(data, dict):
+        return {k if isinstance(k, str) else str(k): _text_keys(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_text_keys(v) for v in data]
+    return data
 
 
 def _none_match(if_none_match: str | None, etag: str) -> bool:

@@ -124,7 +124,7 @@ def _page(
 def rules_page(request: Request, who: SignedInDep, proj: ProjectDep, store: StoreDep) -> HTMLResponse:
     """The current rules with their ETag, the history, a diff (``?from=ETAG&to=ETAG``) and the editor."""
     with store.db.reading() as session:
-        versions = history(session, proj)[:SHOWN_VERSIONS]
+        versions = history(session, proj, SHOWN_VERSIONS)
     return _page(request, who, proj, versions)
 
 
@@ -134,7 +134,7 @@ def save_rules(
     who: SignedInDep,
     proj: ProjectDep,
     store: StoreDep,
-    text: Annotated[str, Form(max_length=MAX_RULES_BYTES + 1)],
+    text: Annotated[str, Form(max_length=4 * MAX_RULES_BYTES)],  # bytes: checked by `put`
     fmt: Annotated[str, Form(alias="format", max_length=10)] = "yaml",
     if_match: Annotated[str, Form(max_length=100)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
@@ -150,7 +150,7 @@ def save_rules(
         problems = exc.problems or [{"key": "", "where": "", "message": exc.message}]
         shown = [{**p, "line": key_line(text, p["key"]) if p["key"] else None} for p in problems]
         with store.db.reading() as session:
-            versions = history(session, proj)[:SHOWN_VERSIONS]
+            versions = history(session, proj, SHOWN_VERSIONS)
         status = 412 if isinstance(exc, Outdated) else 413 if isinstance(exc, TooLarge) else 422
         if isinstance(exc, Outdated) and versions:  # told now: a second save replaces that version
             if_match = versions[0].etag
