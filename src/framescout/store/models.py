@@ -6,7 +6,18 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 GROUND_TRUTH = "ground_truth"
@@ -288,3 +299,24 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column()
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+
+class ProjectRules(Base):
+    """One accepted version of a project's server-held sampling rules (``framescout rules push``).
+
+    Every version is kept, newest (highest ``version``) current: the history says who pushed what and
+    when. ``etag`` is the SHA-256 of ``text`` (the text as pushed, line endings made ``\\n``), so a
+    push of the current text again adds nothing and devices compare versions by it."""
+
+    __tablename__ = "project_rules"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    project_id: Mapped[ProjectRef]
+    version: Mapped[int]
+    etag: Mapped[Sha256]
+    format: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int]
+    pushed_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[Created]
