@@ -49,6 +49,26 @@ class Fleet:
         extra = [item for label in labels for item in ("--labels", label)]
         return self.server.cli("models", "deploy", self.project, str(version), *extra)
 
+    def deploy_at_once(self, version: int) -> None:
+        """`deploy` through the store in this process (no CLI start-up: for a deployment mid-run)."""
+        from framescout.store import Store
+        from framescout.store.accounts import get_project, get_workspace
+        from framescout.store.deployments import deploy
+
+        store = Store.open(self.server.data_dir)
+        try:
+            with store.db.writing() as session:
+                workspace, slug = self.project.split("/")
+                deploy(
+                    session,
+                    get_project(session, get_workspace(session, workspace), slug),
+                    version,
+                    {},
+                    "test",
+                )
+        finally:
+            store.close()
+
     def stored(self, version: int) -> Path:
         """The server's own copy of a version's file (its ``models/`` folder)."""
         return self.server.data_dir / "models" / f"{sha256_of(self.files[version])}.onnx"

@@ -7,7 +7,6 @@ good `Target`, written atomically once its model has loaded)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 
 from framescout.atomic import write_file_atomically
+from framescout.imaging import file_sha256
 
 log = logging.getLogger("framescout.collector.model_sync")
 
@@ -65,14 +65,6 @@ class Target:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "class_names": list(self.class_names)}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ModelCache:
