@@ -18,6 +18,8 @@ import pytest
 from conftest import require_shared
 from fleet_models import Fleet, start_fleet
 from framescout.client import Client
+from framescout.server.process import free_port
+from helpers import framescout
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("onnx", reason="the onnx package (a dev dependency) makes the version-2 file")
@@ -135,3 +137,34 @@ def test_collect_switches_when_the_deployment_changes(fleet: Fleet, tmp_path: Pa
         threshold = {"1": "0.30", "2": "0.60"}[version]
         assert image["sampling_rule"] == "below-schedule"
         assert f"below {threshold}, the threshold for model version {version}" in image["sampling_reason"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ((), "error: --model server needs --server, --api-key and --project WORKSPACE/PROJECT"),
+        (
+            ("--model-version", "7"),
+            "error: --model-version: with --model server they come from the deployed model",
+        ),
+        ((), "error: no model to run: the server is unreachable"),
+    ],
+    ids=["no-server", "own-version", "offline-and-nothing-cached"],
+)
+def test_collect_model_server_refusals_are_one_line(
+    tmp_path: Path, extra: tuple[str, ...], expected: str
+) -> None:
+    video = require_shared(Path(__file__).parents[2].parent / "shared/data/videos/soccer.mp4")
+    server = (
+        ()
+        if "needs" in expected
+        else ("--server", f"http://127.0.0.1:{free_port()}", "--api-key", "k", "--project", "acme/cams")
+    )
+    done = framescout(
+        "collect", "--source", str(video), "--model", "server", "--model-cache", str(tmp_path / "cache"),
+        "--spool", str(tmp_path / "spool"), *server, *extra,
+    )  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and expected in errors[0], done.stderr
+    assert "frame(s) seen" not in done.stdout
