@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 tables: workspaces, API keys, projects, batches, images, tags, annotations, model versions."""
+"""SQLAlchemy 2 tables: workspaces, API keys, projects, batches, images, tags, annotations, model versions
+and their deployments."""
 
 from __future__ import annotations
 
@@ -239,6 +240,24 @@ class ModelVersion(ProjectPart, Base):
     onnx_sha256: Mapped[Sha256]
     format: Mapped[str | None] = mapped_column(String(20))
     class_names: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[Created]
+
+
+class ModelDeployment(Base):
+    """``framescout models deploy``: the model version devices of a project (optionally only those
+    whose labels include ``labels``) should run. Rows are never changed: the newest matching one wins
+    (`framescout.store.deployments`), older ones are the history, and a rollback is a new row."""
+
+    __tablename__ = "model_deployments"
+    __table_args__ = (Index("ix_model_deployments_project", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    """Database-generated, so it orders deployments made within the same clock tick too."""
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The label selector: ``{}`` reaches every device, ``{"site": "north"}`` those labelled so."""
+    deployed_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[Created]
 
 

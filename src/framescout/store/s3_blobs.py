@@ -143,10 +143,14 @@ class S3BlobStore:
             body.close()
         return data
 
-    def iter_chunks(self, sha256: str, size: int = CHUNK) -> Iterator[bytes]:
-        """The stored bytes in chunks of ``size`` without holding the whole object; `KeyError` when
-        absent (raised at the call, before the first chunk)."""
-        body = self._body(sha256)
+    def iter_chunks(
+        self, sha256: str, size: int = CHUNK, *, first: int = 0, last: int | None = None
+    ) -> Iterator[bytes]:
+        """The stored bytes in chunks of ``size`` without holding the whole object (bytes ``first`` to
+        ``last`` inclusive when given: one ranged GET); `KeyError` when absent (raised at the call,
+        before the first chunk)."""
+        ranged = first > 0 or last is not None
+        body = self._body(sha256, f"bytes={first}-{'' if last is None else last}" if ranged else None)
 
         def chunks() -> Iterator[bytes]:
             try:
@@ -156,16 +160,29 @@ class S3BlobStore:
 
         return chunks()
 
-    def _body(self, sha256: str) -> Any:
+    def _body(self, sha256: str, byte_range: str | None = None) -> Any:
         from botocore.exceptions import ClientError
 
         key = self.key(sha256)
+        extra = {"Range": byte_range} if byte_range else {}
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
         except ClientError as exc:
             if _code(exc) in ("NoSuchKey", "404"):
                 raise KeyError(sha256) from None
             raise
+
+    def size(self, sha256: str) -> int:
+        """The stored object's length in bytes (one HEAD); `KeyError` when absent."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                raise KeyError(sha256) from None
+            raise
+        return int(head["ContentLength"])
 
     def exists(self, sha256: str) -> bool:
         from botocore.exceptions import ClientError
