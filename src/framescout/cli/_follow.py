@@ -18,7 +18,10 @@ def follow_rules(
 ) -> tuple[SamplingConfig | None, RulesSync]:
     """The configuration to start with (``None``: the project has none yet, the built-in stack) and
     the sync that keeps it current; exit 1 when the server refuses or no version can be had."""
-    sync = RulesSync(server, api_key, project, cache_dir, interval=interval, timeout=timeout)
+    try:
+        sync = RulesSync(server, api_key, project, cache_dir, interval=interval, timeout=timeout)
+    except ValueError as exc:
+        fail(str(exc))
     try:
         boot = sync.boot()
     except RulesError as exc:

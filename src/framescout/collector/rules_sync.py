@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-import yaml
 
 from framescout.atomic import write_file_atomically
+from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable, UnexpectedResponse
 from framescout.collector.transport import Outcome, ServerAnswer, classify
 from framescout.retry import Backoff
-from framescout.sampling import ConfigError, SamplingConfig, parse_config
+from framescout.sampling import ConfigError, SamplingConfig
+from framescout.sampling.config import ConfigFormat, config_from_text
 
 log = logging.getLogger("framescout.collector")
 
@@ -46,7 +47,7 @@ NO_ROUTE_CODE = "not_found"
 """The 404 code of a path the server does not have: a server older than server-held rules (the key
 and the project were checked by `check_access` already), sampled like a project without rules."""
 
-Format = Literal["yaml", "json"]
+Format = ConfigFormat
 
 
 class RulesError(Exception):
@@ -104,21 +105,10 @@ class _Invalid(Exception):
         self.etag = etag
 
 
-def bare_etag(header: str) -> str:
-    """``W/"abc"`` or ``"abc"`` → ``abc``: the version's name as the server's history lists it."""
-    return header.strip().removeprefix("W/").strip('"')
-
-
 def parse_rules(etag: str, text: str, fmt: Format, source: str) -> ServedRules:
     """Validate a rules text exactly as ``framescout rules check`` validates a file, and build it once
     (a rule whose settings only its constructor refuses is caught here, not mid-run)."""
-    try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{source}: not valid {fmt.upper()}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping with a 'rules' list at the top level")
-    config = parse_config(data, source)
+    config = config_from_text(text, fmt, source)
     try:
         config.build()
     except ValueError as exc:
@@ -145,12 +135,11 @@ class RulesSync:
         self.server, self.project, self.interval = server.rstrip("/"), project.strip("/"), interval
         self.cache_path = Path(cache_dir) / CACHE_NAME
         self.backoff = Backoff(base=interval, cap=max(interval, min(interval * 8, 600.0)), floor=0.5)
-        self._path = f"/api/v1/projects/{self.project}/rules"
-        self._http = httpx.Client(
-            base_url=self.server,
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "framescout-collector"},
-            timeout=timeout,
-            transport=transport,
+        if self.project.count("/") != 1 or "" in self.project.split("/"):
+            raise ValueError(f"project must be 'workspace/project'; got {project!r}")
+        self._where = f"{self.server}/api/v1/projects/{self.project}/rules"
+        self._client = Client(
+            self.server, api_key, timeout=timeout, retry=RetryPolicy(attempts=1), transport=transport
         )
         self.booted: Boot | None = None
         self.current: ServedRules | None = None
@@ -216,7 +205,7 @@ class RulesSync:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._http.close()
+        self._client.close()
 
     # ------------------------------------------------------------------ the loop
     def _run(self, offer: Callable[[ServedRules], None]) -> None:
@@ -258,38 +247,30 @@ class RulesSync:
         return True
 
     def _fetch(self, etag: str | None) -> ServedRules | _Unchanged | _NoRules:
-        headers = {"Accept": "application/yaml"}
-        if etag:
-            headers["If-None-Match"] = f'"{etag}"'
+        """One ``GET …/rules`` through the SDK (one attempt: this loop owns the retries)."""
         try:
-            response = self._http.get(self._path, headers=headers)
-        except httpx.HTTPError as exc:
-            raise _Transient(f"GET {self.server}{self._path} failed: {exc}") from None
-        status = response.status_code
-        if status == 304:
-            return _Unchanged()
-        if status == 200:
-            return self._served(response)
-        answer = _answer(response)
-        if status == 404 and answer.code in {NO_RULES_CODE, NO_ROUTE_CODE}:
-            return _NoRules(server_keeps_none=answer.code == NO_ROUTE_CODE)
-        if 300 <= status < 400 or classify(status) is Outcome.TRANSIENT:
-            raise _Transient(f"GET {self.server}{self._path} answered {answer}")
-        hint = "check --api-key (or FRAMESCOUT_API_KEY)" if status == 401 else "check --project and --api-key"
-        raise RulesRefused(f"{self.server} refused the rules of {self.project}: {answer}; {hint}")
-
-    def _served(self, response: httpx.Response) -> ServedRules:
-        header = response.headers.get("etag")
-        if not header:
-            raise _Transient(
-                f"GET {self.server}{self._path} answered 200 without an ETag (not a framescout server?)"
+            answer = self._client.get_rules(self.project, format="yaml", etag=etag)
+        except ServerUnavailable as exc:
+            raise _Transient(str(exc)) from None
+        except ApiError as exc:
+            said = ServerAnswer(exc.status, exc.code, exc.message)
+            if exc.status == 404 and exc.code in {NO_RULES_CODE, NO_ROUTE_CODE}:
+                return _NoRules(server_keeps_none=exc.code == NO_ROUTE_CODE)
+            if isinstance(exc, UnexpectedResponse) or classify(exc.status) is Outcome.TRANSIENT:
+                raise _Transient(f"GET {self._where} answered {said}") from None
+            hint = (
+                "check --api-key (or FRAMESCOUT_API_KEY)"
+                if exc.status == 401
+                else "check --project and --api-key"
             )
-        etag = bare_etag(header)
-        fmt: Format = "json" if "json" in response.headers.get("content-type", "") else "yaml"
+            raise RulesRefused(f"{self.server} refused the rules of {self.project}: {said}; {hint}") from None
+        if answer is None:
+            return _Unchanged()
+        source = f"the server's rules {answer.etag[:12]} for {self.project}"
         try:
-            return parse_rules(etag, response.text, fmt, f"the server's rules {etag[:12]} for {self.project}")
+            return parse_rules(answer.etag, answer.text, "yaml", source)
         except ConfigError as exc:
-            raise _Invalid(etag, str(exc)) from None
+            raise _Invalid(answer.etag, str(exc)) from None
 
     # ------------------------------------------------------------------ the cache
     def read_cache(self) -> ServedRules | None:
@@ -353,12 +334,3 @@ class RulesSync:
                 "source": self.booted.source if self.booted else None,
                 "rejected": dict(self._rejected),
             }
-
-
-def _answer(response: httpx.Response) -> ServerAnswer:
-    """The server's error envelope, or the status line of an answer that has none."""
-    try:
-        error = response.json()["error"]
-        return ServerAnswer(response.status_code, str(error["code"]), str(error["message"]))
-    except (ValueError, KeyError, TypeError):
-        return ServerAnswer(response.status_code, "http_error", response.text[:200] or response.reason_phrase)
