@@ -334,13 +334,15 @@ class Redis:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_redis() -> Redis:
-    """``redis-server`` on a free loopback port in a temp dir, in the foreground; ready once it PONGs."""
+def start_redis(port: int | None = None) -> Redis:
+    """``redis-server`` on a free loopback port (or ``port``: a server back where one was stopped) in a
+    temp dir, in the foreground; ready once it PONGs."""
     binary = shutil.which("redis-server")
     if binary is None:
         unavailable("Redis is not installed (Debian package `redis-server`; .ci/run installs it)")
     root = Path(tempfile.mkdtemp(prefix="framescout-redis-"))
-    (port,) = free_ports(1)
+    if port is None:
+        (port,) = free_ports(1)
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     args += ["--daemonize", "no", "--dir", str(root)]
     log = (root / "redis.log").open("wb")

@@ -22,6 +22,7 @@ from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_name
 from framescout.sampling import ConfigError, load_config
 from framescout.sampling.config import SamplingConfig
 from framescout.sampling.rule_configs import QuotaConfig
+from framescout.sampling.storage_uri import redact
 
 
 def _view(collector: Collector, source: Source, started: float) -> Table:
@@ -82,8 +83,9 @@ def clock_note(source: Source, config: SamplingConfig | None) -> str | None:
         f"clock: the video's own time, from {start} ({source.start.origin}; set it with --start-time); "
         "quotas, limits and observed_at follow it"
     )
-    if config is not None and config.storage:
-        note += f". The limits in {config.storage} are shared and count wall time"
+    shared = config.shared_storages() if config is not None else []
+    if shared:
+        note += f". The limits in {', '.join(map(redact, shared))} are shared and count wall time"
     return note
 
 
@@ -200,6 +202,7 @@ def collect(
         "max_side": max_side or None,
         "jpeg_quality": jpeg_quality,
         "device_id": device_id,
+        "project": project,  # also names the shared limits' counters in a dry run
     }
     if dry_run:
         options |= {
@@ -210,7 +213,6 @@ def collect(
         options |= {
             "server": server,
             "api_key": api_key,
-            "project": project,
             "spool_dir": spool,
             "upload_timeout": upload_timeout,
         }
@@ -260,6 +262,14 @@ def collect(
     pauses = status["uploader"]["pauses"] if status["uploader"] else 0
     if retried or pauses:
         console.print(f"uploads retried {retried} time(s), paused {pauses} time(s) (nothing lost)")
+    for shared in status["shared_limits"]:
+        if shared["outages"]:
+            console.print(
+                escape(
+                    f"shared limits: {shared['storage']} was unreachable {shared['outages']} time(s); "
+                    f"{shared['local_decisions']} frame(s) were checked against this process's limits"
+                )
+            )
     for rule, counts in status["rules"].items():
         if counts["dropped"]:
             console.print(f"  [yellow]{escape(rule)}[/] dropped: {counts['dropped']}")
