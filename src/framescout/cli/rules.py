@@ -121,7 +121,7 @@ def explain(
     clock = ManualClock(0.0)
     sampler = cfg.build(clock, shared=False)  # a replay must not spend the fleet's shared credit
     if cfg.shared_storages():
-        console.print(
+        errors.print(  # stderr: --json output stays one decision per line
             "[yellow]note[/] explain counts every limit in this replay; the shared storage is not used"
         )
     table = Table(show_lines=False, expand=False)
