@@ -5,6 +5,8 @@ total, with ``memory://`` N each, so the shared test can fail."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -71,3 +73,21 @@ def test_two_collectors_with_memory_storage_keep_n_each(
     coco_tiny: Path, nanodet_path: Path, tmp_path: Path
 ) -> None:
     assert run_pair("memory://", coco_tiny, nanodet_path, tmp_path, "acme/cams") == [N, N]
+
+
+def test_collect_without_the_redis_package_says_how_to_install_it(tmp_path: Path) -> None:
+    """One line and exit 1 before anything is read, never a traceback at the first kept frame."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("storage: redis://:pw@cache:6379\nrules:\n  - {type: random, probability: 1.0}\n")
+    args = ["framescout", "collect", "--source", str(tmp_path), "--model", str(tmp_path / "m.onnx")]
+    code = (
+        "import sys; sys.modules['redis'] = None; "  # as if `pip install 'framescout[redis]'` never ran
+        f"sys.argv = {[*args, '--rules', str(rules)]!r}; from framescout.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    message = " ".join(done.stderr.split())
+    assert message == (
+        "error: storage redis://:***@cache:6379 needs the redis Python package: "
+        "pip install 'framescout[redis]'"
+    )

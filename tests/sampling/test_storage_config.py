@@ -4,6 +4,7 @@ limit never share a counter. No Redis needed: a shared storage is not contacted 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -137,3 +138,15 @@ def test_a_sampler_built_in_python_refuses_a_bad_storage() -> None:
         Sampler([RandomSample(1.0, name="r", storage="memcached://h")])
     with pytest.raises(ValueError, match="unsupported storage"):
         Sampler([RandomSample(1.0, name="r")], storage="mongodb://h")
+
+
+def test_a_shared_storage_without_the_redis_package_is_refused_at_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if `pip install 'framescout[redis]'` never ran
+    config = parse_config({"storage": NOBODY, "rules": [{"type": "random", "probability": 1}]})
+    with pytest.raises(
+        ValueError, match=r"needs the redis Python package: pip install 'framescout\[redis\]'"
+    ):
+        config.build()
+    config.build(shared=False)  # a replay does not need it

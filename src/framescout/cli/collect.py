@@ -19,10 +19,10 @@ from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
-from framescout.sampling import ConfigError, load_config
+from framescout.sampling import load_config
 from framescout.sampling.config import SamplingConfig
 from framescout.sampling.rule_configs import QuotaConfig
-from framescout.sampling.storage_uri import redact
+from framescout.sampling.storage_uri import redact, require_client
 
 
 def _view(collector: Collector, source: Source, started: float) -> Table:
@@ -181,7 +181,9 @@ def collect(
     if rules:
         try:
             config = load_config(rules)
-        except ConfigError as exc:
+            for uri in config.shared_storages():
+                require_client(uri)  # the redis package: say so before the first frame
+        except ValueError as exc:  # ConfigError too
             fail(str(exc))
     start = parse_start_time(start_time) if start_time is not None else None
     try:

@@ -8,7 +8,6 @@ device that names the same server (on wall time).
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,7 +66,11 @@ def redact(uri: str) -> str:
 def require_client(uri: str) -> None:
     """A shared storage needs the `redis` package (``pip install 'framescout[redis]'``): say so at
     start, not at the first kept frame."""
-    if is_shared(uri) and importlib.util.find_spec("redis") is None:
+    if not is_shared(uri):
+        return
+    try:
+        import redis  # noqa: F401 - the redis extra; imported here only to see that it is there
+    except ImportError:
         raise ValueError(
             f"storage {redact(uri)} needs the redis Python package: pip install 'framescout[redis]'"
-        )
+        ) from None
