@@ -245,20 +245,10 @@ def test_bad_rules_are_refused_and_the_devices_keep_the_previous_version(live: L
         assert refused.status_code == 422
         assert "rules[0] (b-only).probability" in refused.text
         assert live.current_etag() == etag
-        # Valid for the schema the server checks, unusable on the device (its limit storage does not
-        # exist): the server keeps it, the device refuses it and goes on with A.
-        unusable = {**RULES_B, "storage": "nonsense://nowhere"}
-        accepted = httpx.put(
-            live.rules_url,
-            content=yaml.safe_dump(unusable),
-            headers={**live.auth, "Content-Type": "application/yaml"},
-        )
-        assert accepted.status_code in (200, 201), accepted.text
-        unusable_etag = live.current_etag()
         out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out + err
     said = " ".join(out.split())
     assert f"rules: server version {etag[:12]} in force at the end" in said
-    assert f"ignored server version {unusable_etag[:12]}" in said and "nonsense://nowhere" in said
+    assert "ignored server version" not in said  # the device never saw the refused text
     assert {image["sampling_rule"] for image in live.images()} <= {"common", "a-only"}
     assert json.loads((spool / CACHE_NAME).read_text())["etag"] == etag

@@ -107,9 +107,9 @@ def test_quota_and_counter_state_survive_an_unrelated_change() -> None:
     assert sampler.decide(LOW).rule == "nth"  # the third car, counted across the swap
 
 
-def test_the_same_storage_key_for_the_same_settings_in_any_process() -> None:
-    """Fingerprints sort sets, so devices sharing a Redis limit agree on the key whatever their
-    interpreter's hash seed."""
+def test_the_same_fingerprint_for_the_same_settings_in_any_process() -> None:
+    """Fingerprints sort sets, so the same settings give the same fingerprint whatever the
+    interpreter's hash seed (a device comparing versions never sees a change that is not one)."""
     code = (
         "from framescout.sampling import parse_config\n"
         "c = parse_config({'rules': [{'type': 'classes_present', 'any_of': ['a', 'b', 'c', 'd', 'e']}]})\n"

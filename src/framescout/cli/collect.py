@@ -21,9 +21,10 @@ from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.collector.model_sync import DEFAULT_INTERVAL
 from framescout.models import FORMATS
-from framescout.sampling import ConfigError, load_config
+from framescout.sampling import load_config
 from framescout.sampling.config import SamplingConfig
 from framescout.sampling.rule_configs import QuotaConfig
+from framescout.sampling.storage_uri import redact, require_client
 
 
 def _view(collector: Collector, source: Source, started: float) -> Table:
@@ -85,8 +86,9 @@ def clock_note(source: Source, config: SamplingConfig | None) -> str | None:
         f"clock: the video's own time, from {start} ({source.start.origin}; set it with --start-time); "
         "quotas, limits and observed_at follow it"
     )
-    if config is not None and config.storage:
-        note += f". The limits in {config.storage} are shared and count wall time"
+    shared = config.shared_storages() if config is not None else []
+    if shared:
+        note += f". The limits in {', '.join(map(redact, shared))} are shared and count wall time"
     return note
 
 
@@ -197,7 +199,9 @@ def collect(
     if rules:
         try:
             config = load_config(rules)
-        except ConfigError as exc:
+            for uri in config.shared_storages():
+                require_client(uri)  # the redis package: say so before the first frame
+        except ValueError as exc:  # ConfigError too
             fail(str(exc))
     start = parse_start_time(start_time) if start_time is not None else None
     try:
@@ -233,6 +237,7 @@ def collect(
         "max_side": max_side or None,
         "jpeg_quality": jpeg_quality,
         "device_id": device_id,
+        "project": project,  # also names the shared limits' counters in a dry run
     }
     if dry_run:
         options |= {
@@ -243,7 +248,6 @@ def collect(
         options |= {
             "server": server,
             "api_key": api_key,
-            "project": project,
             "spool_dir": spool,
             "upload_timeout": upload_timeout,
         }
@@ -304,6 +308,14 @@ def collect(
     pauses = status["uploader"]["pauses"] if status["uploader"] else 0
     if retried or pauses:
         console.print(f"uploads retried {retried} time(s), paused {pauses} time(s) (nothing lost)")
+    for shared in status["shared_limits"]:
+        if shared["outages"]:
+            console.print(
+                escape(
+                    f"shared limits: {shared['storage']} was unreachable {shared['outages']} time(s); "
+                    f"{shared['local_decisions']} frame(s) were checked against this process's limits"
+                )
+            )
     for rule, counts in status["rules"].items():
         if counts["dropped"]:
             console.print(f"  [yellow]{escape(rule)}[/] dropped: {counts['dropped']}")

@@ -54,15 +54,18 @@ LOW_PRIORITY_TYPES = ("random", "quota")
 """Rules whose frames are evicted first when the spool is full: samples, not hard cases."""
 
 
-def build_sampler(rules: RulesSpec, clock: Clock = system_clock) -> tuple[Sampler, NoveltyFilter | None]:
+def build_sampler(
+    rules: RulesSpec, namespace: str | None = None, clock: Clock = system_clock
+) -> tuple[Sampler, NoveltyFilter | None]:
     """A `Sampler` (and the novelty stage the rules ask for) from a rules file, a validated config,
-    a ready sampler, or the default stack, on ``clock``."""
+    a ready sampler, or the default stack, on ``clock``; ``namespace`` (the project) names its
+    shared limits."""
     if isinstance(rules, Sampler):
         return rules, None
     if rules is None:
         return default_sampler(clock=clock), None
     config = rules if isinstance(rules, SamplingConfig) else load_config(rules)
-    return config.build(clock), novelty_filter(config.novelty_settings())
+    return config.build(clock, namespace=namespace), novelty_filter(config.novelty_settings())
 
 
 def novelty_filter(settings: NoveltyConfig | None) -> NoveltyFilter | None:
@@ -127,7 +130,8 @@ class Collector:
         self._novelty_settings = rules.novelty_settings() if isinstance(rules, SamplingConfig) else None
         self._offered: _Offer | None = None
         self._applied: _Offer | None = None
-        self.sampler, configured_novelty = build_sampler(rules)
+        self._namespace = project.strip("/") if project else None
+        self.sampler, configured_novelty = build_sampler(rules, self._namespace)
         self.novelty = novelty or configured_novelty
         self.device_id = device_id or socket.gethostname()
         self.model_version = model_version
@@ -166,7 +170,7 @@ class Collector:
     def offer_rules(self, rules: ServedRules) -> None:
         """Take a new server version (called on the rules thread): build it here, off the inference
         thread, and let `observe()` swap it in before the next frame. `ValueError` if it cannot be built."""
-        sampler, _ = build_sampler(rules.config, self.sampler.clock)
+        sampler, _ = build_sampler(rules.config, self._namespace, self.sampler.clock)
         self._offered = _Offer(rules.etag, sampler, rules.config.novelty_settings())
 
     def _apply_offer(self, offer: _Offer) -> None:
@@ -238,13 +242,16 @@ class Collector:
 
     def status(self) -> dict[str, Any]:
         """Counters per rule plus the spool (queued and quarantined), the uploader state (``state``,
-        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``) and ``model_version``,
-        the version of the model running now (set by ``collect --model server`` when it switches)."""
+        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``), ``model_version``, the
+        version of the model running now (set by ``collect --model server`` when it switches), and
+        each shared limits storage (``shared_limits``: ``state`` shared/local, ``outages``,
+        ``local_decisions``)."""
         snapshot = self.counters.snapshot()
         snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
         snapshot["encoder_backlog"] = self.encoder.pending()
         snapshot["uploader"] = self.uploader.status() if self.uploader else None
         snapshot["model_version"] = self.model_version
+        snapshot["shared_limits"] = self.sampler.shared_limits()
         snapshot["rules_etag"] = self.rules_etag
         snapshot["rules_sync"] = self.rules_sync.status() if self.rules_sync else None
         return snapshot

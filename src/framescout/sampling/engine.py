@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from limits.storage import Storage
 
@@ -21,10 +22,9 @@ from framescout.predictions import Predictions
 from framescout.sampling.clock import Clock, system_clock
 from framescout.sampling.decision import Decision
 from framescout.sampling.frame import Frame
-from framescout.sampling.limiter import Limiter, LimitGroup, LimitSpec, parse_limits
+from framescout.sampling.limiter import Limiter, LimitGroup, LimitSpec, group_key, parse_limits
 from framescout.sampling.rules.base import Rule
-
-GLOBAL_KEY = "framescout:global"
+from framescout.sampling.storage_uri import check_storage_uri, require_client
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,6 @@ class Swap:
     """The sampler-wide limits were the same, so their credit carried over."""
 
 
-def _rule_key(rule: Rule) -> str:
-    """The limit-storage key of a rule: its name and settings, so a changed rule never inherits the
-    credit its previous settings used (also in a storage shared by devices that swap at different
-    moments), and an unchanged one keeps it."""
-    return f"framescout:rule:{rule.name}:{rule.fingerprint()}"
-
-
 class Sampler:
     """Decides, frame by frame, whether a frame is worth labelling. Deterministic under ``seed``
     and ``clock``; safe to call from several threads (decisions are serialised)."""
@@ -60,19 +53,29 @@ class Sampler:
         seed: int | None = None,
         clock: Clock = system_clock,
         storage: Storage | str | None = None,
+        namespace: str | None = None,
     ) -> None:
         names = [r.name for r in rules]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"rule names must be unique; repeated: {', '.join(duplicates)}")
+        for uri in (storage if isinstance(storage, str) else None, *(r.storage for r in rules)):
+            if uri is not None:
+                require_client(check_storage_uri(uri))
         self.rules = tuple(rules)
         self.seed = seed
         self.clock = clock
         self._frame_time: float | None = None
         self._storage = storage
         self._limiter = Limiter(storage, self._limit_time)
-        self._global = LimitGroup(GLOBAL_KEY, parse_limits(limits))
-        self._groups = {r.name: LimitGroup(_rule_key(r), r.limits) for r in self.rules}
+        self.namespace = namespace
+        """What keeps these limits apart from other projects' in a shared storage (``workspace/project``)."""
+        items = parse_limits(limits)
+        self._global = LimitGroup(group_key(namespace, "global", "all", items), items)
+        self._groups = {
+            r.name: LimitGroup(group_key(namespace, "rule", r.name, r.limits), r.limits, r.storage)
+            for r in self.rules
+        }
         self._watchers = tuple((i, r) for i, r in enumerate(self.rules) if r.sees_every_frame)
         self._lock = threading.Lock()
         for rule in self.rules:
@@ -128,11 +131,13 @@ class Sampler:
                 rule.check(frame)
 
     def swap(self, other: Sampler) -> Swap:
-        """Take ``other``'s rules, limits, seed and storage between two frames, keeping this sampler's
-        clock. A rule of ``other`` with the name and the settings of one of ours (the seed counts for
-        rules that draw from it) is replaced by ours, with its state (counters, random generator,
-        quota window) and its limit credit; the others start as ``other`` built them. The global
-        limits keep their credit when unchanged; a different storage means a fresh limiter."""
+        """Take ``other``'s rules, limits, seed, namespace and storage between two frames, keeping this
+        sampler's clock. A rule of ``other`` with the name and the settings of one of ours (the seed
+        counts for rules that draw from it) is replaced by ours, with its state (counters, random
+        generator, quota window) and its limit credit; the others start as ``other`` built them, and
+        the credit the changed or removed ones used in this process is forgotten. A limit counted in a
+        shared storage keeps its fleet-wide count (other devices may not have swapped yet); a changed
+        limit has a key of its own anyway. A different default storage means a fresh limiter."""
         with self._lock:
             mine = {r.name: r for r in self.rules}
             kept: list[str] = []
@@ -141,28 +146,29 @@ class Sampler:
             rules: list[Rule] = []
             for rule in other.rules:
                 old = mine.get(rule.name)
-                if old is not None and self._same(old, rule, other.seed):
+                if (
+                    old is not None
+                    and self._same(old, rule, other.seed)
+                    and other.namespace == self.namespace
+                ):
                     kept.append(rule.name)
                     rules.append(old)
                 else:
                     (changed if old is not None else added).append(rule.name)
                     rules.append(rule)
-            wanted = {r.name for r in rules}
-            removed = tuple(name for name in mine if name not in wanted)
-            global_kept = other._global.items == self._global.items
+            removed = tuple(name for name in mine if name not in {r.name for r in rules})
+            global_kept = other._global == self._global
             if other._storage != self._storage:
                 self._limiter = Limiter(other._storage, self._limit_time)
             else:
-                for name, group in self._groups.items():
-                    if name not in kept:
-                        self._limiter.forget(group)
-                if not global_kept:
-                    self._limiter.forget(self._global)
+                dropped = [g for name, g in self._groups.items() if name not in kept]
+                self._limiter.forget_local([*dropped, *([] if global_kept else [self._global])])
             self._storage = other._storage
             self.rules = tuple(rules)
             self.seed = other.seed
+            self.namespace = other.namespace
             self._global = other._global
-            self._groups = {r.name: LimitGroup(_rule_key(r), r.limits) for r in self.rules}
+            self._groups = {r.name: other._groups[r.name] for r in self.rules}
             self._watchers = tuple((i, r) for i, r in enumerate(self.rules) if r.sees_every_frame)
             return Swap(tuple(kept), tuple(changed), tuple(added), removed, global_kept)
 
@@ -179,6 +185,10 @@ class Sampler:
             if group.items:
                 out[name] = self._limiter.remaining(group)
         return out
+
+    def shared_limits(self) -> list[dict[str, Any]]:
+        """Each shared storage in use (`Limiter.status`): state, outages, checks answered locally."""
+        return self._limiter.status()
 
     def reset(self) -> None:
         """Forget all rule state and limit credit, as if just created."""

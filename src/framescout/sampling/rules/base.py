@@ -29,11 +29,18 @@ class Rule(ABC):
     """True for rules whose draws come from the sampler seed (a new seed changes what they keep)."""
 
     def __init__(
-        self, *, name: str | None = None, tags: Iterable[str] = (), limits: LimitSpec = None
+        self,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        limits: LimitSpec = None,
+        storage: str | None = None,
     ) -> None:
         self.name = name or self.kind
         self.tags = tuple(tags)
         self.limits = parse_limits(limits)
+        self.storage = storage
+        """Where this rule's limits are counted (a Redis URI shares them); ``None``: the sampler's."""
 
     @abstractmethod
     def check(self, frame: Frame) -> str | None:
@@ -53,7 +60,7 @@ class Rule(ABC):
         """A short digest of this rule's settings: its type and every public attribute (name, tags,
         limits, thresholds...), never its private state. Two rules with the same fingerprint decide
         alike, so a configuration swap keeps the state of a rule whose fingerprint did not change; the
-        digest is stable across processes (sets are sorted), so devices sharing a limit storage agree."""
+        digest is stable across processes (sets are sorted, whatever the hash seed)."""
         settings = {k: v for k, v in vars(self).items() if not k.startswith("_")}
         text = json.dumps([type(self).__qualname__, _canonical(settings)], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
