@@ -18,6 +18,7 @@ from framescout.server.json_bodies import JSONDepthLimit
 from framescout.server.limits import BodySizeLimit
 from framescout.server.readiness import install_readiness
 from framescout.server.routers import annotations as annotations_router
+from framescout.server.routers import devices as devices_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
 from framescout.server.security import SecurityHeaders
 from framescout.server.settings import Settings
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     for module in (workspaces, projects, images, annotations_router, similarity, reports):
         app.include_router(module.router)
+    app.include_router(devices_router.router)
     install_web_ui(app)  # before the root-level routes: /ui must not be read as a workspace
     # Last: root-level Roboflow-compatible paths must not shadow the native API.
     app.include_router(roboflow.router)
