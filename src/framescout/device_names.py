@@ -7,22 +7,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from framescout.errors import CodedError
+
 MAX_DEVICE_ID = 128
-MAX_LABELS = 20
-MAX_LABEL_KEY = 64
-MAX_LABEL_VALUE = 200
+MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE = 20, 64, 200
+"""Labels per device, characters per key and per value."""
 _DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 _LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class DeviceNameError(ValueError):
+class DeviceNameError(CodedError, ValueError):
     """A device id or label refused; ``code`` is the API's error code (``invalid_device_id``, …)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def check_device_id(device_id: str) -> str:

@@ -17,6 +17,7 @@ from framescout.store.accounts import create_project, get_or_create_workspace
 from framescout.store.devices import (
     ONLINE_SECONDS,
     STALE_SECONDS,
+    Bounds,
     Heartbeat,
     device_history,
     device_state,
@@ -129,7 +130,9 @@ def test_history_keeps_one_point_per_bucket_and_run_and_stays_bounded(fleet: Fle
         (1, restarted),
     ]
     for n in range(10):
-        record_heartbeat(db, fleet.cams, "cam-2", beat(n, 0), now=T0 + timedelta(minutes=n), points=4)
+        record_heartbeat(
+            db, fleet.cams, "cam-2", beat(n, 0), now=T0 + timedelta(minutes=n), bounds=Bounds(points=4)
+        )
     assert [p.seen for p in device_history(db, fleet.cams, "cam-2")] == [6, 7, 8, 9]
     assert set(fleet_history(db, fleet.cams)) == {"cam-1", "cam-2"}
     assert fleet_history(db, fleet.cams, since=T0 + timedelta(minutes=8))["cam-2"][0].seen == 8
@@ -147,12 +150,14 @@ def test_a_final_heartbeat_marks_the_device_stopped(fleet: Fleet) -> None:
 def test_devices_per_project_are_capped(fleet: Fleet) -> None:
     db = fleet.store.db
     for name in ("a", "b"):
-        record_heartbeat(db, fleet.cams, name, beat(1, 0), now=T0, max_devices=2)
-    record_heartbeat(db, fleet.cams, "a", beat(2, 0), now=T0, max_devices=2)  # a known one: fine
+        record_heartbeat(db, fleet.cams, name, beat(1, 0), now=T0, bounds=Bounds(max_devices=2))
+    record_heartbeat(
+        db, fleet.cams, "a", beat(2, 0), now=T0, bounds=Bounds(max_devices=2)
+    )  # a known one: fine
     with pytest.raises(Conflict) as refused:
-        record_heartbeat(db, fleet.cams, "c", beat(1, 0), now=T0, max_devices=2)
+        record_heartbeat(db, fleet.cams, "c", beat(1, 0), now=T0, bounds=Bounds(max_devices=2))
     assert refused.value.code == "too_many_devices"
-    record_heartbeat(db, fleet.other, "c", beat(1, 0), now=T0, max_devices=2)  # per project
+    record_heartbeat(db, fleet.other, "c", beat(1, 0), now=T0, bounds=Bounds(max_devices=2))  # per project
 
 
 def test_concurrent_heartbeats_from_several_threads_lose_none(fleet: Fleet) -> None:

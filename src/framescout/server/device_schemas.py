@@ -26,31 +26,28 @@ LabelText = Annotated[str, StringConstraints(max_length=200)]
 """Checked for what a label may hold by `framescout.device_names.check_labels` in the route."""
 
 
-class RuleCountsIn(BaseModel):
-    """One rule's counts in this run."""
+class Tallies(BaseModel):
+    """What happened to kept frames in this run (in total, and per rule)."""
 
-    kept: Count = 0
-    uploaded: Count = 0
-    duplicates: Count = 0
-    spooled: Count = 0
-    retried: Count = 0
-    quarantined: Count = 0
-    dropped: Count = 0
-    dropped_reasons: dict[Reason, Count] = Field(
-        default_factory=dict, max_length=MAX_DROP_REASONS, description="Dropped frames by reason."
-    )
-
-
-class CountersIn(BaseModel):
-    """The run's totals (they restart at 0 with each run) and the same per rule."""
-
-    seen: Count = Field(default=0, description="Frames the sampler decided on.")
     kept: Count = Field(default=0, description="Frames a rule kept.")
     uploaded: Count = Field(default=0, description="Kept frames the server stored as new.")
     duplicates: Count = Field(default=0, description="Kept frames the server already had.")
     spooled: Count = Field(default=0, description="Kept frames written to the spool.")
-    dropped: Count = Field(default=0, description="Kept frames given up on the device (reasons per rule).")
+    dropped: Count = Field(default=0, description="Kept frames given up on the device.")
     quarantined: Count = Field(default=0, description="Kept frames the server refused (held on the device).")
+
+
+class RuleCountsIn(Tallies):
+    """One rule's counts in this run, with its upload retries and why frames were dropped."""
+
+    retried: Count = 0
+    dropped_reasons: dict[Reason, Count] = Field(default_factory=dict, max_length=MAX_DROP_REASONS)
+
+
+class CountersIn(Tallies):
+    """The run's totals (they restart at 0 with each run) and the same per rule."""
+
+    seen: Count = Field(default=0, description="Frames the sampler decided on.")
     nothing_detected: Count = Field(default=0, description="Frames seen with no detection at all.")
     per_rule: dict[RuleName, RuleCountsIn] = Field(default_factory=dict, max_length=MAX_RULES)
 
@@ -125,28 +122,9 @@ class DeviceOut(BaseModel):
         return cls(spool=spool, **{name: getattr(device, name) for name in own})
 
 
-class HistoryPointOut(BaseModel):
-    """The run's totals at ``at``: one point per minute, the last 12 hours (`store.devices`)."""
-
-    at: datetime
-    started_at: datetime | None
-    seen: int
-    kept: int
-    nothing_detected: int
-    uploaded: int
-    dropped: int
-    quarantined: int
-    spool_entries: int
-    spool_bytes: int
-    kept_per_rule: dict[str, int]
-    final: bool
-
-    @classmethod
-    def of(cls, point: HistoryPoint) -> Self:
-        return cls(**{name: getattr(point, name) for name in cls.model_fields})
-
-
 class DeviceDetail(DeviceOut):
     """``GET …/devices/{device_id}``: the listing's fields plus the device's history, oldest first."""
 
-    history: list[HistoryPointOut]
+    history: list[HistoryPoint] = Field(
+        description="One point a minute for 12 hours: the run's totals then (`store.devices.HistoryPoint`)."
+    )

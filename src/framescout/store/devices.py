@@ -10,7 +10,7 @@ under `ONLINE_SECONDS` old, ``stale`` under `STALE_SECONDS`, ``offline`` beyond.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,16 @@ HISTORY_POINTS = 720
 """Points kept per device (12 hours at one a minute); older ones are deleted as new ones arrive."""
 MAX_DEVICES = 10_000
 """Devices per project; a heartbeat from one more is refused (``too_many_devices``)."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How much `record_heartbeat` keeps: the history's bucket (``spacing`` s) and ``points`` per
+    device, and ``max_devices`` per project (tests shrink them)."""
+
+    spacing: float = HISTORY_SPACING_SECONDS
+    points: int = HISTORY_POINTS
+    max_devices: int = MAX_DEVICES
 
 
 @dataclass(frozen=True)
@@ -118,12 +128,10 @@ def record_heartbeat(
     beat: Heartbeat,
     *,
     now: datetime | None = None,
-    spacing: float = HISTORY_SPACING_SECONDS,
-    points: int = HISTORY_POINTS,
-    max_devices: int = MAX_DEVICES,
+    bounds: Bounds = Bounds(),
 ) -> None:
     """Store ``beat`` as device ``device_id``'s latest (created on its first heartbeat) and as the
-    history point of the current bucket; keeps at most ``points`` points for the device."""
+    history point of the current bucket, within ``bounds``."""
     now = now or utcnow()
     values: dict[str, Any] = {
         "labels": dict(beat.labels),
@@ -138,7 +146,7 @@ def record_heartbeat(
         "stopped": beat.final,
     }
     with db.write_engine.begin() as conn:
-        _check_room(conn, project, device_id, max_devices)
+        _check_room(conn, project, device_id, bounds.max_devices)
         statement = _upsert(conn.dialect.name).values(
             project_id=project.id, device_id=device_id, first_seen=now, heartbeats=1, **values
         )
@@ -148,7 +156,7 @@ def record_heartbeat(
                 set_={**values, "heartbeats": Device.heartbeats + 1},
             )
         )
-        _add_point(conn, project, device_id, beat, now, spacing, points)
+        _add_point(conn, project, device_id, beat, now, bounds)
 
 
 def _check_room(conn: Connection, project: Project, device_id: str, max_devices: int) -> None:
@@ -171,8 +179,7 @@ def _add_point(
     device_id: str,
     beat: Heartbeat,
     now: datetime,
-    spacing: float,
-    points: int,
+    bounds: Bounds,
 ) -> None:
     """Insert the bucket's point, or update it when this run's last point is in the same bucket."""
     mine = (DeviceHeartbeat.project_id == project.id, DeviceHeartbeat.device_id == device_id)
@@ -198,45 +205,33 @@ def _add_point(
     if (
         last is not None
         and last.started_at == beat.started_at
-        and _bucket(last.at, spacing) == _bucket(now, spacing)
+        and _bucket(last.at, bounds.spacing) == _bucket(now, bounds.spacing)
     ):
         conn.execute(update(DeviceHeartbeat).where(DeviceHeartbeat.id == last.id).values(row))
         return
     conn.execute(insert(DeviceHeartbeat).values(project_id=project.id, device_id=device_id, **row))
     cutoff = conn.scalar(
-        select(DeviceHeartbeat.id).where(*mine).order_by(DeviceHeartbeat.id.desc()).offset(points).limit(1)
+        select(DeviceHeartbeat.id)
+        .where(*mine)
+        .order_by(DeviceHeartbeat.id.desc())
+        .offset(bounds.points)
+        .limit(1)
     )
     if cutoff is not None:
         conn.execute(delete(DeviceHeartbeat).where(*mine, DeviceHeartbeat.id <= cutoff))
 
 
-def _view(row: Device, now: datetime, online: float, stale: float) -> DeviceView:
-    return DeviceView(
-        device_id=row.device_id,
-        labels=dict(row.labels),
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        state=device_state(row.last_seen, now, online=online, stale=stale),
-        model_version=row.model_version,
-        rules_etag=row.rules_etag,
-        software_version=row.software_version,
-        counters=dict(row.counters),
-        spool_entries=row.spool_entries,
-        spool_bytes=row.spool_bytes,
-        started_at=row.started_at,
-        stopped=row.stopped,
-        heartbeats=row.heartbeats,
-    )
+def _columns(row: object, kind: type[Any], *, but: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The row's attributes named like the fields of the dataclass ``kind`` (less ``but``)."""
+    return {f.name: getattr(row, f.name) for f in fields(kind) if f.name not in but}
+
+
+def _view(row: Device, now: datetime) -> DeviceView:
+    return DeviceView(**_columns(row, DeviceView, but=("state",)), state=device_state(row.last_seen, now))
 
 
 def list_devices(
-    db: Database,
-    project: Project,
-    *,
-    labels: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-    online: float = ONLINE_SECONDS,
-    stale: float = STALE_SECONDS,
+    db: Database, project: Project, *, labels: Mapping[str, str] | None = None, now: datetime | None = None
 ) -> list[DeviceView]:
     """The project's devices by ``device_id``, those carrying every one of ``labels`` when given."""
     now = now or utcnow()
@@ -246,44 +241,23 @@ def list_devices(
             select(Device).where(Device.project_id == project.id).order_by(Device.device_id)
         )
         return [
-            _view(row, now, online, stale)
+            _view(row, now)
             for row in rows
             if all(row.labels.get(key) == value for key, value in wanted.items())
         ]
 
 
-def get_device(
-    db: Database,
-    project: Project,
-    device_id: str,
-    *,
-    now: datetime | None = None,
-    online: float = ONLINE_SECONDS,
-    stale: float = STALE_SECONDS,
-) -> DeviceView:
+def get_device(db: Database, project: Project, device_id: str, *, now: datetime | None = None) -> DeviceView:
     """One device (`NotFound` ``device_not_found`` if it never sent a heartbeat to this project)."""
     with db.reading() as session:
         row = session.get(Device, (project.id, device_id))
     if row is None:
         raise NotFound("device_not_found", f"no device {device_id!r} in project {project.slug!r}")
-    return _view(row, now or utcnow(), online, stale)
+    return _view(row, now or utcnow())
 
 
 def _point(row: DeviceHeartbeat) -> HistoryPoint:
-    return HistoryPoint(
-        at=row.at,
-        started_at=row.started_at,
-        seen=row.seen,
-        kept=row.kept,
-        nothing_detected=row.nothing_detected,
-        uploaded=row.uploaded,
-        dropped=row.dropped,
-        quarantined=row.quarantined,
-        spool_entries=row.spool_entries,
-        spool_bytes=row.spool_bytes,
-        kept_per_rule={name: int(n) for name, n in row.kept_per_rule.items()},
-        final=row.final,
-    )
+    return HistoryPoint(**_columns(row, HistoryPoint))
 
 
 def fleet_history(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Response
 
 from framescout.device_names import DeviceNameError, check_device_id, check_labels, parse_labels
 from framescout.server.deps import PathProject, StoreDep
-from framescout.server.device_schemas import DeviceDetail, DeviceOut, HeartbeatIn, HistoryPointOut
+from framescout.server.device_schemas import DeviceDetail, DeviceOut, HeartbeatIn
 from framescout.store.devices import device_history, get_device, list_devices, record_heartbeat
 from framescout.store.errors import Invalid
 
@@ -57,5 +57,5 @@ def list_(
 def detail(device_id: str, project: PathProject, store: StoreDep) -> DeviceDetail:
     """One device (404 ``device_not_found``) with its history: a point a minute, oldest first."""
     device = get_device(store.db, project, device_id)
-    history = [HistoryPointOut.of(point) for point in device_history(store.db, project, device_id)]
+    history = device_history(store.db, project, device_id)
     return DeviceDetail(**DeviceOut.of(device).model_dump(), history=history)

@@ -17,6 +17,7 @@ branch_labels = None
 depends_on = None
 
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_VERSIONS = (("model_version", 200), ("rules_etag", 200), ("software_version", 100))
 
 
 def _count(name: str) -> sa.Column[int]:
@@ -29,11 +30,8 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(length=32), nullable=False),
         sa.Column("device_id", sa.String(length=128), nullable=False),
         sa.Column("labels", sa.JSON(), nullable=False),
-        sa.Column("first_seen", sa.DateTime(), nullable=False),
-        sa.Column("last_seen", sa.DateTime(), nullable=False),
-        sa.Column("model_version", sa.String(length=200), nullable=True),
-        sa.Column("rules_etag", sa.String(length=200), nullable=True),
-        sa.Column("software_version", sa.String(length=100), nullable=True),
+        *(sa.Column(name, sa.DateTime(), nullable=False) for name in ("first_seen", "last_seen")),
+        *(sa.Column(name, sa.String(length=size), nullable=True) for name, size in _VERSIONS),
         sa.Column("counters", sa.JSON(), nullable=False),
         _count("spool_entries"),
         _count("spool_bytes"),
