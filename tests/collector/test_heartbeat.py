@@ -4,6 +4,7 @@ checked before anything starts."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,13 +13,14 @@ import numpy as np
 import pytest
 
 from framescout import __version__
+from framescout.client import Client
 from framescout.collector import Collector
 from framescout.collector.heartbeat import Heartbeats, heartbeat_body, server_heartbeats
 from framescout.predictions import Predictions
 from framescout.sampling import Sampler
 from framescout.sampling.rules import ConfidenceBelow, RandomSample
 from framescout.server.device_schemas import HeartbeatIn
-from framescout.server.process import free_port
+from framescout.server.process import ServerProcess, free_port
 from helpers import framescout
 
 LOW = Predictions.from_arrays([[0, 0, 10, 10]], [0.1], [0], class_name=["x"])
@@ -158,3 +160,50 @@ def test_collect_refuses_bad_ids_and_labels_in_one_line(
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert message in " ".join(done.stderr.split()), done.stderr
+
+
+def test_the_server_lists_the_collectors_final_status(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A `Collector` beating every 50 ms into a real server: after `close()`, the device's counters are
+    the collector's own final `status()`, and no heartbeat failed on the way (not even while closing)."""
+    server = ServerProcess(tmp_path / "server-data")
+    key = server.create_key("acme")
+    server.cli("projects", "create", "acme/cams")
+    sampler = Sampler([ConfidenceBelow(0.4, name="low"), RandomSample(0.5, name="half", seed=2)])
+    with server, caplog.at_level(logging.DEBUG, logger="framescout.collector"):
+        collector = Collector(
+            server=server.url,
+            api_key=key,
+            project="acme/cams",
+            rules=sampler,
+            spool_dir=tmp_path / "spool",
+            device_id="cam-7",
+            labels={"site": "gate"},
+            heartbeat_interval=0.05,
+        )
+        for i in range(12):
+            collector.observe(frame(i), LOW if i % 4 == 0 else NOTHING)
+            time.sleep(0.02)
+        collector.close(timeout=30)
+        status = collector.status()
+        with Client(server.url, key) as client:
+            (device,) = client.list_devices("acme/cams")
+    assert "heartbeat failed" not in caplog.text
+    assert status["heartbeat"]["sent"] >= 3 and status["heartbeat"]["errors"] == 0
+    counters = device["counters"]
+    assert (
+        (counters["seen"], counters["nothing_detected"])
+        == (status["seen"], status["nothing_detected"])
+        == (12, 9)
+    )
+    for name, counts in status["rules"].items():
+        sent = counters["per_rule"][name]
+        assert (sent["kept"], sent["uploaded"], sent["duplicates"]) == (
+            counts["kept"],
+            counts["uploaded"],
+            counts["duplicates"],
+        )
+    assert counters["uploaded"] == sum(c["uploaded"] for c in status["rules"].values()) > 0
+    assert device["spool"] == {"entries": 0, "bytes": 0} and device["stopped"] is True
+    assert device["labels"] == {"site": "gate"} and device["heartbeats"] == status["heartbeat"]["sent"]

@@ -88,6 +88,7 @@ def test_everything_arrives_and_a_second_run_copies_nothing(tmp_path: Path, targ
     assert checks["images"] == (12, 12) and checks["annotations"][0] == checks["annotations"][1] > 24
     assert checks["reports"] == (1, 1) and checks["dataset_versions"] == (1, 1)
     assert checks["api_keys"] == (1, 1) and checks["model_versions"] == (1, 1)
+    assert checks["devices"] == (1, 1) and checks["device_heartbeats"] == (2, 2)
     assert result.blobs.uploaded == result.blobs_referenced == 13  # 12 images + the version's manifest
     assert (models / source.model_file.name).read_bytes() == source.model_file.read_bytes()
     assert result.model_blobs is not None and result.model_blobs.uploaded == 1  # hosts fetch it from S3

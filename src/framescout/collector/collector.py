@@ -189,7 +189,7 @@ class Collector:
         """Counters per rule plus the spool (queued and quarantined) and the uploader state (``state``,
         ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``)."""
         snapshot = self.counters.snapshot()
-        snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
+        snapshot["spool"] = self._final_spool or self.spool.stats()  # the spool is closed once that is set
         snapshot["encoder_backlog"] = self.encoder.pending()
         snapshot["uploader"] = self.uploader.status() if self.uploader else None
         snapshot["heartbeat"] = self.heartbeats.status() if self.heartbeats else None
@@ -218,10 +218,12 @@ class Collector:
             self.flush(timeout)
             self.uploader.stop()
             self.uploader.transport.close()
+        if self.heartbeats:
+            self.heartbeats.halt()  # heartbeats went on during the drain; the final one follows
         self._final_spool = self.spool.stats()
         self.spool.close()
         if self.heartbeats:
-            self.heartbeats.stop(final=True)  # after the drain: the final counters
+            self.heartbeats.stop(final=True)
 
     def __enter__(self) -> Collector:
         return self

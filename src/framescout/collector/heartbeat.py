@@ -154,11 +154,15 @@ class Heartbeats:
         while not self._stop.wait(self.wait()):
             self.beat()
 
-    def stop(self, *, final: bool = True, timeout: float = 10.0) -> None:
-        """End the thread, then send the ``final`` heartbeat (once, never retried) from the caller."""
+    def halt(self, timeout: float = 10.0) -> None:
+        """End the thread (waiting up to ``timeout`` s for a heartbeat in flight); no more are sent."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def stop(self, *, final: bool = True, timeout: float = 10.0) -> None:
+        """End the thread, then send the ``final`` heartbeat (once, never retried) from the caller."""
+        self.halt(timeout)
         if final:
             self.beat(final=True)
         if self._close is not None:
