@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import socket
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -19,7 +20,9 @@ from framescout.cli._follow import follow_rules, rules_summary
 from framescout.cli._model_source import SERVER, model_summary, open_model
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
+from framescout.collector.heartbeat import HEARTBEAT_SECONDS
 from framescout.collector.model_sync import DEFAULT_INTERVAL
+from framescout.device_names import DeviceNameError, check_device_id, parse_labels
 from framescout.models import FORMATS
 from framescout.sampling import load_config
 from framescout.sampling.config import SamplingConfig
@@ -124,6 +127,21 @@ def summary(seen: int, status: dict[str, Any], *, where: str, earlier: int, inte
     return line
 
 
+def device_options(device_id: str | None, labels: list[str]) -> dict[str, Any]:
+    """``--device-id`` (default: the hostname) and ``--labels`` checked as the server checks them."""
+    try:
+        parsed = parse_labels(labels)
+    except DeviceNameError as exc:
+        fail(f"--labels: {exc.message}")
+    name = device_id or socket.gethostname()
+    try:
+        check_device_id(name)
+    except DeviceNameError as exc:
+        hint = "" if device_id else " (the hostname; give --device-id)"
+        fail(f"--device-id: {exc.message}{hint}")
+    return {"device_id": name, "labels": parsed}
+
+
 def collect(
     source: str = typer.Option(
         ..., help="Image folder, video file, camera index (0) or rtsp:// / http:// URL."
@@ -163,6 +181,12 @@ def collect(
     ),
     jpeg_quality: int = typer.Option(90, min=1, max=100, help="JPEG quality of kept frames."),
     device_id: str | None = typer.Option(None, help="This device's name on the server (default: hostname)."),
+    labels: list[str] = typer.Option(
+        [], "--labels", help="A label of this device, key=value (repeat for several): site=north."
+    ),
+    heartbeat_interval: float = typer.Option(
+        HEARTBEAT_SECONDS, min=0.0, help="Seconds between heartbeats to --server (0 = none)."
+    ),
     every: int = typer.Option(1, min=1, help="Use one frame in N."),
     fps: float | None = typer.Option(
         None, min=0.01, help="At most this many frames per second (of video time, for a video file)."
@@ -204,6 +228,7 @@ def collect(
         except ValueError as exc:  # ConfigError too
             fail(str(exc))
     start = parse_start_time(start_time) if start_time is not None else None
+    device = device_options(device_id, labels)
     try:
         frames = Source(source, every=every, fps=fps, start_time=start)
     except ValueError as exc:
@@ -222,7 +247,7 @@ def collect(
         project=project,
         cache_dir=model_cache,
         interval=model_interval,
-        labels={},  # part 3's --labels plugs in here: the device's labels choose its deployment
+        labels=device["labels"],  # the device's labels choose its deployment
     )
     sync = None
     if server and api_key and project and not rules:
@@ -236,7 +261,7 @@ def collect(
         "spool_cap_bytes": int(spool_cap_mb * 1_000_000),
         "max_side": max_side or None,
         "jpeg_quality": jpeg_quality,
-        "device_id": device_id,
+        **device,
         "project": project,  # also names the shared limits' counters in a dry run
     }
     if dry_run:
@@ -250,6 +275,7 @@ def collect(
             "api_key": api_key,
             "spool_dir": spool,
             "upload_timeout": upload_timeout,
+            "heartbeat_interval": heartbeat_interval or None,
         }
     collector = Collector(**options)
     earlier = collector.spooled_at_start

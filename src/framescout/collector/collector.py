@@ -22,17 +22,22 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from framescout import __version__
 from framescout.collector.counters import Counters
 from framescout.collector.encoder import Encoder, Job
+from framescout.collector.heartbeat import HEARTBEAT_SECONDS, Heartbeats, heartbeat_body, server_heartbeats
 from framescout.collector.record import FrameRecord
 from framescout.collector.rules_sync import RulesSync, ServedRules
 from framescout.collector.spool import Spool
 from framescout.collector.transport import HttpTransport, Transport
 from framescout.collector.uploader import Uploader
+from framescout.device_names import check_device_id, check_labels
 from framescout.predictions import Predictions
 from framescout.sampling import (
     Clock,
@@ -113,6 +118,8 @@ class Collector:
         novelty: NoveltyFilter | None = None,
         upload_timeout: float = 30.0,
         rules_sync: RulesSync | None = None,
+        labels: Mapping[str, str] | None = None,
+        heartbeat_interval: float | None = HEARTBEAT_SECONDS,
     ) -> None:
         if server and not (api_key and project):
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
@@ -133,8 +140,10 @@ class Collector:
         self._namespace = project.strip("/") if project else None
         self.sampler, configured_novelty = build_sampler(rules, self._namespace)
         self.novelty = novelty or configured_novelty
-        self.device_id = device_id or socket.gethostname()
+        self.device_id = check_device_id(device_id or socket.gethostname())
+        self.labels = check_labels(labels or {})
         self.model_version = model_version
+        self.started_at = datetime.now(UTC)
         self.counters = Counters()
         self.spool = Spool(spool_dir, spool_cap_bytes)
         for gone in self.spool.recovered_missing:
@@ -164,6 +173,13 @@ class Collector:
             self.uploader.start()
         self._closed = False
         self._final_spool: dict[str, int] = {}
+        self.heartbeats: Heartbeats | None = None
+        if server and heartbeat_interval:
+            assert api_key and project
+            self.heartbeats = server_heartbeats(
+                server, api_key, project, self.device_id, self.heartbeat, interval=heartbeat_interval
+            )
+            self.heartbeats.start()
         if rules_sync is not None:
             rules_sync.start(self.offer_rules)
 
@@ -213,7 +229,7 @@ class Collector:
             self._apply_offer(offer)
         version = model_version or self.model_version
         decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
-        self.counters.observed(decision.rule, decision.limited)
+        self.counters.observed(decision.rule, decision.limited, nothing_detected=len(predictions) == 0)
         if decision.keep and decision.rule is not None:
             frame = FrameRecord(
                 sampling_rule=decision.rule,
@@ -247,14 +263,26 @@ class Collector:
         each shared limits storage (``shared_limits``: ``state`` shared/local, ``outages``,
         ``local_decisions``)."""
         snapshot = self.counters.snapshot()
-        snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
+        snapshot["spool"] = self._final_spool or self.spool.stats()  # the spool is closed once that is set
         snapshot["encoder_backlog"] = self.encoder.pending()
         snapshot["uploader"] = self.uploader.status() if self.uploader else None
         snapshot["model_version"] = self.model_version
         snapshot["shared_limits"] = self.sampler.shared_limits()
         snapshot["rules_etag"] = self.rules_etag
         snapshot["rules_sync"] = self.rules_sync.status() if self.rules_sync else None
+        snapshot["heartbeat"] = self.heartbeats.status() if self.heartbeats else None
         return snapshot
+
+    def heartbeat(self, final: bool = False) -> dict[str, Any]:
+        """The heartbeat this collector sends the server now (`heartbeat.heartbeat_body`)."""
+        return heartbeat_body(
+            self.status(),
+            labels=self.labels,
+            model_version=self.model_version,
+            software_version=__version__,
+            started_at=self.started_at,
+            final=final,
+        )
 
     def close(self, timeout: float = 10.0) -> None:
         """Spool everything already kept, try to deliver it for ``timeout`` seconds, then stop.
@@ -270,8 +298,12 @@ class Collector:
             self.flush(timeout)
             self.uploader.stop()
             self.uploader.transport.close()
+        if self.heartbeats:
+            self.heartbeats.halt()  # heartbeats went on during the drain; the final one follows
         self._final_spool = self.spool.stats()
         self.spool.close()
+        if self.heartbeats:
+            self.heartbeats.stop(final=True)
 
     def __enter__(self) -> Collector:
         return self
