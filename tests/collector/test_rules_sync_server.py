@@ -4,6 +4,7 @@ and a boot with the current version cached costs a 304."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from framescout import Predictions
-from framescout.collector import Collector, RulesRefused, RulesSync
+from framescout.collector import Collector, RulesRefused, RulesSync, ServedRules
 from framescout.collector.rules_sync import CACHE_NAME
 from framescout.server.process import ServerProcess
 
@@ -99,3 +100,31 @@ def test_a_boot_with_the_current_version_cached_is_answered_304(
     again.stop()
     assert boot.source == "server" and boot.rules is not None and boot.rules.etag == etag
     assert (tmp_path / CACHE_NAME).stat().st_mtime_ns == written  # 304: nothing new to cache
+
+
+def test_a_version_the_collector_refuses_is_ignored_and_the_previous_one_stays(
+    live: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    """The collector's `offer_rules` raises `ValueError` for a version it cannot build (a newer
+    server's rule type, a storage without its client library): the sync records why, does not cache
+    it, keeps the version in force, and does not build it again while the server serves it."""
+    server, key = live
+    first = push(server, key, RULES)
+    sync = RulesSync(server.url, key, PROJECT, tmp_path)
+    assert sync.boot().rules is not None
+    newer = push(server, key, {"rules": [{"name": "other", "type": "nothing_detected"}]})
+    offered: list[str] = []
+
+    def refuse(rules: ServedRules) -> None:
+        offered.append(rules.etag)
+        raise ValueError("this device cannot run it")
+
+    assert sync.check(refuse) is False
+    assert sync.check(refuse) is False
+    sync.stop()
+    assert offered == [newer]  # refused once, not rebuilt at every check
+    status = sync.status()
+    assert status["etag"] == first and status["rejected"] == {
+        newer: f"the collector refused rules {newer[:12]}: this device cannot run it"
+    }
+    assert json.loads((tmp_path / CACHE_NAME).read_text())["etag"] == first

@@ -236,6 +236,9 @@ class RulesSync:
         self._checked()
         if not isinstance(answer, ServedRules):
             return False  # unchanged, or (still) no rules: keep what runs
+        with self._lock:
+            if answer.etag in self._rejected:
+                return False  # refused already: building it again would refuse it again
         try:
             offer(answer)
         except ValueError as exc:
