@@ -185,14 +185,20 @@ def test_collect_over_a_real_video_keeps_frames_by_the_pushed_rules_only(live: L
 def test_rules_pushed_mid_run_apply_from_one_frame_on_and_lose_or_repeat_nothing(
     live: Live, frames: Path
 ) -> None:
+    """A second collector over a long source (150 frames, a few per second on the real detector):
+    B is pushed once A's frames reach the server."""
     live.push(RULES_A)
     spool = live.tmp / "spool"
     with live.start_collect(frames, spool, "--drain-timeout", "60") as proc:
         wait_for(lambda: sum(i["sampling_rule"] == "a-only" for i in live.images()) >= 2, "A's first frames")
         assert proc.poll() is None, "the source ended before B was pushed"
-        live.push(RULES_B, "b.yaml")
+        etag_b = live.push(RULES_B, "b.yaml")
         out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out + err
+    assert f"rules: server version {etag_b[:12]} in force at the end" in " ".join(out.split())
+    with Client(live.server.url, live.key) as client:
+        (device,) = client.list_devices(PROJECT)
+    assert device["rules_etag"] == etag_b  # the heartbeat reports the version in force
     counts = summary_numbers(out)
     images = live.images()
     by_rule: dict[str, list[int]] = {}
