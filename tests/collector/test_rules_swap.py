@@ -98,7 +98,7 @@ def test_offers_from_another_thread_never_break_a_frame(tmp_path: Path) -> None:
 
 
 def test_server_rules_and_local_rules_exclude_each_other(tmp_path: Path) -> None:
-    sync = RulesSync(f"http://127.0.0.1:{free_port()}", "key", "acme/cams", tmp_path)
+    sync = RulesSync(f"http://127.0.0.1:{free_port()}", "key", "acme/cams", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="not both"):
         Collector(rules=Sampler([]), rules_sync=sync, spool_dir=tmp_path / "spool")
     sync.stop()
@@ -120,7 +120,7 @@ def test_served_rules_are_validated_like_a_rules_file() -> None:
 # ----------------------------------------------------------------------------- the cache
 def unreachable(tmp_path: Path, project: str = "acme/cams") -> RulesSync:
     """A sync whose server is a free port nobody listens on."""
-    return RulesSync(f"http://127.0.0.1:{free_port()}", "key", project, tmp_path, timeout=2)
+    return RulesSync(f"http://127.0.0.1:{free_port()}", "key", project, cache_dir=tmp_path, timeout=2)
 
 
 def test_an_offline_boot_starts_from_the_cached_version(tmp_path: Path) -> None:
@@ -163,4 +163,4 @@ def test_another_projects_cache_or_a_broken_one_is_not_used(tmp_path: Path) -> N
 
 def test_the_interval_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="interval"):
-        RulesSync("http://127.0.0.1:1", "k", "a/b", tmp_path, interval=0)
+        RulesSync("http://127.0.0.1:1", "k", "a/b", cache_dir=tmp_path, interval=0)

@@ -58,7 +58,7 @@ def test_a_wrong_key_or_project_is_an_error_at_start(
     live: tuple[ServerProcess, str], tmp_path: Path, key: str | None, project: str, expected: str
 ) -> None:
     server, good = live
-    sync = RulesSync(server.url, key or good, project, tmp_path)
+    sync = RulesSync(server.url, key or good, project, cache_dir=tmp_path)
     with pytest.raises(RulesRefused, match=expected):
         sync.boot()
     sync.stop()
@@ -69,7 +69,7 @@ def test_no_rules_yet_samples_by_the_built_in_stack_until_a_push(
     live: tuple[ServerProcess, str], tmp_path: Path
 ) -> None:
     server, key = live
-    sync = RulesSync(server.url, key, "acme/bare", tmp_path, interval=0.2)
+    sync = RulesSync(server.url, key, "acme/bare", cache_dir=tmp_path, interval=0.2)
     boot = sync.boot()
     assert boot.rules is None and boot.note and "no rules on the server yet" in boot.note
     with Collector(rules_sync=sync, spool_dir=tmp_path / "spool") as collector:
@@ -91,11 +91,11 @@ def test_a_boot_with_the_current_version_cached_is_answered_304(
 ) -> None:
     server, key = live
     etag = push(server, key, RULES)
-    first = RulesSync(server.url, key, PROJECT, tmp_path)
+    first = RulesSync(server.url, key, PROJECT, cache_dir=tmp_path)
     assert first.boot().rules is not None
     first.stop()
     written = (tmp_path / CACHE_NAME).stat().st_mtime_ns
-    again = RulesSync(server.url, key, PROJECT, tmp_path)
+    again = RulesSync(server.url, key, PROJECT, cache_dir=tmp_path)
     boot = again.boot()
     again.stop()
     assert boot.source == "server" and boot.rules is not None and boot.rules.etag == etag
@@ -110,7 +110,7 @@ def test_a_version_the_collector_refuses_is_ignored_and_the_previous_one_stays(
     it, keeps the version in force, and does not build it again while the server serves it."""
     server, key = live
     first = push(server, key, RULES)
-    sync = RulesSync(server.url, key, PROJECT, tmp_path)
+    sync = RulesSync(server.url, key, PROJECT, cache_dir=tmp_path)
     assert sync.boot().rules is not None
     newer = push(server, key, {"rules": [{"name": "other", "type": "nothing_detected"}]})
     offered: list[str] = []

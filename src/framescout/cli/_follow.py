@@ -19,7 +19,7 @@ def follow_rules(
     """The configuration to start with (``None``: the project has none yet, the built-in stack) and
     the sync that keeps it current; exit 1 when the server refuses or no version can be had."""
     try:
-        sync = RulesSync(server, api_key, project, cache_dir, interval=interval, timeout=timeout)
+        sync = RulesSync(server, api_key, project, cache_dir=cache_dir, interval=interval, timeout=timeout)
     except ValueError as exc:
         fail(str(exc))
     try:
