@@ -15,12 +15,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from framescout.cli._classes import warn_if_numbered
-from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
+from framescout.cli._delivery import EXIT_DELIVERED, preflight, preflight_destinations, report
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
 from framescout.sampling import ConfigError, load_config
 from framescout.sampling.config import SamplingConfig
+from framescout.sampling.routing import rules_by_destination
 from framescout.sampling.rule_configs import QuotaConfig
 
 
@@ -143,6 +144,9 @@ def collect(
     ),
     jpeg_quality: int = typer.Option(90, min=1, max=100, help="JPEG quality of kept frames."),
     device_id: str | None = typer.Option(None, help="This device's name on the server (default: hostname)."),
+    batch: str | None = typer.Option(
+        None, help="Labelling batch of kept frames whose rule names no batch of its own (docs/fleet.md)."
+    ),
     every: int = typer.Option(1, min=1, help="Use one frame in N."),
     fps: float | None = typer.Option(
         None, min=0.01, help="At most this many frames per second (of video time, for a video file)."
@@ -192,7 +196,9 @@ def collect(
     uploading = bool(server and api_key and project and not dry_run)
     if uploading:
         assert server and api_key and project
-        preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0))
+        if preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0)) and config:
+            routed = rules_by_destination(config)
+            preflight_destinations(server, api_key, project, routed, timeout=min(upload_timeout, 10.0))
     options: dict[str, Any] = {
         "rules": config,
         "model_version": model_version,
@@ -200,6 +206,7 @@ def collect(
         "max_side": max_side or None,
         "jpeg_quality": jpeg_quality,
         "device_id": device_id,
+        "batch": batch,
     }
     if dry_run:
         options |= {
@@ -245,8 +252,10 @@ def collect(
     if dry_run:
         where = f"{uploaded} written to {dry_run}"
     elif uploading:
+        elsewhere = sorted(rules_by_destination(config)) if config else []
+        also = f" and the rules' projects ({', '.join(elsewhere)})" if elsewhere else ""
         where = (
-            f"{uploaded} uploaded to {project} (new), {duplicates} already on the server (duplicates), "
+            f"{uploaded} uploaded to {project}{also} (new), {duplicates} already on the server (duplicates), "
             f"{quarantined} quarantined"
         )
     else:
