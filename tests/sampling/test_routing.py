@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,19 +33,15 @@ def errors_for(data: object) -> str:
     return str(info.value)
 
 
-THREE = config(
-    {"name": "random", "type": "random", "probability": 0.1, "project": "project-a"},
-    {
-        "name": "low-30",
-        "type": "confidence",
-        "below": 0.3,
-        "project": "project-b",
-        "batch": {"prefix": "night-cams", "recreate": "daily", "max_images": 3},
-    },
-    {"name": "low-50", "type": "confidence", "below": 0.5, "project": "project-c"},
-    {"name": "empty", "type": "nothing_detected", "batch": {"prefix": "empty"}},
-    {"type": "quota", "count": 1, "every": "1h"},
-)
+THREE = yaml.safe_load("""
+rules:
+  - {name: random, type: random, probability: 0.1, project: project-a}
+  - {name: low-30, type: confidence, below: 0.3, project: project-b,
+     batch: {prefix: night-cams, recreate: daily, max_images: 3}}
+  - {name: low-50, type: confidence, below: 0.5, project: project-c}
+  - {name: empty, type: nothing_detected, batch: {prefix: empty}}
+  - {type: quota, count: 1, every: 1h}
+""")
 
 
 def test_destinations_and_routes_come_from_the_rules() -> None:
