@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from framescout.client import Client
+from framescout.collector import Spool
+from framescout.collector.record import FrameRecord
 from framescout.server.process import ServerProcess
-from helpers import framescout
+from helpers import framescout, jpeg
 
 RULES = """\
 seed: 3
@@ -111,3 +113,31 @@ def test_a_missing_destination_stops_the_run_before_any_frame(
     assert "rule low-50 sends frames to project acme/project-z" in text
     assert "404 project_not_found" in text and "framescout projects create acme/project-z" in text
     assert "frame(s) seen" not in text and not spool.exists()
+
+
+def test_spool_push_holds_a_missing_destination_and_delivers_the_rest(
+    live: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    """Routed frames spooled for a project that is gone by the time they are pushed: the others are
+    delivered, these stay in the spool (exit 3), and the report names the project and the answer."""
+    server, key = live
+    spool = Spool(tmp_path / "spool")
+    for seed, (rule, project) in enumerate((("low-30", "project-b"), ("lost", "gone"), ("lost", "gone"))):
+        record = FrameRecord(sampling_rule=rule, project=project, batch="push-test", name=f"push-{seed}.jpg")
+        spool.put(jpeg(seed), record.to_json(), rule=rule)
+    spool.close()
+    done = framescout(
+        "spool", "push", "--server", server.url, "--api-key", key, "--project", "acme/cams",
+        "--spool", str(tmp_path / "spool"), "--timeout", "5", env={"COLUMNS": "200"},
+    )  # fmt: skip
+    text = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 3, text
+    assert (
+        "frames for project gone are held (a rule routes to it): the server answered 404 project_not_found"
+        in text
+    )
+    assert "2 frame(s) left in the spool" in text and "quarantined" not in text.split("left in the spool")[1]
+    with Client(server.url, key) as client:
+        pushed = [im for im in client.iter_images("acme/project-b") if im["name"] == "push-0.jpg"]
+    assert [(im["sampling_rule"], im["batch"]) for im in pushed] == [("low-30", "push-test")]
+    assert Spool(tmp_path / "spool").stats()["entries"] == 2

@@ -124,32 +124,43 @@ def test_each_rule_sends_its_frames_to_its_project_and_dated_batch(
         }
 
 
-def test_a_destination_the_server_lacks_holds_the_frame_until_it_exists(
+def test_a_destination_the_server_lacks_holds_its_frames_while_the_others_go(
     live: tuple[ServerProcess, str], tmp_path: Path
 ) -> None:
-    """A project deleted (or never made) after ``collect`` checked it: the upload answers 404, the
-    uploader pauses with the server's reason and keeps the frame; once the project exists it goes."""
+    """A project deleted (or never made) after ``collect`` checked it: its uploads answer 404, its
+    frames stay in the spool (not dropped, not quarantined), frames for the other projects still go,
+    and once the project exists its frames go too."""
     server, key = live
-    rules = parse_config({"rules": [{"name": "all", "type": "confidence", "below": 1.0, "project": "later"}]})
-    spool = tmp_path / "spool"
+    rules = parse_config(
+        {
+            "rules": [
+                {"name": "low", "type": "confidence", "below": 0.3, "project": "later"},
+                {"name": "rest", "type": "confidence", "below": 1.0, "project": "project-c"},
+            ]
+        }
+    )
     with Collector(
-        server=server.url, api_key=key, project="acme/cams", rules=rules, spool_dir=spool
+        server=server.url, api_key=key, project="acme/cams", rules=rules, spool_dir=tmp_path / "spool"
     ) as collector:
-        collector.observe(image(1), scored(0.5), timestamp=1764633600.0)
-        assert not collector.flush(timeout=3)
-        uploader = collector.status()["uploader"]
-        assert uploader["state"] == "paused"
-        assert uploader["paused_reason"]["status"] == 404
-        assert uploader["paused_reason"]["code"] == "project_not_found"
-        assert len(collector.spool) == 1  # held, not dropped or quarantined
+        for seed, confidence in enumerate((0.1, 0.2, 0.6, 0.7)):
+            collector.observe(image(100 + seed), scored(confidence), timestamp=1764633600.0 + seed)
+        assert not collector.flush(timeout=5)
+        status = collector.status()
+        assert status["rules"]["rest"]["uploaded"] == 2  # the other destination was not held up
+        assert status["rules"]["low"]["uploaded"] == 0 and len(collector.spool) == 2
+        assert status["uploader"]["state"] != "paused"
+        assert status["uploader"]["held"]["later"]["status"] == 404
+        assert status["uploader"]["held"]["later"]["code"] == "project_not_found"
+        assert status["spool"]["quarantined"] == 0
         server.cli("projects", "create", "acme/later")
         deadline = time.monotonic() + 60
         while len(collector.spool) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(collector.spool) == 0
-        assert collector.status()["rules"]["all"]["uploaded"] == 1
+        status = collector.status()
+        assert status["rules"]["low"]["uploaded"] == 2 and status["uploader"]["held"] == {}
     with Client(server.url, key) as client:
-        assert rules_in(client, "later") == {"all": 1}
+        assert rules_in(client, "later") == {"low": 2}
 
 
 def test_routed_records_round_trip_and_old_records_route_nowhere(tmp_path: Path) -> None:

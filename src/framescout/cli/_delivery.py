@@ -73,6 +73,12 @@ def report(spool_stats: dict[str, int], uploader: dict[str, Any] | None, spool: 
             f"[yellow]upload paused[/]: the server answered {reason['status']} {escape(reason['code'])}: "
             f"{escape(reason['message'])}"
         )
+    for project, answer in (uploader or {}).get("held", {}).items():
+        console.print(
+            f"[yellow]frames for project {escape(project)} are held[/] (a rule routes to it): the server "
+            f"answered {answer['status']} {escape(answer['code'])}: {escape(answer['message'])}; create "
+            "the project or change the rule, and they upload"
+        )
     if left:
         console.print(
             f"[yellow]{left} frame(s) left in the spool[/] {where} (nothing lost); deliver them with "

@@ -46,6 +46,7 @@ def _view(collector: Collector, source: Source, started: float) -> Table:
         f"spool {spool['entries']} ({spool['bytes'] / 1e6:.1f} MB)"
         + (f", quarantine {spool['quarantined']}" if spool.get("quarantined") else "")
         + f" | upload: {uploader['state']}"
+        + (f", held: {', '.join(uploader['held'])}" if uploader.get("held") else "")
         + (f" ({detail[:80]})" if detail else "")
     )
     return table
