@@ -68,7 +68,8 @@ def _is_project_ref(project: str) -> bool:
 
 
 class Collector:
-    """Sampling + spool + uploader, for one device and one project."""
+    """Sampling + spool + uploader, for one device and one project (and the projects of its workspace
+    that rules route frames to: ``routes``, `framescout.sampling.routing`)."""
 
     def __init__(
         self,
