@@ -41,9 +41,9 @@ LOW_PRIORITY_TYPES = ("random", "quota")
 """Rules whose frames are evicted first when the spool is full: samples, not hard cases."""
 
 
-def build_sampler(rules: RulesSpec) -> tuple[Sampler, NoveltyFilter | None]:
+def build_sampler(rules: RulesSpec, namespace: str | None = None) -> tuple[Sampler, NoveltyFilter | None]:
     """A `Sampler` (and the novelty stage the rules ask for) from a rules file, a validated config,
-    a ready sampler, or the default stack."""
+    a ready sampler, or the default stack; ``namespace`` (the project) names its shared limits."""
     if isinstance(rules, Sampler):
         return rules, None
     if rules is None:
@@ -59,7 +59,7 @@ def build_sampler(rules: RulesSpec) -> tuple[Sampler, NoveltyFilter | None]:
             embedder=embedder,
             window=settings.window,
         )
-    return config.build(), novelty
+    return config.build(namespace=namespace), novelty
 
 
 def _is_project_ref(project: str) -> bool:
@@ -96,7 +96,7 @@ class Collector:
             raise ValueError(f"project must be 'workspace/project'; got {project!r}")
         if isinstance(rules, str | Path):
             rules = load_config(rules)
-        self.sampler, configured_novelty = build_sampler(rules)
+        self.sampler, configured_novelty = build_sampler(rules, project.strip("/") if project else None)
         self.routes: dict[str, Route] = routes(rules) if isinstance(rules, SamplingConfig) else {}
         """Each routing rule's destination project and batch (`framescout.sampling.routing`)."""
         self.batch = batch
@@ -185,12 +185,17 @@ class Collector:
         return len(self.spool) == 0
 
     def status(self) -> dict[str, Any]:
-        """Counters per rule plus the spool (queued and quarantined) and the uploader state (``state``,
-        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``)."""
+        """Counters per rule plus the spool (queued and quarantined), the uploader state (``state``,
+        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``), ``model_version``, the
+        version of the model running now (set by ``collect --model server`` when it switches), and
+        each shared limits storage (``shared_limits``: ``state`` shared/local, ``outages``,
+        ``local_decisions``)."""
         snapshot = self.counters.snapshot()
         snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
         snapshot["encoder_backlog"] = self.encoder.pending()
         snapshot["uploader"] = self.uploader.status() if self.uploader else None
+        snapshot["model_version"] = self.model_version
+        snapshot["shared_limits"] = self.sampler.shared_limits()
         return snapshot
 
     def close(self, timeout: float = 10.0) -> None:

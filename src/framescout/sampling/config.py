@@ -16,14 +16,25 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from framescout.sampling.clock import Clock, system_clock
-from framescout.sampling.config_messages import describe
-from framescout.sampling.config_types import Limits, StrictModel
+from framescout.sampling.config_messages import Problem, diagnose
+from framescout.sampling.config_types import Limits, StorageUri, StrictModel
 from framescout.sampling.engine import Sampler
 from framescout.sampling.rule_configs import ConditionalsConfig, RuleConfig
+from framescout.sampling.storage_uri import is_shared
+
+ConfigFormat = Literal["yaml", "json"]
+"""How a rules text is written (JSON is read by the JSON parser, for its line:column messages)."""
 
 
 class ConfigError(ValueError):
-    """A sampling configuration that cannot be used; the message names every offending key."""
+    """A sampling configuration that cannot be used; the message names every offending key.
+
+    ``problems`` holds them one by one (key path, where, message) for callers that show each next to
+    its key (the server's 422, the review UI's rules editor); empty for a file that cannot be read."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class NoveltyConfig(StrictModel):
@@ -45,7 +56,9 @@ class SamplingConfig(StrictModel):
     seed: int | None = None
     limits: Limits | None = None
     novelty: NoveltyConfig | None = None
-    storage: str | None = Field(default=None, description="a `limits` storage URI, e.g. redis://host:6379")
+    storage: StorageUri | None = Field(
+        default=None, description="where limits are counted: memory:// (default) or redis://host:6379"
+    )
     rules: Annotated[list[RuleConfig], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -58,16 +71,29 @@ class SamplingConfig(StrictModel):
             seen.add(name)
         return self
 
-    def build(self, clock: Clock = system_clock) -> Sampler:
-        """The `Sampler` this configuration describes."""
+    def build(
+        self, clock: Clock = system_clock, *, namespace: str | None = None, shared: bool = True
+    ) -> Sampler:
+        """The `Sampler` this configuration describes. ``namespace`` (the ``workspace/project`` it
+        collects for) keeps its counters apart from other projects' in a shared storage; ``shared=False``
+        counts every limit in this process instead (replays that must not spend the fleet's credit)."""
         rules = [rule.build(self.seed) for rule in self.rules]
+        if not shared:
+            for rule in rules:
+                rule.storage = None
         return Sampler(
             rules,
             limits=self.limits.spec() if self.limits else None,
             seed=self.seed,
             clock=clock,
-            storage=self.storage,
+            storage=self.storage if shared else None,
+            namespace=namespace,
         )
+
+    def shared_storages(self) -> list[str]:
+        """The shared storages (Redis URIs) this configuration counts limits in, file default first."""
+        uris = [self.storage, *(rule.storage for rule in self.rules)]
+        return list(dict.fromkeys(u for u in uris if u is not None and is_shared(u)))
 
     def novelty_settings(self) -> NoveltyConfig | None:
         """The novelty stage to run on kept frames: the ``novelty`` section, or else the guide's
@@ -104,10 +130,45 @@ def parse_config(data: Any, source: str = "config") -> SamplingConfig:
     try:
         return SamplingConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [describe(error, data, SamplingConfig) for error in exc.errors()]
+        problems = tuple(diagnose(error, data, SamplingConfig) for error in exc.errors())
         raise ConfigError(
-            f"{source} is not a valid sampling configuration:\n  " + "\n  ".join(lines)
+            f"{source} is not a valid sampling configuration:\n  " + "\n  ".join(map(str, problems)),
+            problems,
         ) from None
+
+
+def read_config_text(text: str, fmt: ConfigFormat, source: str = "config") -> Any:
+    """Parse a rules text (not yet validated); `ConfigError` with ``source:line:column`` when it is
+    not YAML / JSON, or not a mapping at the top level."""
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise _text_error(f"{source}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise _text_error(where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise _text_error(source, "nested too deeply to be a sampling configuration") from None
+    if not isinstance(data, dict):
+        raise _text_error(source, "expected a mapping with a 'rules' list at the top level")
+    return data
+
+
+def _text_error(where: str, message: str) -> ConfigError:
+    """A text that is not a rules document at all: one problem about the whole text (key ``""``)."""
+    return ConfigError(f"{where}: {message}", (Problem("", where, message),))
+
+
+def config_from_text(text: str, fmt: ConfigFormat, source: str = "config") -> SamplingConfig:
+    """Parse and validate a rules text: what `load_config` does after reading the file, and what the
+    server does with pushed rules, so both refuse the same texts with the same messages."""
+    return parse_config(read_config_text(text, fmt, source), source)
+
+
+def format_of(path: str | Path) -> ConfigFormat:
+    """A rules file's format by its suffix: ``.json`` is JSON, anything else YAML."""
+    return "json" if Path(path).suffix.lower() == ".json" else "yaml"
 
 
 def load_config(path: str | Path) -> SamplingConfig:
@@ -117,14 +178,6 @@ def load_config(path: str | Path) -> SamplingConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with a 'rules' list at the top level")
-    return parse_config(data, str(path))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return config_from_text(text, format_of(path), str(path))

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from framescout.sampling.limiter import parse_limits
+from framescout.sampling.storage_uri import check_storage_uri
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d|day)?s?\s*$")
 _UNITS = {
@@ -89,6 +90,10 @@ def _limits_field(value: Any) -> Any:
 
 
 Limits = Annotated[LimitsConfig, BeforeValidator(_limits_field)]
+
+
+StorageUri = Annotated[str, BeforeValidator(check_storage_uri)]
+"""``memory://`` or ``redis://host:port[/db]`` (``rediss://``): where limits are counted."""
 
 
 PROJECT_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

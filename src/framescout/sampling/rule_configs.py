@@ -21,6 +21,7 @@ from framescout.sampling.config_types import (
     Fraction,
     Limits,
     ProjectSlug,
+    StorageUri,
     StrictModel,
 )
 
@@ -38,14 +39,16 @@ def rule_type(model: type[_Model]) -> type[_Model]:
 
 
 class RuleConfigBase(StrictModel):
-    """The keys every rule takes: an optional unique ``name``, ``tags``, per-rule ``limits``, and where
-    its frames go: a destination ``project`` of the same workspace and a labelling ``batch``
+    """The keys every rule takes: an optional unique ``name``, ``tags``, per-rule ``limits`` and the
+    ``storage`` they are counted in (default: the file's top-level ``storage``), and where its frames
+    go: a destination ``project`` of the same workspace and a labelling ``batch``
     (`framescout.sampling.routing`; both default to the collector's own)."""
 
     type: str
     name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
     limits: Limits | None = None
+    storage: StorageUri | None = None
     project: ProjectSlug | None = None
     batch: BatchConfig | None = None
 
@@ -55,6 +58,7 @@ class RuleConfigBase(StrictModel):
             "name": self.name,
             "tags": self.tags,
             "limits": self.limits.spec() if self.limits else None,
+            "storage": self.storage,
         }
 
     def build(self, seed: int | None) -> rules.Rule:  # pragma: no cover - every rule type overrides
