@@ -155,6 +155,7 @@ def test_browser_filters_and_pages(env: Any, make_jpeg: Callable[..., bytes]) ->
                 tags="night" if i < 2 else "day",
                 split="train" if i == 5 else "",
                 batch="b1" if i < 3 else "b2",
+                device_id="cam-1" if i < 4 else "cam-2",
                 predictions=[
                     {
                         "x": 20,
@@ -182,6 +183,9 @@ def test_browser_filters_and_pages(env: Any, make_jpeg: Callable[..., bytes]) ->
     assert shown("min_confidence=0.5") == {ids[1], ids[3], ids[5]}
     assert shown("max_confidence=0.4&min_confidence=&tag=") == {ids[0], ids[2], ids[4]}
     assert shown("status=pending") == set(ids)
+    assert shown("device_id=cam-2") == {ids[4], ids[5]}
+    assert shown("device_id=cam-1&rule=random") == {ids[1], ids[3]}
+    assert '<option value="cam-2" selected>' in env.client.get("/ui/p/cams/images?device_id=cam-2").text
     state = review_state(env, "cams", ids[0])
     assert save(env, state, {"status": "reviewed", "boxes": []}).status_code == 200
     assert shown("status=reviewed") == {ids[0]}
