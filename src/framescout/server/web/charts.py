@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from framescout.store.rule_stats import KeptOverTime
+from framescout.store.rule_stats import OTHER_DEVICES, KeptOverTime
 
 PALETTE = (
     "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed",
     "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569",
 )  # fmt: skip
+OTHER_COLOUR = "#9ca3af"
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,14 @@ def _axis(chart: Chart, top_value: int) -> float:
 
 
 def kept_chart(kept: KeptOverTime, *, width: int = 1000, height: int = 240) -> Chart:
-    """Stacked bars: kept frames per time bucket, one colour per sampling rule."""
+    """Stacked bars: kept frames per time bucket, one colour per sampling rule (or per device, the rest
+    of the fleet in grey)."""
     chart = Chart(width, height)
     if not kept.buckets:
         return chart
     colours = {rule: PALETTE[i % len(PALETTE)] for i, rule in enumerate(kept.rules)}
+    colours[OTHER_DEVICES] = OTHER_COLOUR
+    verb = "kept from" if kept.by == "device" else "kept by"
     totals = [sum(kept.counts[r][i] for r in kept.rules) for i in range(len(kept.buckets))]
     scale = _axis(chart, _nice_max(max(totals)))
     slot = (width - PLOT_LEFT - PLOT_RIGHT) / len(kept.buckets)
@@ -83,7 +87,7 @@ def kept_chart(kept: KeptOverTime, *, width: int = 1000, height: int = 240) -> C
                 continue
             h = n * scale
             base -= h
-            chart.bars.append(Bar(x, base, bar_width, h, colours[rule], f"{bucket}: {n} kept by {rule}"))
+            chart.bars.append(Bar(x, base, bar_width, h, colours[rule], f"{bucket}: {n} {verb} {rule}"))
     every = max(1, len(kept.buckets) // 6)
     for i in range(0, len(kept.buckets), every):
         label = kept.buckets[i][5:] if kept.unit == "day" else kept.buckets[i][8:]
