@@ -21,9 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("images", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_images_project_device", ["project_id", "device_id", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_images_project_device", ["project_id", "device_id", "created_at"])
 
 
 def downgrade() -> None:
