@@ -87,10 +87,11 @@ def test_a_device_is_quiet_when_stale_or_offline_unless_it_said_it_was_stopping(
     offline = went_quiet(Device("a", "offline", NOW - timedelta(hours=26)), NOW)
     assert offline is not None and offline.message == "offline: no heartbeat for 1 d"
     assert went_quiet(Device("a", "offline", NOW - timedelta(hours=3), stopped=True), NOW) is None
-    assert [age_text(s) for s in (0, 59, 60, 3599, 7200, 90_000)] == [
+    assert [age_text(s) for s in (0, 59, 90, 120, 3599, 7200, 90_000)] == [
         "0 s",
         "59 s",
-        "1 min",
+        "90 s",
+        "2 min",
         "59 min",
         "2 h",
         "1 d",

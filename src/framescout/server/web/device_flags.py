@@ -110,9 +110,10 @@ def steps(points: Sequence[HistoryPoint]) -> list[Step]:
 
 
 def age_text(seconds: float) -> str:
-    """A duration as the page shows it: ``45 s``, ``12 min``, ``3 h``, ``2 d``."""
+    """A duration as the page shows it: ``45 s`` (up to two minutes: ``90 s``, not ``1 min``),
+    ``12 min``, ``3 h``, ``2 d``."""
     for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds >= size:
+        if seconds >= max(size, 120):
             return f"{int(seconds // size)} {unit}"
     return f"{max(int(seconds), 0)} s"
 
