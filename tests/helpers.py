@@ -34,3 +34,14 @@ def jpeg(seed: int) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=90)
     return out.getvalue()
+
+
+NIGHT_RULES = """\
+# night cameras
+rules:
+  - name: low
+    type: confidence
+    below: 0.4
+    limits: {per_minute: 10}
+"""
+"""A small valid rules file with a comment (kept when pushed as YAML): server-held rules tests."""

@@ -82,6 +82,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """`sha256_hex` of a file's bytes, read a megabyte at a time (model files, downloads)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _open(data: bytes, max_pixels: int, max_bytes: int) -> tuple[Image.Image, int]:
     """Open (header only) and apply the byte and pixel caps; return the image and its frame count."""
     if not data:

@@ -49,11 +49,14 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 @schemathesis.check
 def errors_are_json_with_a_code(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Every 4xx is ``{"error": {"code", "message"}}`` (never an HTML page or a bare string)."""
+    """Every 4xx is ``{"error": {"code", "message"}}`` (never an HTML page or a bare string), with the
+    offending keys listed under ``problems`` when there are several (refused rules)."""
     if 400 <= response.status_code < 500:
         body = response.json()
         assert isinstance(body, dict) and set(body) == {"error"}, body
-        assert set(body["error"]) == {"code", "message"}, body
+        assert set(body["error"]) - {"problems"} == {"code", "message"}, body
+        for problem in body["error"].get("problems", [{"key": "", "where": "", "message": ""}]):
+            assert set(problem) == {"key", "where", "message"}, body
         assert body["error"]["code"] and body["error"]["message"], body
     return None
 

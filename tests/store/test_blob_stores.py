@@ -15,7 +15,7 @@ import pytest
 
 import services
 from framescout.imaging import sha256_hex
-from framescout.store import Store
+from framescout.store import Store, s3_blobs
 from framescout.store.blob_url import BLOB_URL_ENV, BlobStoreUnavailable, open_blob_store
 from framescout.store.blobs import BlobStore, LocalBlobStore
 from framescout.store.s3_blobs import S3BlobStore
@@ -130,6 +130,25 @@ def test_s3_concurrent_puts_of_the_same_bytes_store_it_once(s3_env: services.Sea
     assert sum(created for _, created in results) == 1  # If-None-Match: one writer wins
     assert store.get(sha256_hex(data)) == data and store.iter_hashes() == [sha256_hex(data)]
     assert store.put(data) == (sha256_hex(data), False)
+
+
+@pytest.mark.slow
+def test_s3_sends_known_large_bytes_once_and_small_ones_without_asking(
+    s3_env: services.SeaweedS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images go straight to a conditional PUT (one round trip); a blob above `HEAD_FIRST_BYTES` is
+    asked for first, so the bytes of a known model file are not sent again."""
+    monkeypatch.setattr(s3_blobs, "HEAD_FIRST_BYTES", 1000)
+    store = S3BlobStore.open(BUCKET, _prefix())
+    calls: list[str] = []
+    store.client.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    small, large = os.urandom(500), os.urandom(5000)
+    assert store.put(small)[1] and not store.put(small)[1]
+    assert calls == ["PutObject", "PutObject"]  # the second answered 412: not created
+    calls.clear()
+    assert store.put(large)[1] and not store.put(large)[1]
+    assert calls == ["HeadObject", "PutObject", "HeadObject"]
+    assert store.get(sha256_hex(small)) == small and store.get(sha256_hex(large)) == large
 
 
 @pytest.mark.slow

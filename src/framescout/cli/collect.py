@@ -14,11 +14,12 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from framescout.cli._classes import warn_if_numbered
 from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
+from framescout.cli._model_source import SERVER, model_summary, open_model
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
-from framescout.models import FORMATS, ModelError, OnnxDetector, load_class_names
+from framescout.collector.model_sync import DEFAULT_INTERVAL
+from framescout.models import FORMATS
 from framescout.sampling import ConfigError, load_config
 from framescout.sampling.config import SamplingConfig
 from framescout.sampling.rule_configs import QuotaConfig
@@ -123,7 +124,15 @@ def collect(
     source: str = typer.Option(
         ..., help="Image folder, video file, camera index (0) or rtsp:// / http:// URL."
     ),
-    model: Path = typer.Option(..., help="ONNX detector."),
+    model: str = typer.Option(
+        ..., help="ONNX detector, or 'server': the model deployed to this device (docs/fleet.md)."
+    ),
+    model_interval: float = typer.Option(
+        DEFAULT_INTERVAL, min=0.1, help="With --model server: seconds between deployment checks."
+    ),
+    model_cache: Path = typer.Option(
+        Path("framescout-models"), help="With --model server: where downloaded models are kept."
+    ),
     model_format: str | None = typer.Option(
         None, "--format", help=f"One of {', '.join(FORMATS)}; auto-detected."
     ),
@@ -183,19 +192,28 @@ def collect(
             fail(str(exc))
     start = parse_start_time(start_time) if start_time is not None else None
     try:
-        names = load_class_names(classes) if classes else None
-        detector = OnnxDetector(model, class_names=names, format=model_format)
         frames = Source(source, every=every, fps=fps, start_time=start)
-    except (ModelError, ValueError) as exc:
+    except ValueError as exc:
         fail(str(exc))
-    warn_if_numbered(detector, classes)
     uploading = bool(server and api_key and project and not dry_run)
-    if uploading:
+    if uploading or (model == SERVER and server and api_key and project):
         assert server and api_key and project
         preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0))
+    models = open_model(
+        model,
+        model_format=model_format,
+        classes=classes,
+        model_version=model_version,
+        server=server,
+        api_key=api_key,
+        project=project,
+        cache_dir=model_cache,
+        interval=model_interval,
+        labels={},  # part 3's --labels plugs in here: the device's labels choose its deployment
+    )
     options: dict[str, Any] = {
         "rules": config,
-        "model_version": model_version,
+        "model_version": models.current().version,
         "spool_cap_bytes": int(spool_cap_mb * 1_000_000),
         "max_side": max_side or None,
         "jpeg_quality": jpeg_quality,
@@ -224,7 +242,11 @@ def collect(
     try:
         with Live(_view(collector, frames, started), console=console, refresh_per_second=4) as live:
             for n, frame in enumerate(frames, start=1):
-                predictions = detector.predict(frame.image, confidence=confidence)
+                running = models.current()  # between frames: a newly loaded model starts here
+                if running.version != collector.model_version:
+                    console.print(f"model: now running version {escape(str(running.version))}")
+                    collector.model_version = running.version
+                predictions = running.detector.predict(frame.image, confidence=confidence)
                 collector.observe(frame.image, predictions, name=frame.name, timestamp=frame.timestamp)
                 if n % 5 == 0:
                     live.update(_view(collector, frames, started))
@@ -235,7 +257,9 @@ def collect(
         interrupted = True
     except ValueError as exc:
         collector.close(timeout=5)
+        models.close()
         fail(str(exc))
+    models.close()
     collector.close(timeout=drain_timeout if (uploading or dry_run) else 0)
     status = collector.status()
     per_rule = list(status["rules"].values())
@@ -256,6 +280,9 @@ def collect(
         escape(summary(frames.stats.yielded, status, where=where, earlier=earlier, interrupted=interrupted))
         + (f"; source skipped {frames.stats.skipped}" if frames.stats.skipped else "")
     )
+    model_note = model_summary(models.status())
+    if model_note:
+        console.print(escape(model_note))
     retried = sum(r["retried"] for r in per_rule)
     pauses = status["uploader"]["pauses"] if status["uploader"] else 0
     if retried or pauses:

@@ -1,23 +1,32 @@
-"""``framescout models``: register ONNX detectors as project versions for hosted inference."""
+"""``framescout models``: register ONNX detectors as project versions (hosted inference), and deploy a
+version to the project's devices (``deploy``, ``deployments``)."""
 
 from __future__ import annotations
 
+import getpass
+import os
 import shutil
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from framescout.cli._output import console, fail
 from framescout.cli._store import open_store
 from framescout.cli.projects import split_ref
 from framescout.cli.serve import DATA_DIR_HELP
 from framescout.imaging import sha256_hex
+from framescout.labels import LabelError, describe, parse_labels
 from framescout.models import FORMATS as LAYOUTS
 from framescout.models import ModelError, verify_model
 from framescout.store import StoreError
 from framescout.store.accounts import get_project, get_workspace, register_model
+from framescout.store.deployments import deploy, effective, list_deployments
+from framescout.store.models import ModelDeployment
 
-app = typer.Typer(help="Register models for hosted inference.", no_args_is_help=True)
+app = typer.Typer(
+    help="Register models for hosted inference and deploy them to devices.", no_args_is_help=True
+)
 
 FORMATS = ("auto", *LAYOUTS)
 
@@ -82,3 +91,82 @@ def add(
     console.print(
         f"registered {workspace}/{project_slug} version {version}: {onnx.name}, {len(names)} classes"
     )
+
+
+def _who() -> str:
+    """Who deploys: the OS user (recorded with the deployment, shown in the history)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return f"uid {os.getuid()}"
+
+
+def _deployed_line(row: ModelDeployment) -> str:
+    when = row.created_at.isoformat(sep=" ", timespec="seconds")
+    return f"version {row.version} to {describe(row.labels)} (by {row.deployed_by or '?'}, {when} UTC)"
+
+
+@app.command("deploy")
+def deploy_command(
+    ref: str = typer.Argument(..., metavar="WORKSPACE/PROJECT"),
+    version: int = typer.Argument(..., min=1, help="A version registered with `framescout models add`."),
+    labels: list[str] = typer.Option(
+        [], "--labels", help="Only devices with this label (key=value; repeat for several)."
+    ),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+) -> None:
+    """Make VERSION the model that the project's devices (those with --labels, or all) run.
+
+    Collectors started with `--model server` switch within their --model-interval. The newest
+    deployment a device matches wins; rolling back is deploying the previous version again."""
+    try:
+        selector = parse_labels(labels)
+    except LabelError as exc:
+        fail(f"--labels: {exc}")
+    workspace, project_slug = split_ref(ref)
+    store = open_store(data_dir)
+    try:
+        with store.db.writing() as session:
+            project = get_project(session, get_workspace(session, workspace), project_slug)
+            deploy(session, project, version, selector, _who())
+            live = effective(list_deployments(session, project))
+            lines = [_deployed_line(row) for row in live]
+    except StoreError as exc:
+        fail(exc.message)
+    finally:
+        store.close()
+    console.print(f"deployed {workspace}/{project_slug} version {version} to {describe(selector)}")
+    console.print("now deployed:")
+    for line in lines:
+        console.print(f"  {line}")
+
+
+@app.command("deployments")
+def deployments_command(
+    ref: str = typer.Argument(..., metavar="WORKSPACE/PROJECT"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+) -> None:
+    """Every deployment of the project, newest first; ``live`` marks those some device still follows."""
+    workspace, project_slug = split_ref(ref)
+    store = open_store(data_dir)
+    try:
+        with store.db.reading() as session:
+            rows = list_deployments(
+                session, get_project(session, get_workspace(session, workspace), project_slug)
+            )
+    except StoreError as exc:
+        fail(exc.message)
+    finally:
+        store.close()
+    if not rows:
+        console.print(f"nothing deployed to {workspace}/{project_slug} yet (framescout models deploy)")
+        return
+    live = {row.id for row in effective(rows)}
+    table = Table("#", "version", "devices", "by", "deployed (UTC)", "")
+    for row in rows:
+        when = row.created_at.isoformat(sep=" ", timespec="seconds")
+        table.add_row(
+            str(row.id), str(row.version), describe(row.labels), row.deployed_by, when,
+            "live" if row.id in live else "",
+        )  # fmt: skip
+    console.print(table)

@@ -11,13 +11,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from framescout.cli import rules_server
 from framescout.cli._output import console, errors, fail
 from framescout.predictions import Predictions, PredictionsError
 from framescout.sampling import ConfigError, ManualClock, Sampler, ThresholdSchedule, load_config
 from framescout.sampling.config import SamplingConfig
 from framescout.sampling.rule_configs import ScheduleConfig
 
-app = typer.Typer(help="Check sampling rules and see what they would keep.", no_args_is_help=True)
+app = typer.Typer(
+    help="Check sampling rules, see what they would keep, push them to a server and pull them back.",
+    no_args_is_help=True,
+)
 
 
 def _load(path: Path) -> SamplingConfig:
@@ -180,3 +184,7 @@ def schedule_notes(
 def _version_order(item: tuple[tuple[str | None, bool], int]) -> tuple[bool, str, bool]:
     (version, from_option), _ = item
     return version is not None, version or "", from_option
+
+
+app.command("push")(rules_server.push)
+app.command("pull")(rules_server.pull)

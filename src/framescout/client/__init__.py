@@ -2,6 +2,7 @@
 
 from framescout.client._client import Client, UploadResult
 from framescout.client._errors import ApiError, FramescoutError, ServerUnavailable, UnexpectedResponse
+from framescout.client._rules import RulesText
 from framescout.retry import RetryPolicy
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "Client",
     "FramescoutError",
     "RetryPolicy",
+    "RulesText",
     "ServerUnavailable",
     "UnexpectedResponse",
     "UploadResult",

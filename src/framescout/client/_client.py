@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from framescout.client._errors import ApiError, ServerUnavailable, UnexpectedResponse
+from framescout.client._rules import RulesMethods
 from framescout.predictions import Predictions
 from framescout.predictions.box import boxes_from_predictions
 from framescout.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
@@ -55,7 +56,7 @@ def _image_name(image: ImageInput) -> str | None:
 _SDK_FIELDS = frozenset(spec.name for spec in SDK_FIELDS)
 
 
-class Client:
+class Client(RulesMethods):
     """A framescout server at ``url`` used with one workspace's ``api_key``.
 
     Requests that fail with a connection error or an answer in `framescout.retry.RETRY_STATUSES` (408,
@@ -90,7 +91,10 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, *, expect: tuple[int, ...] = (), **kwargs: Any
+    ) -> httpx.Response:
+        """The answer after retries; an error answer raises, but statuses in ``expect`` (a 304) return."""
         last: Exception | None = None
         for attempt in range(self.retry.attempts):
             try:
@@ -99,6 +103,8 @@ class Client:
                 last = exc
                 retry_after = None
             else:
+                if response.status_code in expect:
+                    return response
                 if response.status_code not in RETRY_STATUSES:
                     if response.is_error:
                         raise _api_error(response)
@@ -318,7 +324,8 @@ class Client:
 def _api_error(response: httpx.Response) -> ApiError:
     try:
         error = response.json()["error"]
-        return ApiError(response.status_code, str(error["code"]), str(error["message"]))
+        problems = error.get("problems") if isinstance(error.get("problems"), list) else []
+        return ApiError(response.status_code, str(error["code"]), str(error["message"]), problems)
     except (ValueError, KeyError, TypeError):
         return ApiError(response.status_code, "http_error", response.text[:500] or response.reason_phrase)
 

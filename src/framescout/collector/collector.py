@@ -170,12 +170,14 @@ class Collector:
         return len(self.spool) == 0
 
     def status(self) -> dict[str, Any]:
-        """Counters per rule plus the spool (queued and quarantined) and the uploader state (``state``,
-        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``)."""
+        """Counters per rule plus the spool (queued and quarantined), the uploader state (``state``,
+        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``) and ``model_version``,
+        the version of the model running now (set by ``collect --model server`` when it switches)."""
         snapshot = self.counters.snapshot()
         snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
         snapshot["encoder_backlog"] = self.encoder.pending()
         snapshot["uploader"] = self.uploader.status() if self.uploader else None
+        snapshot["model_version"] = self.model_version
         return snapshot
 
     def close(self, timeout: float = 10.0) -> None:

@@ -16,14 +16,24 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from framescout.sampling.clock import Clock, system_clock
-from framescout.sampling.config_messages import describe
+from framescout.sampling.config_messages import Problem, diagnose
 from framescout.sampling.config_types import Limits, StrictModel
 from framescout.sampling.engine import Sampler
 from framescout.sampling.rule_configs import ConditionalsConfig, RuleConfig
 
+ConfigFormat = Literal["yaml", "json"]
+"""How a rules text is written (JSON is read by the JSON parser, for its line:column messages)."""
+
 
 class ConfigError(ValueError):
-    """A sampling configuration that cannot be used; the message names every offending key."""
+    """A sampling configuration that cannot be used; the message names every offending key.
+
+    ``problems`` holds them one by one (key path, where, message) for callers that show each next to
+    its key (the server's 422, the review UI's rules editor); empty for a file that cannot be read."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class NoveltyConfig(StrictModel):
@@ -104,10 +114,45 @@ def parse_config(data: Any, source: str = "config") -> SamplingConfig:
     try:
         return SamplingConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [describe(error, data, SamplingConfig) for error in exc.errors()]
+        problems = tuple(diagnose(error, data, SamplingConfig) for error in exc.errors())
         raise ConfigError(
-            f"{source} is not a valid sampling configuration:\n  " + "\n  ".join(lines)
+            f"{source} is not a valid sampling configuration:\n  " + "\n  ".join(map(str, problems)),
+            problems,
         ) from None
+
+
+def read_config_text(text: str, fmt: ConfigFormat, source: str = "config") -> Any:
+    """Parse a rules text (not yet validated); `ConfigError` with ``source:line:column`` when it is
+    not YAML / JSON, or not a mapping at the top level."""
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise _text_error(f"{source}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise _text_error(where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise _text_error(source, "nested too deeply to be a sampling configuration") from None
+    if not isinstance(data, dict):
+        raise _text_error(source, "expected a mapping with a 'rules' list at the top level")
+    return data
+
+
+def _text_error(where: str, message: str) -> ConfigError:
+    """A text that is not a rules document at all: one problem about the whole text (key ``""``)."""
+    return ConfigError(f"{where}: {message}", (Problem("", where, message),))
+
+
+def config_from_text(text: str, fmt: ConfigFormat, source: str = "config") -> SamplingConfig:
+    """Parse and validate a rules text: what `load_config` does after reading the file, and what the
+    server does with pushed rules, so both refuse the same texts with the same messages."""
+    return parse_config(read_config_text(text, fmt, source), source)
+
+
+def format_of(path: str | Path) -> ConfigFormat:
+    """A rules file's format by its suffix: ``.json`` is JSON, anything else YAML."""
+    return "json" if Path(path).suffix.lower() == ".json" else "yaml"
 
 
 def load_config(path: str | Path) -> SamplingConfig:
@@ -117,14 +162,6 @@ def load_config(path: str | Path) -> SamplingConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with a 'rules' list at the top level")
-    return parse_config(data, str(path))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return config_from_text(text, format_of(path), str(path))

@@ -8,6 +8,8 @@ did-you-mean for unknown keys and the list of rule types for an unknown ``type``
 from __future__ import annotations
 
 import difflib
+import re
+from dataclasses import dataclass
 from typing import Any, get_args
 
 from pydantic import BaseModel
@@ -18,16 +20,40 @@ _QUIET_KINDS = ("extra_forbidden", "missing", "union_tag_invalid", "union_tag_no
 """Error kinds whose message already says what was wrong, so the offending value is not repeated."""
 
 
+_LOCATED = re.compile(r"^(rules\[\d+\])(?: \([^)]*\))?: (.*)$", re.DOTALL)
+"""A whole-document check's message that starts with the rule it is about (``rules[2]: ...``)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One offending key: its plain ``key`` path (``rules[1].limits.per_minute``, ``""`` for the whole
+    document), where a person reads it (``rules[1] (night).limits.per_minute``) and what is wrong."""
+
+    key: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
 def describe(error: Any, data: Any, root: type[BaseModel]) -> str:
     """One error of ``root.model_validate(data)`` as ``key.path: message``."""
+    return str(diagnose(error, data, root))
+
+
+def diagnose(error: Any, data: Any, root: type[BaseModel]) -> Problem:
+    """One error of ``root.model_validate(data)`` as a `Problem` (what `describe` prints)."""
     loc = list(error["loc"])
     parts: list[str] = []
+    keys: list[str] = []
     node: Any = data
     i = 0
     while i < len(loc):
         key = loc[i]
         if isinstance(key, int):
             parts[-1] += f"[{key}]"
+            keys[-1] += f"[{key}]"
             node = node[key] if isinstance(node, list) and key < len(node) else None
             if isinstance(node, dict) and isinstance(node.get("name"), str):
                 parts[-1] += f" ({node['name']})"
@@ -40,9 +66,11 @@ def describe(error: Any, data: Any, root: type[BaseModel]) -> str:
                 i += 1  # pydantic inserts the discriminator value; users never wrote it
         else:
             parts.append(str(key))
+            keys.append(str(key))
             node = node.get(key) if isinstance(node, dict) else None
         i += 1
     where = ".".join(parts) or "(top level)"
+    path = ".".join(keys)
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
         message = f"unknown key{_did_you_mean(error, root)}"
@@ -51,6 +79,7 @@ def describe(error: Any, data: Any, root: type[BaseModel]) -> str:
             f"unknown rule type {error['input'].get('type')!r}; use one of {', '.join(sorted(RULE_TYPES))}"
         )
         where += ".type"
+        path += ".type"
     elif kind == "union_tag_not_found":
         message = f"missing 'type'; use one of {', '.join(sorted(RULE_TYPES))}"
     elif kind == "missing":
@@ -61,7 +90,10 @@ def describe(error: Any, data: Any, root: type[BaseModel]) -> str:
         shown = error.get("input")
         if not isinstance(shown, dict | list):
             message += f" (got {shown!r})"
-    return f"{where}: {message}"
+    located = _LOCATED.match(message) if not path else None
+    if located:  # a whole-document check (unique names) that names its rule in the message
+        path = located[1]
+    return Problem(path, where, message)
 
 
 def _did_you_mean(error: Any, root: type[BaseModel]) -> str:

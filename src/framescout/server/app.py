@@ -18,7 +18,9 @@ from framescout.server.json_bodies import JSONDepthLimit
 from framescout.server.limits import BodySizeLimit
 from framescout.server.readiness import install_readiness
 from framescout.server.routers import annotations as annotations_router
+from framescout.server.routers import deployments as deployments_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
+from framescout.server.routers import rules as rules_router
 from framescout.server.security import SecurityHeaders
 from framescout.server.settings import Settings
 from framescout.server.web import install_web_ui
@@ -67,8 +69,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_readiness(app, store)
     metrics.install(app, store.blobs)  # its middleware goes outermost: it counts every response
 
-    for module in (workspaces, projects, images, annotations_router, similarity, reports):
+    for module in (workspaces, projects, images, annotations_router, similarity, reports, rules_router):
         app.include_router(module.router)
+    app.include_router(deployments_router.router)
     install_web_ui(app)  # before the root-level routes: /ui must not be read as a workspace
     # Last: root-level Roboflow-compatible paths must not shadow the native API.
     app.include_router(roboflow.router)

@@ -104,14 +104,21 @@ ThumbnailsDep = Annotated[ThumbnailCache, Depends(get_thumbnails)]
 FetcherDep = Annotated[Fetcher, Depends(get_fetcher)]
 
 
-async def current_workspace(
-    store: StoreDep,
-    caches: Annotated[Caches, Depends(get_caches)],
+async def presented_key(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Query(description="API key (alternative to the Bearer header).")] = None,
+) -> str | None:
+    """The API key the request carries (Bearer header or ``?api_key=``), not yet checked."""
+    return credentials.credentials if credentials is not None else api_key
+
+
+PresentedKey = Annotated[str | None, Depends(presented_key)]
+
+
+async def current_workspace(
+    store: StoreDep, caches: Annotated[Caches, Depends(get_caches)], key: PresentedKey
 ) -> Workspace:
     """The workspace of the presented key; 401 when it is missing or unknown."""
-    key = credentials.credentials if credentials is not None else api_key
     if not key:
         raise Unauthorized(
             "missing_api_key", "an API key is required (Authorization: Bearer <key> or ?api_key=)"

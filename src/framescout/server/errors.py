@@ -12,6 +12,7 @@ connection, so the client's next request on it fails too."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +23,15 @@ from starlette.types import Message, Receive, Scope, Send
 from framescout.errors import CodedError
 from framescout.jsontext import JSONTextError, JSONTooLarge
 from framescout.server.asgi import HttpMiddleware
-from framescout.store.errors import Conflict, Invalid, NotFound, StoreError, TooLarge, Unsupported
+from framescout.store.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    Outdated,
+    StoreError,
+    TooLarge,
+    Unsupported,
+)
 
 log = logging.getLogger("framescout.server")
 
@@ -79,6 +88,7 @@ STATUS: dict[type[Exception], int] = {
     Invalid: 422,
     TooLarge: 413,
     Unsupported: 415,
+    Outdated: 412,
     RequestError: 400,
     Unauthorized: 401,
     Forbidden: 403,
@@ -101,21 +111,29 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, problems: list[dict[str, str]] | None = None
+) -> JSONResponse:
+    """The JSON error; ``problems`` (the offending keys one by one) go beside code and message."""
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+    body: dict[str, Any] = error_body(code, message)
+    if problems:
+        body["error"] = {**body["error"], "problems": problems}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _respond(request: Request, status: int, code: str, message: str) -> Response:
+def _respond(
+    request: Request, status: int, code: str, message: str, problems: list[dict[str, str]] | None = None
+) -> Response:
     """JSON, unless the app has an error page for this request (the web UI's HTML pages)."""
     page = getattr(request.app.state, "error_page", None)
     rendered = page(request, status, code, message) if page is not None else None
-    return rendered if rendered is not None else error_response(status, code, message)
+    return rendered if rendered is not None else error_response(status, code, message, problems)
 
 
 def _coded_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Coded)
-    return _respond(request, status_for(exc), exc.code, exc.message)
+    return _respond(request, status_for(exc), exc.code, exc.message, getattr(exc, "problems", None))
 
 
 def _http_error(request: Request, exc: Exception) -> Response:

@@ -141,11 +141,14 @@ def ingest(
     before: Before | None = None,
     check: Check | None = None,
     attach: Attach | None = None,
+    refreshed: Callable[[Project], None] | None = None,
 ) -> IngestResult:
     """Ingest the file part's bytes, or ``data`` (already fetched); exactly one of the two.
     ``before`` may add to ``fields`` once the bytes are known (the Roboflow route's pre-labels);
     ``check`` and ``attach`` are the ingest's (`framescout.store.ingest`: a feedback or bug report
-    checked against the image, then written in the image's transaction)."""
+    checked against the image, then written in the image's transaction). A class refusal made on a
+    stale cached project is retried once on the stored one (`fresher_classes`), which ``refreshed``
+    is then told about (for hooks that hold the project)."""
     if (file is None) == (data is None):
         raise Invalid(
             "missing_file", "send exactly one of the multipart field 'file' or a hosted image 'url'"
@@ -157,16 +160,40 @@ def ingest(
     assert data is not None
     if before is not None:
         before(data, fields)
-    return ingest_image(
-        store.db,
-        store.blobs,
-        project,
-        data,
-        fields,
-        limits=ingest_limits(settings),
-        check=check,
-        attach=attach,
-    )
+
+    def attempt(current: Project) -> IngestResult:
+        assert data is not None
+        limits = ingest_limits(settings)
+        return ingest_image(
+            store.db, store.blobs, current, data, fields, limits=limits, check=check, attach=attach
+        )
+
+    try:
+        return attempt(project)
+    except Invalid as exc:
+        fresh = fresher_classes(store, project) if exc.code in CLASS_REFUSALS else None
+        if fresh is None:
+            raise
+        if refreshed is not None:
+            refreshed(fresh)
+        return attempt(fresh)
+
+
+CLASS_REFUSALS = frozenset({"unknown_class", "too_many_new_classes", "too_many_classes"})
+"""The early refusals that depend on the project's class list (which the server caches briefly)."""
+
+
+def fresher_classes(store: Store, project: Project) -> Project | None:
+    """The project as stored now if its class list differs from ``project``'s, else ``None``.
+
+    Routes get the project from a cache of up to two seconds, so a class another worker or host has
+    just added may be missing from it; an early class refusal is therefore checked against the
+    stored list before it is answered (the write transaction re-checks on its own either way)."""
+    with store.db.reading() as session:
+        fresh = session.get(Project, project.id)
+    if fresh is None or (fresh.classes, fresh.strict_classes) == (project.classes, project.strict_classes):
+        return None
+    return fresh
 
 
 @records_upload

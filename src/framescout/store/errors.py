@@ -30,3 +30,8 @@ class TooLarge(StoreError):
 
 class Unsupported(StoreError):
     """Data of a kind the store does not take (not an image, an image format it cannot read)."""
+
+
+class Outdated(StoreError):
+    """The caller's version is no longer the current one (a rules push whose ``If-Match`` names an
+    older version): re-read, then try again."""

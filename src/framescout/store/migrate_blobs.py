@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from framescout.imaging import sha256_hex
+from framescout.imaging import file_sha256, sha256_hex
 from framescout.store.blobs import BlobStore
 
 JOBS = 4
@@ -170,14 +170,6 @@ class ModelCopy:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def copy_models(
     hashes: Iterable[str], source_dir: Path, target_dir: Path | None, advance: Advance
 ) -> ModelCopy:
@@ -191,11 +183,11 @@ def copy_models(
         src, dst = source_dir / name, target_dir / name
         sha = name.removesuffix(".onnx")
         try:
-            if not (dst.is_file() and _file_sha256(dst) == sha):
+            if not (dst.is_file() and file_sha256(dst) == sha):
                 tmp = dst.with_suffix(".part")
                 shutil.copyfile(src, tmp)
                 tmp.replace(dst)
-            if _file_sha256(dst) != sha:
+            if file_sha256(dst) != sha:
                 result.failed[name] = "the copy does not match its hash (is the source file corrupt?)"
             else:
                 result.copied += 1

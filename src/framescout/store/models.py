@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 tables: workspaces, API keys, projects, batches, images, tags, annotations, model versions."""
+"""SQLAlchemy 2 tables: workspaces, API keys, projects, batches, images, tags, annotations, model versions
+and their deployments."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 GROUND_TRUTH = "ground_truth"
@@ -232,6 +244,24 @@ class ModelVersion(ProjectPart, Base):
     created_at: Mapped[Created]
 
 
+class ModelDeployment(Base):
+    """``framescout models deploy``: the model version devices of a project (optionally only those
+    whose labels include ``labels``) should run. Rows are never changed: the newest matching one wins
+    (`framescout.store.deployments`), older ones are the history, and a rollback is a new row."""
+
+    __tablename__ = "model_deployments"
+    __table_args__ = (Index("ix_model_deployments_project", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    """Database-generated, so it orders deployments made within the same clock tick too."""
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The label selector: ``{}`` reaches every device, ``{"site": "north"}`` those labelled so."""
+    deployed_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[Created]
+
+
 class DatasetVersion(ProjectPart, Base):
     """A frozen, named snapshot of a project's images, boxes and splits for retraining.
 
@@ -289,3 +319,24 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column()
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+
+class ProjectRules(Base):
+    """One accepted version of a project's server-held sampling rules (``framescout rules push``).
+
+    Every version is kept, newest (highest ``version``) current: the history says who pushed what and
+    when. ``etag`` is the SHA-256 of ``text`` (the text as pushed, line endings made ``\\n``), so a
+    push of the current text again adds nothing and devices compare versions by it."""
+
+    __tablename__ = "project_rules"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    project_id: Mapped[ProjectRef]
+    version: Mapped[int]
+    etag: Mapped[Sha256]
+    format: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int]
+    pushed_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[Created]

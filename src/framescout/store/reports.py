@@ -144,6 +144,10 @@ class PendingReport:
         self.id: str | None = None
         """The report's id, once written."""
 
+    def use_project(self, project: Project) -> None:
+        """Check against ``project`` from now on (the same project, read fresh)."""
+        self.project = project
+
     def check(self, width: int, height: int, also_new: Sequence[str] = ()) -> None:
         """The corrected boxes through the store's box checks (count, geometry, classes) against the
         image's size: a fixed class list refuses other names (the message lists the valid ones); a

@@ -3,10 +3,12 @@ scale-out install, so that a server host keeps no image bytes on its own disk.
 
 Keys have the local layout under an optional prefix: ``<prefix>/ab/cd/<sha256>``. A blob is visible
 only when complete: S3 creates an object at the end of a successful PUT, never part of one, so no
-temporary key is needed. ``put`` is idempotent: it asks first (HEAD) and then writes with
-``If-None-Match: *``, so of two concurrent uploads of the same bytes one is told it created the object
-and the other that it already existed; a server that ignores the condition just overwrites identical
-bytes, which is harmless.
+temporary key is needed. ``put`` is idempotent: it writes with ``If-None-Match: *``, so of two
+concurrent uploads of the same bytes one is told it created the object and the other that it already
+existed (412); a server that ignores the condition just overwrites identical bytes, which is harmless.
+Only a blob larger than `HEAD_FIRST_BYTES` (a model file, say) is asked for first (HEAD), so that
+known bytes are not sent again; for an image the extra round trip would cost more than re-sending it
+on the rare duplicate that reaches the store (the server answers duplicates from the database first).
 
 Configuration is boto3's own: ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``),
 ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``. `S3BlobStore.open` checks the
@@ -27,6 +29,7 @@ from framescout.store.blobs import _check_hash
 S3_EXTRA_HINT = "s3:// blob URLs need boto3: pip install 'framescout[s3]'"
 CHUNK = 1024 * 1024
 PUT_ATTEMPTS = 3
+HEAD_FIRST_BYTES = 8 * 1024 * 1024
 
 
 def endpoint_setting() -> str:
@@ -114,7 +117,7 @@ class S3BlobStore:
 
         sha256 = sha256_hex(data)
         key = self.key(sha256)
-        if self.exists(sha256):
+        if len(data) > HEAD_FIRST_BYTES and self.exists(sha256):
             return sha256, False
         attempts = PUT_ATTEMPTS
         while True:
@@ -140,10 +143,14 @@ class S3BlobStore:
             body.close()
         return data
 
-    def iter_chunks(self, sha256: str, size: int = CHUNK) -> Iterator[bytes]:
-        """The stored bytes in chunks of ``size`` without holding the whole object; `KeyError` when
-        absent (raised at the call, before the first chunk)."""
-        body = self._body(sha256)
+    def iter_chunks(
+        self, sha256: str, size: int = CHUNK, *, first: int = 0, last: int | None = None
+    ) -> Iterator[bytes]:
+        """The stored bytes in chunks of ``size`` without holding the whole object (bytes ``first`` to
+        ``last`` inclusive when given: one ranged GET); `KeyError` when absent (raised at the call,
+        before the first chunk)."""
+        ranged = first > 0 or last is not None
+        body = self._body(sha256, f"bytes={first}-{'' if last is None else last}" if ranged else None)
 
         def chunks() -> Iterator[bytes]:
             try:
@@ -153,16 +160,29 @@ class S3BlobStore:
 
         return chunks()
 
-    def _body(self, sha256: str) -> Any:
+    def _body(self, sha256: str, byte_range: str | None = None) -> Any:
         from botocore.exceptions import ClientError
 
         key = self.key(sha256)
+        extra = {"Range": byte_range} if byte_range else {}
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
         except ClientError as exc:
             if _code(exc) in ("NoSuchKey", "404"):
                 raise KeyError(sha256) from None
             raise
+
+    def size(self, sha256: str) -> int:
+        """The stored object's length in bytes (one HEAD); `KeyError` when absent."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                raise KeyError(sha256) from None
+            raise
+        return int(head["ContentLength"])
 
     def exists(self, sha256: str) -> bool:
         from botocore.exceptions import ClientError

@@ -70,7 +70,14 @@ def _record(
         assert fields is not None
         pending = PendingReport(project, report, class_limits=settings.class_limits)
         ingest(
-            store, settings, project, fields, file=file, check=pending.check_prepared, attach=pending.attach
+            store,
+            settings,
+            project,
+            fields,
+            file=file,
+            check=pending.check_prepared,
+            attach=pending.attach,
+            refreshed=pending.use_project,
         )
         assert pending.id is not None  # attach ran: the image was stored or known
         report_id = pending.id

@@ -1,7 +1,7 @@
 """images: an index on (project_id, device_id, created_at) for filtering and summing by device
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-01 14:20:00
 
 ``images.device_id`` exists since the first schema; the fleet (issue 14) filters the image browser by
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
