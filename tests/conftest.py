@@ -98,6 +98,16 @@ def seaweed() -> Iterator[services.SeaweedS3]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis() -> Iterator[services.Redis]:
+    """A real Redis server for the session (skips, or fails in CI, when it cannot start)."""
+    server = services.start_redis()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     backends.parametrize(metafunc)
 

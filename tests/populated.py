@@ -1,11 +1,13 @@
 """An embedded data directory with a bit of everything, made with the store's own functions: for the
 ``migrate-store`` tests (images with predictions, tags and a batch, ground truth, a review and a
-rejection, a feedback report, a dataset version, a key, a registered model file)."""
+rejection, a feedback report, a dataset version, a key, a registered model file, a device with a
+history of two heartbeats)."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
@@ -18,6 +20,7 @@ from framescout.predictions.box import Box
 from framescout.store import Store
 from framescout.store.accounts import add_key, create_project, get_or_create_workspace, register_model
 from framescout.store.annotations import save_annotations
+from framescout.store.devices import Heartbeat, record_heartbeat
 from framescout.store.ingest import ImageFields, ingest_image
 from framescout.store.models import Project
 from framescout.store.reports import add_report, check_feedback
@@ -86,6 +89,10 @@ def populate(data_dir: Path, images: int = 12) -> Populated:
         model_file.write_bytes(model)
         with store.db.writing() as session:
             register_model(session, project, 1, sha256_hex(model), "yolov8", ["car", "person"])
+        for minute in range(2):
+            counters = {"seen": 10 + minute, "kept": 2, "per_rule": {"low_confidence": {"kept": 2}}}
+            beat = Heartbeat(labels={"site": "gate"}, model_version="7", counters=counters, spool_entries=1)
+            record_heartbeat(store.db, project, "cam-gate", beat, now=datetime(2026, 11, 30, 10, minute))
     finally:
         store.close()
     return Populated(data_dir.resolve(), key, ids, model_file)

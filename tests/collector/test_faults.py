@@ -37,6 +37,7 @@ def start(server: FlakyServer, spool: Path, **options: Any) -> Collector:
         project="acme/cams",
         spool_dir=spool,
         rules=Sampler([ConfidenceBelow(0.4, name="low")]),
+        heartbeat_interval=None,  # the injected faults are for uploads; a heartbeat would take one
         **options,
     )
     uploader = collector.uploader

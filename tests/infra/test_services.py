@@ -1,5 +1,5 @@
-"""The real PostgreSQL and SeaweedFS the scale-out tests run on start, and framescout's schema migrates on
-PostgreSQL."""
+"""The real PostgreSQL, SeaweedFS and Redis the scale-out tests run on start (and stop), and framescout's
+schema migrates on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -40,3 +40,20 @@ def test_seaweed_stores_and_returns_bytes(seaweed: services.SeaweedS3) -> None:
     body = uuid.uuid4().bytes * 1000
     client.put_object(Bucket="smoke", Key="a/b.bin", Body=body)
     assert client.get_object(Bucket="smoke", Key="a/b.bin")["Body"].read() == body
+
+
+def test_redis_answers_and_stops(redis: services.Redis) -> None:
+    """The session's server counts with the `limits` library's Redis storage (what `storage:` builds)."""
+    from limits.storage import storage_from_string
+
+    storage = storage_from_string(redis.url)
+    key = f"smoke:{uuid.uuid4().hex}"
+    assert storage.check() and redis.ping()
+    assert storage.incr(key, 60) == 1 and storage.incr(key, 60) == 2
+
+
+def test_a_stopped_redis_is_gone() -> None:
+    server = services.start_redis()
+    assert server.ping()
+    server.stop()
+    assert not server.ping() and not server.root.exists() and server.process.poll() is not None

@@ -1,9 +1,12 @@
 """The sampler's clock: a frame's own timestamp (its time in a recorded video) drives the rules *and*
-the in-process limits; a shared `limits` storage (Redis, ``memory://``) keeps counting wall time."""
+the in-process limits; a `limits` storage of the library's own (Redis, its MemoryStorage) keeps
+counting wall time."""
 
 from __future__ import annotations
 
 import time
+
+from limits.storage import MemoryStorage
 
 from framescout import Predictions
 from framescout.sampling import ManualClock, RandomSample, Sampler, TimeQuota
@@ -50,13 +53,23 @@ def test_the_same_timestamps_give_the_same_frames_however_slowly_they_are_decide
 
 
 def test_a_shared_storage_counts_wall_time_even_when_the_sampler_has_a_replay_clock() -> None:
-    """`memory://` is the `limits` library's own storage, which stamps entries with time.time() as
+    """`MemoryStorage` is the `limits` library's own storage, which stamps entries with time.time() as
     Redis does: the limiter must compare its cached reset time with the wall clock, not the replay
     clock (else a rule that ran out of credit once would stay blocked until the replay reaches the
     present day)."""
     clock = ManualClock(0.0)
-    sampler = Sampler([RandomSample(1.0, name="r", limits="1/second")], clock=clock, storage="memory://")
+    rule = RandomSample(1.0, name="r", limits="1/second")
+    sampler = Sampler([rule], clock=clock, storage=MemoryStorage())
     assert sampler.decide(EMPTY).keep
     assert not sampler.decide(EMPTY).keep  # same wall-clock second: out of credit
     time.sleep(1.2)
     assert sampler.decide(EMPTY).keep  # a wall-clock second later, credit is back
+
+
+def test_memory_storage_written_out_is_the_default_in_process_storage_on_the_replay_clock() -> None:
+    """`storage: memory://` (the rules file's default written out) counts the sampler's clock."""
+    clock = ManualClock(START)
+    sampler = Sampler([RandomSample(1.0, name="r", limits="1/minute")], clock=clock, storage="memory://")
+    assert sampler.decide(EMPTY).keep and not sampler.decide(EMPTY).keep
+    clock.advance(60)
+    assert sampler.decide(EMPTY).keep  # a minute of replay time later, not of wall time

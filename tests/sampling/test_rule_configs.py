@@ -73,7 +73,7 @@ CONDITIONALS_KEYS = (
         ),
         (
             {"rules": [{"type": "random", "probability": 0.1, "qqqqqqqq": 1}]},
-            "rules[0].qqqqqqqq: unknown key; allowed: limits, name, probability, tags, type",
+            "rules[0].qqqqqqqq: unknown key; allowed: limits, name, probability, storage, tags, type",
         ),
         (
             {"rules": [{"type": "random", "probability": 0.1, "limits": {"xxxxxxx": 1}}]},

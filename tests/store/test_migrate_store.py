@@ -88,6 +88,7 @@ def test_everything_arrives_and_a_second_run_copies_nothing(tmp_path: Path, targ
     assert checks["images"] == (12, 12) and checks["annotations"][0] == checks["annotations"][1] > 24
     assert checks["reports"] == (1, 1) and checks["dataset_versions"] == (1, 1)
     assert checks["api_keys"] == (1, 1) and checks["model_versions"] == (1, 1)
+    assert checks["devices"] == (1, 1) and checks["device_heartbeats"] == (2, 2)
     assert result.blobs.uploaded == result.blobs_referenced == 13  # 12 images + the version's manifest
     assert (models / source.model_file.name).read_bytes() == source.model_file.read_bytes()
     assert result.model_blobs is not None and result.model_blobs.uploaded == 1  # hosts fetch it from S3
@@ -122,7 +123,8 @@ def test_everything_arrives_and_a_second_run_copies_nothing(tmp_path: Path, targ
 def test_a_run_interrupted_in_the_rows_finishes_on_the_next(tmp_path: Path, target: tuple[str, str]) -> None:
     database_url, blob_url = target
     source = populate(tmp_path / "embedded", images=30)
-    interrupted = StopAfter("rows", 60)  # 37 rows up to the images, then boxes 10 a batch: 30 of 62
+    interrupted = StopAfter("rows", 70)  # 40 rows up to the images (a device and its 2 history points
+    # among them), then boxes 10 a batch: 30 of 62
     with pytest.raises(KeyboardInterrupt):
         migrate_store(source.data_dir, database_url, blob_url, progress=interrupted, batch_rows=10)
     engine = create_engine(database_url)

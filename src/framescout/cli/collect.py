@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import socket
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -18,11 +19,14 @@ from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
 from framescout.cli._model_source import SERVER, model_summary, open_model
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
+from framescout.collector.heartbeat import HEARTBEAT_SECONDS
 from framescout.collector.model_sync import DEFAULT_INTERVAL
+from framescout.device_names import DeviceNameError, check_device_id, parse_labels
 from framescout.models import FORMATS
-from framescout.sampling import ConfigError, load_config
+from framescout.sampling import load_config
 from framescout.sampling.config import SamplingConfig
 from framescout.sampling.rule_configs import QuotaConfig
+from framescout.sampling.storage_uri import redact, require_client
 
 
 def _view(collector: Collector, source: Source, started: float) -> Table:
@@ -83,8 +87,9 @@ def clock_note(source: Source, config: SamplingConfig | None) -> str | None:
         f"clock: the video's own time, from {start} ({source.start.origin}; set it with --start-time); "
         "quotas, limits and observed_at follow it"
     )
-    if config is not None and config.storage:
-        note += f". The limits in {config.storage} are shared and count wall time"
+    shared = config.shared_storages() if config is not None else []
+    if shared:
+        note += f". The limits in {', '.join(map(redact, shared))} are shared and count wall time"
     return note
 
 
@@ -120,6 +125,21 @@ def summary(seen: int, status: dict[str, Any], *, where: str, earlier: int, inte
     return line
 
 
+def device_options(device_id: str | None, labels: list[str]) -> dict[str, Any]:
+    """``--device-id`` (default: the hostname) and ``--labels`` checked as the server checks them."""
+    try:
+        parsed = parse_labels(labels)
+    except DeviceNameError as exc:
+        fail(f"--labels: {exc.message}")
+    name = device_id or socket.gethostname()
+    try:
+        check_device_id(name)
+    except DeviceNameError as exc:
+        hint = "" if device_id else " (the hostname; give --device-id)"
+        fail(f"--device-id: {exc.message}{hint}")
+    return {"device_id": name, "labels": parsed}
+
+
 def collect(
     source: str = typer.Option(
         ..., help="Image folder, video file, camera index (0) or rtsp:// / http:// URL."
@@ -152,6 +172,12 @@ def collect(
     ),
     jpeg_quality: int = typer.Option(90, min=1, max=100, help="JPEG quality of kept frames."),
     device_id: str | None = typer.Option(None, help="This device's name on the server (default: hostname)."),
+    labels: list[str] = typer.Option(
+        [], "--labels", help="A label of this device, key=value (repeat for several): site=north."
+    ),
+    heartbeat_interval: float = typer.Option(
+        HEARTBEAT_SECONDS, min=0.0, help="Seconds between heartbeats to --server (0 = none)."
+    ),
     every: int = typer.Option(1, min=1, help="Use one frame in N."),
     fps: float | None = typer.Option(
         None, min=0.01, help="At most this many frames per second (of video time, for a video file)."
@@ -188,9 +214,12 @@ def collect(
     if rules:
         try:
             config = load_config(rules)
-        except ConfigError as exc:
+            for uri in config.shared_storages():
+                require_client(uri)  # the redis package: say so before the first frame
+        except ValueError as exc:  # ConfigError too
             fail(str(exc))
     start = parse_start_time(start_time) if start_time is not None else None
+    device = device_options(device_id, labels)
     try:
         frames = Source(source, every=every, fps=fps, start_time=start)
     except ValueError as exc:
@@ -209,7 +238,7 @@ def collect(
         project=project,
         cache_dir=model_cache,
         interval=model_interval,
-        labels={},  # part 3's --labels plugs in here: the device's labels choose its deployment
+        labels=device["labels"],  # the device's labels choose its deployment
     )
     options: dict[str, Any] = {
         "rules": config,
@@ -217,7 +246,8 @@ def collect(
         "spool_cap_bytes": int(spool_cap_mb * 1_000_000),
         "max_side": max_side or None,
         "jpeg_quality": jpeg_quality,
-        "device_id": device_id,
+        **device,
+        "project": project,  # also names the shared limits' counters in a dry run
     }
     if dry_run:
         options |= {
@@ -228,9 +258,9 @@ def collect(
         options |= {
             "server": server,
             "api_key": api_key,
-            "project": project,
             "spool_dir": spool,
             "upload_timeout": upload_timeout,
+            "heartbeat_interval": heartbeat_interval or None,
         }
     collector = Collector(**options)
     earlier = collector.spooled_at_start
@@ -287,6 +317,14 @@ def collect(
     pauses = status["uploader"]["pauses"] if status["uploader"] else 0
     if retried or pauses:
         console.print(f"uploads retried {retried} time(s), paused {pauses} time(s) (nothing lost)")
+    for shared in status["shared_limits"]:
+        if shared["outages"]:
+            console.print(
+                escape(
+                    f"shared limits: {shared['storage']} was unreachable {shared['outages']} time(s); "
+                    f"{shared['local_decisions']} frame(s) were checked against this process's limits"
+                )
+            )
     for rule, counts in status["rules"].items():
         if counts["dropped"]:
             console.print(f"  [yellow]{escape(rule)}[/] dropped: {counts['dropped']}")

@@ -17,6 +17,7 @@ from framescout.predictions import Predictions, PredictionsError
 from framescout.sampling import ConfigError, ManualClock, Sampler, ThresholdSchedule, load_config
 from framescout.sampling.config import SamplingConfig
 from framescout.sampling.rule_configs import ScheduleConfig
+from framescout.sampling.storage_uri import is_shared, redact
 
 app = typer.Typer(
     help="Check sampling rules, see what they would keep, push them to a server and pull them back.",
@@ -37,12 +38,33 @@ def check(config: Path = typer.Argument(..., help="Rules file (YAML or JSON)."))
     cfg = _load(config)
     console.print(f"[green]ok[/] {escape(str(config))}: {len(cfg.rules)} rule(s)")
     for i, rule in enumerate(cfg.rules):
-        limits = f"  limits {rule.limits.spec()}" if rule.limits else ""
+        limits = f"  limits {rule.limits.spec()}{_where(rule.storage or cfg.storage)}" if rule.limits else ""
         console.print(f"  {i + 1}. {rule.name or rule.type} ({rule.type}){escape(limits)}")
     if cfg.limits:
-        console.print(f"  global limits {escape(str(cfg.limits.spec()))}")
+        console.print(f"  global limits {escape(str(cfg.limits.spec()) + _where(cfg.storage))}")
+    console.print(escape(f"  storage {storage_line(cfg)}"))
     for note in cfg.notes():
         console.print(f"[yellow]note[/] {escape(note)}")
+
+
+def _where(storage: str | None) -> str:
+    return f" shared in {redact(storage)}" if storage and is_shared(storage) else ""
+
+
+def storage_line(cfg: SamplingConfig) -> str:
+    """Where the file's limits are counted, for `rules check`: the default and every shared storage."""
+    default = redact(cfg.storage) if cfg.storage and is_shared(cfg.storage) else None
+    line = (
+        f"{default}: limits shared with every process and device that names it, on wall time"
+        if default
+        else ("memory://: limits counted in each process")
+    )
+    others = [redact(u) for u in cfg.shared_storages() if u != cfg.storage]
+    if others:
+        line += f"; rules also count in {', '.join(others)}"
+    if cfg.shared_storages():
+        line += " (not contacted by check)"
+    return line
 
 
 def read_frames(path: Path) -> list[dict[str, Any]]:
@@ -101,7 +123,11 @@ def explain(
     cfg = _load(config)
     frames = read_frames(predictions)
     clock = ManualClock(0.0)
-    sampler = cfg.build(clock)
+    sampler = cfg.build(clock, shared=False)  # a replay must not spend the fleet's shared credit
+    if cfg.shared_storages():
+        errors.print(  # stderr: --json output stays one decision per line
+            "[yellow]note[/] explain counts every limit in this replay; the shared storage is not used"
+        )
     table = Table(show_lines=False, expand=False)
     table.add_column("frame", overflow="fold")
     for column in ("kept", "rule", "reason"):

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -292,6 +293,24 @@ class Client(RulesMethods):
             "POST",
             f"/api/v1/projects/{workspace}/{project}/images/{image_id}/review",
             json={"status": status, "boxes": rows, "reviewer": reviewer},
+        )
+        return result
+
+    # ------------------------------------------------------------------ devices
+    def send_heartbeat(self, workspace_project: str, device_id: str, heartbeat: dict[str, Any]) -> None:
+        """Tell the server this device is alive and what it did (`framescout.collector.heartbeat`)."""
+        workspace, project = _split_ref(workspace_project)
+        path = f"/api/v1/projects/{workspace}/{project}/devices/{quote(device_id, safe='')}/heartbeat"
+        self._request("POST", path, json=heartbeat)
+
+    def list_devices(
+        self, workspace_project: str, labels: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The project's devices with their state (``online``/``stale``/``offline``) and counters."""
+        workspace, project = _split_ref(workspace_project)
+        query = [("label", f"{key}={value}") for key, value in (labels or {}).items()]
+        result: list[dict[str, Any]] = self._json(
+            "GET", f"/api/v1/projects/{workspace}/{project}/devices", params=query
         )
         return result
 

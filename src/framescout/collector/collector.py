@@ -18,15 +18,20 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from framescout import __version__
 from framescout.collector.counters import Counters
 from framescout.collector.encoder import Encoder, Job
+from framescout.collector.heartbeat import HEARTBEAT_SECONDS, Heartbeats, heartbeat_body, server_heartbeats
 from framescout.collector.record import FrameRecord
 from framescout.collector.spool import Spool
 from framescout.collector.transport import HttpTransport, Transport
 from framescout.collector.uploader import Uploader
+from framescout.device_names import check_device_id, check_labels
 from framescout.predictions import Predictions
 from framescout.sampling import Decision, Sampler, SamplingConfig, default_sampler, load_config
 from framescout.selection import ColorTexture, NoveltyFilter, PerceptualHash
@@ -39,9 +44,9 @@ LOW_PRIORITY_TYPES = ("random", "quota")
 """Rules whose frames are evicted first when the spool is full: samples, not hard cases."""
 
 
-def build_sampler(rules: RulesSpec) -> tuple[Sampler, NoveltyFilter | None]:
+def build_sampler(rules: RulesSpec, namespace: str | None = None) -> tuple[Sampler, NoveltyFilter | None]:
     """A `Sampler` (and the novelty stage the rules ask for) from a rules file, a validated config,
-    a ready sampler, or the default stack."""
+    a ready sampler, or the default stack; ``namespace`` (the project) names its shared limits."""
     if isinstance(rules, Sampler):
         return rules, None
     if rules is None:
@@ -57,7 +62,7 @@ def build_sampler(rules: RulesSpec) -> tuple[Sampler, NoveltyFilter | None]:
             embedder=embedder,
             window=settings.window,
         )
-    return config.build(), novelty
+    return config.build(namespace=namespace), novelty
 
 
 def _is_project_ref(project: str) -> bool:
@@ -85,15 +90,19 @@ class Collector:
         transport: Transport | None = None,
         novelty: NoveltyFilter | None = None,
         upload_timeout: float = 30.0,
+        labels: Mapping[str, str] | None = None,
+        heartbeat_interval: float | None = HEARTBEAT_SECONDS,
     ) -> None:
         if server and not (api_key and project):
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
         if server and project and not _is_project_ref(project):
             raise ValueError(f"project must be 'workspace/project'; got {project!r}")
-        self.sampler, configured_novelty = build_sampler(rules)
+        self.sampler, configured_novelty = build_sampler(rules, project.strip("/") if project else None)
         self.novelty = novelty or configured_novelty
-        self.device_id = device_id or socket.gethostname()
+        self.device_id = check_device_id(device_id or socket.gethostname())
+        self.labels = check_labels(labels or {})
         self.model_version = model_version
+        self.started_at = datetime.now(UTC)
         self.counters = Counters()
         self.spool = Spool(spool_dir, spool_cap_bytes)
         for gone in self.spool.recovered_missing:
@@ -123,6 +132,13 @@ class Collector:
             self.uploader.start()
         self._closed = False
         self._final_spool: dict[str, int] = {}
+        self.heartbeats: Heartbeats | None = None
+        if server and heartbeat_interval:
+            assert api_key and project
+            self.heartbeats = server_heartbeats(
+                server, api_key, project, self.device_id, self.heartbeat, interval=heartbeat_interval
+            )
+            self.heartbeats.start()
 
     def observe(
         self,
@@ -142,7 +158,7 @@ class Collector:
         time, and a kept frame's ``observed_at`` is it. By default, the sampler's clock (wall time)."""
         version = model_version or self.model_version
         decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
-        self.counters.observed(decision.rule, decision.limited)
+        self.counters.observed(decision.rule, decision.limited, nothing_detected=len(predictions) == 0)
         if decision.keep and decision.rule is not None:
             frame = FrameRecord(
                 sampling_rule=decision.rule,
@@ -171,14 +187,29 @@ class Collector:
 
     def status(self) -> dict[str, Any]:
         """Counters per rule plus the spool (queued and quarantined), the uploader state (``state``,
-        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``) and ``model_version``,
-        the version of the model running now (set by ``collect --model server`` when it switches)."""
+        ``last_error``, ``paused_reason`` while paused, ``errors``, ``pauses``), ``model_version``, the
+        version of the model running now (set by ``collect --model server`` when it switches), and
+        each shared limits storage (``shared_limits``: ``state`` shared/local, ``outages``,
+        ``local_decisions``)."""
         snapshot = self.counters.snapshot()
-        snapshot["spool"] = self._final_spool if self._closed else self.spool.stats()
+        snapshot["spool"] = self._final_spool or self.spool.stats()  # the spool is closed once that is set
         snapshot["encoder_backlog"] = self.encoder.pending()
         snapshot["uploader"] = self.uploader.status() if self.uploader else None
         snapshot["model_version"] = self.model_version
+        snapshot["shared_limits"] = self.sampler.shared_limits()
+        snapshot["heartbeat"] = self.heartbeats.status() if self.heartbeats else None
         return snapshot
+
+    def heartbeat(self, final: bool = False) -> dict[str, Any]:
+        """The heartbeat this collector sends the server now (`heartbeat.heartbeat_body`)."""
+        return heartbeat_body(
+            self.status(),
+            labels=self.labels,
+            model_version=self.model_version,
+            software_version=__version__,
+            started_at=self.started_at,
+            final=final,
+        )
 
     def close(self, timeout: float = 10.0) -> None:
         """Spool everything already kept, try to deliver it for ``timeout`` seconds, then stop.
@@ -192,8 +223,12 @@ class Collector:
             self.flush(timeout)
             self.uploader.stop()
             self.uploader.transport.close()
+        if self.heartbeats:
+            self.heartbeats.halt()  # heartbeats went on during the drain; the final one follows
         self._final_spool = self.spool.stats()
         self.spool.close()
+        if self.heartbeats:
+            self.heartbeats.stop(final=True)
 
     def __enter__(self) -> Collector:
         return self

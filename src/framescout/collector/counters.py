@@ -1,5 +1,5 @@
 """Per-rule counters users can trust: seen, kept, queued, uploaded, duplicates, retried, quarantined,
-dropped (and why)."""
+dropped (and why); and frames with nothing detected (the model runs but finds nothing)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.seen = 0
+        self.nothing_detected = 0
         self.limited: Counter[str] = Counter()
         self.rules: defaultdict[str, RuleCounts] = defaultdict(RuleCounts)
 
@@ -38,9 +39,12 @@ class Counters:
         with self._lock:
             self.rules[rule].dropped[reason] += 1
 
-    def observed(self, kept_by: str | None, limited: tuple[str, ...]) -> None:
+    def observed(
+        self, kept_by: str | None, limited: tuple[str, ...], *, nothing_detected: bool = False
+    ) -> None:
         with self._lock:
             self.seen += 1
+            self.nothing_detected += nothing_detected
             self.limited.update(limited)
             if kept_by is not None:
                 self.rules[kept_by].kept += 1
@@ -49,6 +53,7 @@ class Counters:
         with self._lock:
             return {
                 "seen": self.seen,
+                "nothing_detected": self.nothing_detected,
                 "limited": dict(self.limited),
                 "rules": {
                     name: {

@@ -17,9 +17,10 @@ from pydantic import Field, ValidationError, model_validator
 
 from framescout.sampling.clock import Clock, system_clock
 from framescout.sampling.config_messages import Problem, diagnose
-from framescout.sampling.config_types import Limits, StrictModel
+from framescout.sampling.config_types import Limits, StorageUri, StrictModel
 from framescout.sampling.engine import Sampler
 from framescout.sampling.rule_configs import ConditionalsConfig, RuleConfig
+from framescout.sampling.storage_uri import is_shared
 
 ConfigFormat = Literal["yaml", "json"]
 """How a rules text is written (JSON is read by the JSON parser, for its line:column messages)."""
@@ -55,7 +56,9 @@ class SamplingConfig(StrictModel):
     seed: int | None = None
     limits: Limits | None = None
     novelty: NoveltyConfig | None = None
-    storage: str | None = Field(default=None, description="a `limits` storage URI, e.g. redis://host:6379")
+    storage: StorageUri | None = Field(
+        default=None, description="where limits are counted: memory:// (default) or redis://host:6379"
+    )
     rules: Annotated[list[RuleConfig], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -68,16 +71,29 @@ class SamplingConfig(StrictModel):
             seen.add(name)
         return self
 
-    def build(self, clock: Clock = system_clock) -> Sampler:
-        """The `Sampler` this configuration describes."""
+    def build(
+        self, clock: Clock = system_clock, *, namespace: str | None = None, shared: bool = True
+    ) -> Sampler:
+        """The `Sampler` this configuration describes. ``namespace`` (the ``workspace/project`` it
+        collects for) keeps its counters apart from other projects' in a shared storage; ``shared=False``
+        counts every limit in this process instead (replays that must not spend the fleet's credit)."""
         rules = [rule.build(self.seed) for rule in self.rules]
+        if not shared:
+            for rule in rules:
+                rule.storage = None
         return Sampler(
             rules,
             limits=self.limits.spec() if self.limits else None,
             seed=self.seed,
             clock=clock,
-            storage=self.storage,
+            storage=self.storage if shared else None,
+            namespace=namespace,
         )
+
+    def shared_storages(self) -> list[str]:
+        """The shared storages (Redis URIs) this configuration counts limits in, file default first."""
+        uris = [self.storage, *(rule.storage for rule in self.rules)]
+        return list(dict.fromkeys(u for u in uris if u is not None and is_shared(u)))
 
     def novelty_settings(self) -> NoveltyConfig | None:
         """The novelty stage to run on kept frames: the ``novelty`` section, or else the guide's

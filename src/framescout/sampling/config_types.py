@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from framescout.sampling.limiter import parse_limits
+from framescout.sampling.storage_uri import check_storage_uri
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d|day)?s?\s*$")
 _UNITS = {
@@ -88,3 +89,7 @@ def _limits_field(value: Any) -> Any:
 
 
 Limits = Annotated[LimitsConfig, BeforeValidator(_limits_field)]
+
+
+StorageUri = Annotated[str, BeforeValidator(check_storage_uri)]
+"""``memory://`` or ``redis://host:port[/db]`` (``rediss://``): where limits are counted."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from limits.storage import Storage
 
@@ -16,10 +17,9 @@ from framescout.predictions import Predictions
 from framescout.sampling.clock import Clock, system_clock
 from framescout.sampling.decision import Decision
 from framescout.sampling.frame import Frame
-from framescout.sampling.limiter import Limiter, LimitGroup, LimitSpec, parse_limits
+from framescout.sampling.limiter import Limiter, LimitGroup, LimitSpec, group_key, parse_limits
 from framescout.sampling.rules.base import Rule
-
-GLOBAL_KEY = "framescout:global"
+from framescout.sampling.storage_uri import check_storage_uri, require_client
 
 
 class Sampler:
@@ -34,18 +34,28 @@ class Sampler:
         seed: int | None = None,
         clock: Clock = system_clock,
         storage: Storage | str | None = None,
+        namespace: str | None = None,
     ) -> None:
         names = [r.name for r in rules]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"rule names must be unique; repeated: {', '.join(duplicates)}")
+        for uri in (storage if isinstance(storage, str) else None, *(r.storage for r in rules)):
+            if uri is not None:
+                require_client(check_storage_uri(uri))
         self.rules = tuple(rules)
         self.seed = seed
         self.clock = clock
         self._frame_time: float | None = None
         self._limiter = Limiter(storage, self._limit_time)
-        self._global = LimitGroup(GLOBAL_KEY, parse_limits(limits))
-        self._groups = {r.name: LimitGroup(f"framescout:rule:{r.name}", r.limits) for r in self.rules}
+        self.namespace = namespace
+        """What keeps these limits apart from other projects' in a shared storage (``workspace/project``)."""
+        items = parse_limits(limits)
+        self._global = LimitGroup(group_key(namespace, "global", "all", items), items)
+        self._groups = {
+            r.name: LimitGroup(group_key(namespace, "rule", r.name, r.limits), r.limits, r.storage)
+            for r in self.rules
+        }
         self._watchers = tuple((i, r) for i, r in enumerate(self.rules) if r.sees_every_frame)
         self._lock = threading.Lock()
         for rule in self.rules:
@@ -107,6 +117,10 @@ class Sampler:
             if group.items:
                 out[name] = self._limiter.remaining(group)
         return out
+
+    def shared_limits(self) -> list[dict[str, Any]]:
+        """Each shared storage in use (`Limiter.status`): state, outages, checks answered locally."""
+        return self._limiter.status()
 
     def reset(self) -> None:
         """Forget all rule state and limit credit, as if just created."""

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 tables: workspaces, API keys, projects, batches, images, tags, annotations, model versions
-and their deployments."""
+and their deployments, server-held rules, devices and their heartbeats."""
 
 from __future__ import annotations
 
@@ -340,3 +340,55 @@ class ProjectRules(Base):
     size_bytes: Mapped[int]
     pushed_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[Created]
+
+
+class Device(Base):
+    """A collector that sent a heartbeat to a project: what it said last, and when (server time).
+
+    One row per ``(project_id, device_id)``, written by an upsert (`store.devices.record_heartbeat`);
+    its state (online, stale, offline) is computed from ``last_seen`` when read, never stored."""
+
+    __tablename__ = "devices"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen: Mapped[datetime] = mapped_column()
+    last_seen: Mapped[datetime] = mapped_column()
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    rules_etag: Mapped[str | None] = mapped_column(String(200))
+    software_version: Mapped[str | None] = mapped_column(String(100))
+    counters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The run's counters as the device sent them (seen, kept, …, ``per_rule``); they restart at 0
+    with each run (``started_at``)."""
+    spool_entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    spool_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_at: Mapped[datetime | None] = mapped_column()
+    """When the device's current run started (its own clock), so counters of two runs are not mixed."""
+    stopped: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The last heartbeat was the run's final one (the collector stopped on purpose)."""
+    heartbeats: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DeviceHeartbeat(Base):
+    """A device's counters over time: one point per time bucket (the last heartbeat in it), the newest
+    `store.devices.HISTORY_POINTS` per device kept, so the table stays bounded."""
+
+    __tablename__ = "device_heartbeats"
+    __table_args__ = (Index("ix_device_heartbeats_device", "project_id", "device_id", "id"),)
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column()
+    started_at: Mapped[datetime | None] = mapped_column()
+    seen: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept: Mapped[int] = mapped_column(BigInteger, default=0)
+    nothing_detected: Mapped[int] = mapped_column(BigInteger, default=0)
+    uploaded: Mapped[int] = mapped_column(BigInteger, default=0)
+    dropped: Mapped[int] = mapped_column(BigInteger, default=0)
+    quarantined: Mapped[int] = mapped_column(BigInteger, default=0)
+    spool_entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    spool_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_per_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    final: Mapped[bool] = mapped_column(default=False, server_default=false())

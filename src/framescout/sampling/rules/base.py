@@ -24,11 +24,18 @@ class Rule(ABC):
     """True for rules whose state must see every frame (e.g. counters), even after an earlier rule kept it."""
 
     def __init__(
-        self, *, name: str | None = None, tags: Iterable[str] = (), limits: LimitSpec = None
+        self,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        limits: LimitSpec = None,
+        storage: str | None = None,
     ) -> None:
         self.name = name or self.kind
         self.tags = tuple(tags)
         self.limits = parse_limits(limits)
+        self.storage = storage
+        """Where this rule's limits are counted (a Redis URI shares them); ``None``: the sampler's."""
 
     @abstractmethod
     def check(self, frame: Frame) -> str | None:
