@@ -159,15 +159,21 @@ def test_rows_put_flagged_devices_first_with_their_figures() -> None:
         Device("cam-z", spool_entries=50),
     ]
     rows = device_rows(devices, history, NOW)
-    assert [(r.device_id, [f.kind for f in r.flags]) for r in rows] == [
+    assert [(r.device.device_id, [f.kind for f in r.flags]) for r in rows] == [
         ("cam-b", ["quiet"]),
         ("cam-z", ["spool"]),
         ("cam-a", []),
         ("cam-c", []),
     ]
     a = rows[2]
-    assert (a.rules_short, a.kept, a.dropped, a.quarantined, a.spool_entries) == ("9f86d081", 9, 2, 1, 3)
-    assert (a.seen_ago, a.labels, a.model_version) == ("20 s", {"site": "gate"}, "3")
+    assert (a.rules_short, a.kept, a.dropped, a.quarantined, a.device.spool_entries) == (
+        "9f86d081",
+        9,
+        2,
+        1,
+        3,
+    )
+    assert (a.seen_ago, a.device.labels, a.device.model_version) == ("20 s", {"site": "gate"}, "3")
     assert [(rule, n) for rule, n, _ in a.kept_per_rule] == [("low", 7), ("random", 2)]
     assert not a.sparkline.empty
     assert sorted(b.title for b in a.sparkline.bars) == [

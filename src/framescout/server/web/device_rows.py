@@ -39,22 +39,14 @@ class ListedDevice(DeviceState, Protocol):
 
 @dataclass(frozen=True)
 class DeviceRow:
-    """One row of the Devices page."""
+    """One row of the Devices page: the listed ``device`` and what the page derives from it."""
 
-    device_id: str
-    labels: dict[str, str]
-    state: str
-    last_seen: datetime
+    device: ListedDevice
     seen_ago: str
-    model_version: str | None
-    software_version: str | None
-    rules_etag: str | None
     rules_short: str | None
     kept: int
     kept_per_rule: list[tuple[str, int, str]]  # (rule, kept this run, colour)
     sparkline: Chart
-    spool_entries: int
-    spool_bytes: int
     dropped: int
     quarantined: int
     flags: list[Flag]
@@ -118,31 +110,23 @@ def device_rows(
         per_rule = kept_per_rule(device.counters)
         rows.append(
             DeviceRow(
-                device_id=device.device_id,
-                labels=dict(device.labels),
-                state=device.state,
-                last_seen=device.last_seen,
+                device=device,
                 seen_ago=age_text((now - device.last_seen).total_seconds()),
-                model_version=device.model_version,
-                software_version=device.software_version,
-                rules_etag=device.rules_etag,
                 rules_short=etag_short(device.rules_etag),
                 kept=_count(device.counters, "kept"),
                 kept_per_rule=[(rule, per_rule[rule], colours[rule]) for rule in colours if rule in per_rule],
                 sparkline=_sparkline(points, colours),
-                spool_entries=device.spool_entries,
-                spool_bytes=device.spool_bytes,
                 dropped=_count(device.counters, "dropped"),
                 quarantined=_count(device.counters, "quarantined"),
                 flags=device_flags(device, points, now),
             )
         )
-    return sorted(rows, key=lambda row: (not row.flags, row.device_id))
+    return sorted(rows, key=lambda row: (not row.flags, row.device.device_id))
 
 
 def state_counts(rows: Sequence[DeviceRow]) -> dict[str, int]:
     """Devices per state (online, stale, offline) and flagged, for the page's tiles."""
-    counts = Counter(row.state for row in rows)
+    counts = Counter(row.device.state for row in rows)
     return {
         "online": counts["online"],
         "stale": counts["stale"],
