@@ -56,6 +56,19 @@ def test_an_offered_version_applies_at_the_next_frame_and_keeps_untouched_limits
         assert collector.sampler.remaining()["empty"] == {"4 per 1 minute": 0}
 
 
+def test_a_swap_moves_a_rules_frames_to_its_new_destination(tmp_path: Path) -> None:
+    """Routing follows the version in force: frames kept after the swap go where it says."""
+    clock = ManualClock(1_000.0)
+    routed = {"rules": [EMPTY_RULE, {"name": "low", "type": "confidence", "below": 0.5, "project": "night"}]}
+    with collector_on(clock, tmp_path) as collector:
+        collector.observe(IMAGE, LOW, name="before")
+        collector.offer_rules(served(routed, "routed"))
+        collector.observe(IMAGE, LOW, name="after")
+        collector.flush()
+        projects = {entry.meta.get("name"): entry.meta.get("project") for entry in collector.spool.due()}
+    assert projects == {"before": None, "after": "night"}
+
+
 def test_a_version_that_cannot_be_built_is_refused_with_value_error(tmp_path: Path) -> None:
     with collector_on(ManualClock(0.0), tmp_path) as collector:
         # A configuration this device cannot build (as a newer server's might be): unvalidated here,

@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
+from framescout.cli._delivery import EXIT_DELIVERED, preflight, preflight_destinations, report
 from framescout.cli._follow import follow_rules, rules_summary
 from framescout.cli._model_source import SERVER, model_summary, open_model
 from framescout.cli._output import console, fail
@@ -26,6 +26,7 @@ from framescout.device_names import DeviceNameError, check_device_id, parse_labe
 from framescout.models import FORMATS
 from framescout.sampling import load_config
 from framescout.sampling.config import SamplingConfig
+from framescout.sampling.routing import rules_by_destination
 from framescout.sampling.rule_configs import QuotaConfig
 from framescout.sampling.storage_uri import redact, require_client
 
@@ -52,6 +53,7 @@ def _view(collector: Collector, source: Source, started: float) -> Table:
         + (f", quarantine {spool['quarantined']}" if spool.get("quarantined") else "")
         + (f" | rules {status['rules_etag'][:12]}" if status.get("rules_etag") else "")
         + f" | upload: {uploader['state']}"
+        + (f", held: {', '.join(uploader['held'])}" if uploader.get("held") else "")
         + (f" ({detail[:80]})" if detail else "")
     )
     return table
@@ -187,6 +189,9 @@ def collect(
     heartbeat_interval: float = typer.Option(
         HEARTBEAT_SECONDS, min=0.0, help="Seconds between heartbeats to --server (0 = none)."
     ),
+    batch: str | None = typer.Option(
+        None, help="Labelling batch of kept frames whose rule names no batch of its own (docs/fleet.md)."
+    ),
     every: int = typer.Option(1, min=1, help="Use one frame in N."),
     fps: float | None = typer.Option(
         None, min=0.01, help="At most this many frames per second (of video time, for a video file)."
@@ -236,7 +241,10 @@ def collect(
     uploading = bool(server and api_key and project and not dry_run)
     if uploading or (model == SERVER and server and api_key and project):
         assert server and api_key and project
-        preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0))
+        confirmed = preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0))
+        if confirmed and config and uploading:
+            routed = rules_by_destination(config)
+            preflight_destinations(server, api_key, project, routed, timeout=min(upload_timeout, 10.0))
     models = open_model(
         model,
         model_format=model_format,
@@ -262,6 +270,7 @@ def collect(
         "max_side": max_side or None,
         "jpeg_quality": jpeg_quality,
         **device,
+        "batch": batch,
         "project": project,  # also names the shared limits' counters in a dry run
     }
     if dry_run:
@@ -314,8 +323,10 @@ def collect(
     if dry_run:
         where = f"{uploaded} written to {dry_run}"
     elif uploading:
+        elsewhere = sorted(rules_by_destination(config)) if config else []
+        also = f" and the rules' projects ({', '.join(elsewhere)})" if elsewhere else ""
         where = (
-            f"{uploaded} uploaded to {project} (new), {duplicates} already on the server (duplicates), "
+            f"{uploaded} uploaded to {project}{also} (new), {duplicates} already on the server (duplicates), "
             f"{quarantined} quarantined"
         )
     else:

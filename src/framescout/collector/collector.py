@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from framescout import __version__
+from framescout.collector.batches import FILE_NAME, BatchCounter
 from framescout.collector.counters import Counters
 from framescout.collector.encoder import Encoder, Job
 from framescout.collector.heartbeat import HEARTBEAT_SECONDS, Heartbeats, heartbeat_body, server_heartbeats
@@ -49,6 +50,7 @@ from framescout.sampling import (
     system_clock,
 )
 from framescout.sampling.config import NoveltyConfig
+from framescout.sampling.routing import Route, routes
 from framescout.selection import ColorTexture, NoveltyFilter, PerceptualHash
 
 log = logging.getLogger("framescout.collector")
@@ -89,7 +91,7 @@ class _Offer:
 
     etag: str
     sampler: Sampler
-    novelty_settings: NoveltyConfig | None
+    config: SamplingConfig
 
 
 def _is_project_ref(project: str) -> bool:
@@ -98,7 +100,8 @@ def _is_project_ref(project: str) -> bool:
 
 
 class Collector:
-    """Sampling + spool + uploader, for one device and one project."""
+    """Sampling + spool + uploader, for one device and one project (and the projects of its workspace
+    that rules route frames to: ``routes``, `framescout.sampling.routing`)."""
 
     def __init__(
         self,
@@ -120,6 +123,7 @@ class Collector:
         rules_sync: RulesSync | None = None,
         labels: Mapping[str, str] | None = None,
         heartbeat_interval: float | None = HEARTBEAT_SECONDS,
+        batch: str | None = None,
     ) -> None:
         if server and not (api_key and project):
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
@@ -134,11 +138,17 @@ class Collector:
             served = (rules_sync.booted or rules_sync.boot()).rules  # RulesError when there are none
             rules = served.config if served else None
             self.rules_etag = served.etag if served else None
+        if isinstance(rules, str | Path):
+            rules = load_config(rules)
         self._novelty_settings = rules.novelty_settings() if isinstance(rules, SamplingConfig) else None
         self._offered: _Offer | None = None
         self._applied: _Offer | None = None
         self._namespace = project.strip("/") if project else None
         self.sampler, configured_novelty = build_sampler(rules, self._namespace)
+        self.routes: dict[str, Route] = routes(rules) if isinstance(rules, SamplingConfig) else {}
+        """Each routing rule's destination project and batch (`framescout.sampling.routing`)."""
+        self.batch = batch
+        """The batch of kept frames whose rule names none."""
         self.novelty = novelty or configured_novelty
         self.device_id = check_device_id(device_id or socket.gethostname())
         self.labels = check_labels(labels or {})
@@ -167,6 +177,7 @@ class Collector:
             backlog=backlog,
             on_spooled=self.uploader.wake if self.uploader else None,
             novelty=self.novelty,
+            batches=BatchCounter(Path(spool_dir) / FILE_NAME),
         )
         self.encoder.start()
         if self.uploader:
@@ -187,7 +198,7 @@ class Collector:
         """Take a new server version (called on the rules thread): build it here, off the inference
         thread, and let `observe()` swap it in before the next frame. `ValueError` if it cannot be built."""
         sampler, _ = build_sampler(rules.config, self._namespace, self.sampler.clock)
-        self._offered = _Offer(rules.etag, sampler, rules.config.novelty_settings())
+        self._offered = _Offer(rules.etag, sampler, rules.config)
 
     def _apply_offer(self, offer: _Offer) -> None:
         """Between two frames: swap the offered rules in (unchanged rules keep their limit state)."""
@@ -195,9 +206,11 @@ class Collector:
         swap = self.sampler.swap(offer.sampler)
         for rule in self.sampler.rules:
             self._priority[rule.name] = 0 if rule.kind in LOW_PRIORITY_TYPES else 1
-        if offer.novelty_settings != self._novelty_settings:
-            self._novelty_settings = offer.novelty_settings
-            self.novelty = self.encoder.novelty = novelty_filter(offer.novelty_settings)
+        self.routes = routes(offer.config)
+        novelty = offer.config.novelty_settings()
+        if novelty != self._novelty_settings:
+            self._novelty_settings = novelty
+            self.novelty = self.encoder.novelty = novelty_filter(novelty)
         self.rules_etag = offer.etag
         log.info(
             "rules %s in force: kept %s, changed %s, added %s, removed %s",
@@ -231,18 +244,22 @@ class Collector:
         decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
         self.counters.observed(decision.rule, decision.limited, nothing_detected=len(predictions) == 0)
         if decision.keep and decision.rule is not None:
+            route = self.routes.get(decision.rule, Route())
             frame = FrameRecord(
                 sampling_rule=decision.rule,
                 sampling_reason=decision.reason,
                 tags=tuple(decision.tags),
                 model_version=version,
                 device_id=self.device_id,
+                batch=self.batch if route.batch is None else None,
+                project=route.project,
                 name=name,
                 metadata={"observed_at": decision.timestamp, "rule_kind": decision.rule_kind},
             )
             if copy and hasattr(image, "copy"):
                 image = image.copy()
-            self.encoder.submit(Job(image, predictions, self._priority.get(decision.rule, 1), frame))
+            priority = self._priority.get(decision.rule, 1)
+            self.encoder.submit(Job(image, predictions, priority, frame, route.batch))
         return decision
 
     def flush(self, timeout: float = 30.0) -> bool:
