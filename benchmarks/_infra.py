@@ -44,6 +44,9 @@ class Infra:
     _pg: list[str] = field(default_factory=list)  # pg_ctl stop command
     _weed: subprocess.Popen[bytes] | None = None
 
+    def weed_pid(self) -> int | None:
+        return self._weed.pid if self._weed is not None else None
+
     def stop(self) -> None:
         if self._pg:
             subprocess.run([*self._pg, "-m", "fast", "stop"], capture_output=True, check=False)

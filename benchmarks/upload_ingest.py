@@ -30,7 +30,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from _infra import make_bucket, start_infra
+from _cpu import CpuMeter
+from _infra import Infra, make_bucket, start_infra
 from _ingest_stores import PROJECT, Target, drop_target, fresh_target, servers, verify
 from PIL import Image
 
@@ -113,6 +114,8 @@ class Workload:
     mixed: list[bytes]
     warm: list[bytes]
     clients: int
+    postgres_data: Path | None = None  # the services this run started, for the CPU figures
+    weed_pid: int | None = None
 
     def expected(self) -> set[str]:
         return {sha256_hex(b) for b in (*self.unique, *self.mixed, *self.warm)}
@@ -120,15 +123,22 @@ class Workload:
 
 def compare(target: Target, work: Workload, server_count: int, workers: int) -> str:
     """The unique and the mixed phase on a fresh store; one line of figures."""
+    scale_out = target.database_url is not None
+    meter = CpuMeter(
+        [target.data_dir], work.postgres_data if scale_out else None, work.weed_pid if scale_out else None
+    )
     with servers(target, server_count, workers) as (urls, key):
         run_phase(urls, key, work.warm, work.clients)
+        before = meter.snapshot()
         unique = run_phase(urls, key, work.unique, work.clients)
+        cpu = CpuMeter.per_upload(before, meter.snapshot(), len(work.unique))
         mixed = run_phase(urls, key, work.mixed, work.clients)
     verify(target, work.expected(), rehash=True)
     shape = f"{server_count} x {workers}" if server_count > 1 else f"{workers}"
     return (
         f"{target.name:14} workers {shape:6} unique {unique.rate():6.1f}/s p99 {unique.p99_ms():6.0f} ms"
         f" | mixed {mixed.rate():6.1f}/s p99 {mixed.p99_ms():6.0f} ms (new {mixed.new}, dup {mixed.dup})"
+        + (f"\n{'':14} unique phase {cpu}" if cpu else "")
     )
 
 
@@ -179,13 +189,13 @@ def main() -> None:
         make_bucket(infra.s3_env, "framescout-bench")
         args.database_url, args.blob_url = infra.database_url, "s3://framescout-bench/runs"
     try:
-        run(args)
+        run(args, infra)
     finally:
         if infra is not None:
             infra.stop()
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace, infra: Infra | None = None) -> None:
     print(f"generating {args.images} + {args.images // 2} JPEGs (640x480)...", flush=True)
     unique = make_jpegs(args.images)
     fresh = make_jpegs(args.images // 2, seed=1)
@@ -195,6 +205,8 @@ def run(args: argparse.Namespace) -> None:
     mixed = fresh[: mixed_count - n_dup] + [rng.choice(unique) for _ in range(n_dup)]
     rng.shuffle(mixed)
     work = Workload(unique, mixed, make_jpegs(20, seed=99), args.clients)
+    if infra is not None:
+        work.postgres_data, work.weed_pid = infra.root / "pg", infra.weed_pid()
     size_kb = sum(map(len, unique)) / len(unique) / 1024
     urls = [(None, None)] + (
         [(args.database_url, args.blob_url)] if args.database_url and args.blob_url else []

@@ -161,7 +161,7 @@ class UploadFields:
     name: str | None = _field(None, lambda _, v: check_name(v) if v else None, cap=MAX_NAME, collector=True)
     """The file name; the server names a nameless upload after its hash."""
     split: str | None = _field(None, lambda _, v: check_split(v), description="train, valid or test")
-    batch: str | None = _text_field(200, column=False)
+    batch: str | None = _text_field(200, column=False, collector=True)
     tags: Sequence[str] = _field(
         (),
         lambda _, v: check_tags(v),

@@ -145,3 +145,35 @@ def test_explain_says_which_threshold_of_a_schedule_it_used(tmp_path: Path) -> N
     assert "threshold schedule rising: 0.50 for 2 frame(s) without a model version (its default;" in " ".join(
         done.stdout.split()
     )
+
+
+def test_check_and_explain_show_where_each_rule_sends_its_frames(tmp_path: Path) -> None:
+    routing = EXAMPLES / "routing.yaml"
+    check = framescout("rules", "check", str(routing))
+    assert check.returncode == 0, check.stderr
+    assert (
+        "low-30 (confidence)  -> project below-30, batch night-cams-YYYY-MM-DD (daily, at most 500"
+        in check.stdout
+    )
+    assert (
+        "random (random)  -> project random-sample, batch random-YYYY-MM (monthly, Europe/Paris)"
+        in check.stdout
+    )
+    box = {"x": 50, "y": 50, "width": 20, "height": 20, "class": "person", "class_id": 0}
+    stamps = [1764633600.0, 1764719999.0, 1764720000.0]  # 2 Dec 2025 00:00, 23:59:59, 3 Dec 00:00
+    data = [
+        {"file": f"{i}.jpg", "timestamp": t, "predictions": [{**box, "confidence": c}]}
+        for i, (t, c) in enumerate(zip(stamps, (0.2, 0.25, 0.4), strict=True))
+    ]
+    path = tmp_path / "frames.json"
+    path.write_text(json.dumps(data))
+    result = framescout("rules", "explain", str(routing), str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["rule"], line.get("project"), line.get("batch")) for line in lines] == [
+        ("low-30", "below-30", "night-cams-2025-12-02"),
+        ("low-30", "below-30", "night-cams-2025-12-02"),
+        ("low-50", "below-50", "below-50-2025-W49"),
+    ]
+    table = framescout("rules", "explain", str(routing), str(path), env={"COLUMNS": "200"})
+    assert table.returncode == 0 and "project below-30 batch night-cams-2025-12-02" in table.stdout

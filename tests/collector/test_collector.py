@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -109,6 +110,32 @@ def test_server_down_for_the_whole_run_then_started(server: ServerProcess, tmp_p
             kinds = {image["metadata"].get("rule_kind") for image in client.iter_images("acme/cams")}
         assert kinds == {"confidence_below"}  # the dashboard's per-model-version confidence share reads it
     assert status["rules"]["low"]["uploaded"] == 12 and status["spool"]["entries"] == 0
+
+
+def test_each_frame_carries_its_device_the_hostname_unless_named(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The upload's ``device_id`` comes from the collector: ``device_id=`` (``collect --device-id``),
+    else this machine's hostname; the server stores it and filters by it."""
+    with server:
+        for device, first in ((None, 0), ("cam-3", 3)):
+            with Collector(
+                server=server.url,
+                api_key=server.__dict__["key"],
+                project="acme/cams",
+                rules=keep_low(),
+                spool_dir=tmp_path / f"spool-{device}",
+                device_id=device,
+            ) as collector:
+                for i in range(first, first + 3):
+                    collector.observe(frame(i), LOW, name=f"f{i}")
+                assert collector.flush(timeout=30)
+        with Client(server.url, server.__dict__["key"]) as client:
+            devices = {image["name"]: image["device_id"] for image in client.iter_images("acme/cams")}
+            named = client.list_images("acme/cams", device_id="cam-3")["images"]
+    host = socket.gethostname()
+    assert devices == {"f0": host, "f1": host, "f2": host, "f3": "cam-3", "f4": "cam-3", "f5": "cam-3"}
+    assert sorted(image["name"] for image in named) == ["f3", "f4", "f5"]
 
 
 def test_server_restarted_mid_run(server: ServerProcess, tmp_path: Path) -> None:

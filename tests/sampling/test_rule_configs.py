@@ -73,7 +73,8 @@ CONDITIONALS_KEYS = (
         ),
         (
             {"rules": [{"type": "random", "probability": 0.1, "qqqqqqqq": 1}]},
-            "rules[0].qqqqqqqq: unknown key; allowed: limits, name, probability, storage, tags, type",
+            "rules[0].qqqqqqqq: unknown key; allowed: "
+            "batch, limits, name, probability, project, storage, tags, type",
         ),
         (
             {"rules": [{"type": "random", "probability": 0.1, "limits": {"xxxxxxx": 1}}]},

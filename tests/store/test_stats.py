@@ -53,6 +53,7 @@ def add(
     metadata: dict[str, Any] | None = None,
     reason: str | None = None,
     boxes: list[list[float]] | None = None,
+    device: str | None = None,
 ) -> str:
     image = Image.new("RGB", (40, 30), (seed, 2 * seed % 256, 7))
     out = io.BytesIO()
@@ -73,6 +74,7 @@ def add(
             sampling_rule=rule,
             sampling_reason=reason,
             model_version=version,
+            device_id=device,
             metadata={**({"rule_kind": kind} if kind else {}), **(metadata or {})},
         ),
     )
@@ -103,6 +105,28 @@ def test_kept_over_time_is_hourly_for_a_short_span_and_daily_for_a_long_one(
     assert daily.unit == "day"
     assert daily.buckets[0] == "2026-11-01" and daily.buckets[-1] == "2026-11-06" and len(daily.buckets) == 6
     assert daily.counts["low"][0] == 2 and daily.counts["(no rule: API)"][-1] == 1
+
+
+def test_kept_over_time_split_by_device_keeps_the_busiest_and_sums_the_rest(
+    project: tuple[Store, Project],
+) -> None:
+    store, proj = project
+    start = datetime(2026, 11, 1, 9, 15)
+    frames = [("cam-a", 0), ("cam-a", 0), ("cam-a", 1), ("cam-b", 1), ("cam-b", 1), ("cam-c", 0), (None, 1)]
+    for seed, (device, hour) in enumerate(frames):
+        add(store, proj, seed, rule="low", device=device, at=start + timedelta(hours=hour))
+    with store.db.reading() as session:
+        by_rule = kept_over_time(session, proj)
+        every = kept_over_time(session, proj, by="device")
+        top = kept_over_time(session, proj, by="device", top=2)
+        with pytest.raises(ValueError, match="rule, device"):
+            kept_over_time(session, proj, by="model")
+    assert (by_rule.by, by_rule.counts) == ("rule", {"low": [3, 4]})
+    assert every.by == "device" and every.buckets == ["2026-11-01 09:00", "2026-11-01 10:00"]
+    assert every.rules == ["cam-a", "cam-b", "(no device)", "cam-c"]
+    assert every.counts == {"cam-a": [2, 1], "cam-b": [0, 2], "cam-c": [1, 0], "(no device)": [0, 1]}
+    assert top.rules == ["cam-a", "cam-b", "(other devices)"]
+    assert top.counts == {"cam-a": [2, 1], "cam-b": [0, 2], "(other devices)": [1, 1]}
 
 
 def test_histogram_counts_every_prediction_once_including_the_edges(project: tuple[Store, Project]) -> None:

@@ -83,9 +83,11 @@ def data(tmp_path: Path, backend: Backend) -> Iterator[Data]:
         batch = m.Batch(project_id=cams.id, name="monday")
         session.add(batch)
         session.flush()
-        first = _image(cams, 1, sampling_rule="low_confidence", model_version="v2", batch_id=batch.id)
+        first = _image(
+            cams, 1, sampling_rule="low_confidence", model_version="v2", batch_id=batch.id, device_id="cam-b"
+        )
         second = _image(cams, 2, sampling_rule="novelty", review_status="reviewed")
-        third = _image(cams, 3, model_version="v1")
+        third = _image(cams, 3, model_version="v1", device_id="cam-a")
         session.add_all([first, second, third])
         session.flush()
         first.tags.append(m.ImageTag(name="night"))
@@ -155,7 +157,14 @@ def test_filter_choices_are_the_values_present_sorted(data: Data) -> None:
     assert choices.tags == ["night", "rain"]
     assert choices.batches == ["monday"]
     assert choices.model_versions == ["v1", "v2"]
-    assert (nothing.rules, nothing.tags, nothing.batches, nothing.model_versions) == ([], [], [], [])
+    assert choices.devices == ["cam-a", "cam-b"]  # the image without a device adds no choice
+    assert (nothing.rules, nothing.tags, nothing.batches, nothing.model_versions, nothing.devices) == (
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
 
 
 def test_load_image_is_scoped_to_its_project(data: Data) -> None:

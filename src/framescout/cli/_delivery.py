@@ -20,9 +20,9 @@ EXIT_QUARANTINED = 4
 """Frames the server refused are in the spool's quarantine (wins over 3: it needs a person)."""
 
 
-def preflight(server: str, api_key: str, project: str, spool: Path, timeout: float) -> None:
+def preflight(server: str, api_key: str, project: str, spool: Path, timeout: float) -> bool:
     """Check the key and the project before anything is read or sent: exit 1 when the server says no;
-    one line (and go on, offline-first) when it cannot be asked."""
+    one line (and go on, offline-first) when it cannot be asked. ``True`` when the server confirmed."""
     try:
         note = check_access(server, api_key, project, timeout=timeout)
     except ValueError as exc:  # not 'workspace/project'
@@ -41,6 +41,26 @@ def preflight(server: str, api_key: str, project: str, spool: Path, timeout: flo
             f"{escape(note)}; going on offline-first: kept frames wait in {escape(str(spool))} "
             "and upload when the server answers"
         )
+    return note is None
+
+
+def preflight_destinations(
+    server: str, api_key: str, project: str, destinations: dict[str, list[str]], timeout: float
+) -> None:
+    """Check every project the rules route frames to (``destinations``: slug -> rule names) before any
+    frame is read: exit 1 naming the rule and the project when the server says no, so no frame is ever
+    kept for a project that is not there. A server that cannot be asked was already reported."""
+    workspace = project.strip("/").split("/")[0]
+    for slug, rules in sorted(destinations.items()):
+        target = f"{workspace}/{slug}"
+        try:
+            check_access(server, api_key, target, timeout=timeout)
+        except ConfigurationError as exc:
+            which = ", ".join(rules)
+            hint = f"create it (framescout projects create {target}) or change the rule's project"
+            fail(
+                f"rule {which} sends frames to project {target}, which {server} refused: {exc.answer}; {hint}"
+            )
 
 
 def report(spool_stats: dict[str, int], uploader: dict[str, Any] | None, spool: Path) -> int:
@@ -52,6 +72,12 @@ def report(spool_stats: dict[str, int], uploader: dict[str, Any] | None, spool: 
         console.print(
             f"[yellow]upload paused[/]: the server answered {reason['status']} {escape(reason['code'])}: "
             f"{escape(reason['message'])}"
+        )
+    for project, answer in (uploader or {}).get("held", {}).items():
+        console.print(
+            f"[yellow]frames for project {escape(project)} are held[/] (a rule routes to it): the server "
+            f"answered {answer['status']} {escape(answer['code'])}: {escape(answer['message'])}; create "
+            "the project or change the rule, and they upload"
         )
     if left:
         console.print(

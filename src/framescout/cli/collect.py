@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from framescout.cli._delivery import EXIT_DELIVERED, preflight, report
+from framescout.cli._delivery import EXIT_DELIVERED, preflight, preflight_destinations, report
 from framescout.cli._model_source import SERVER, model_summary, open_model
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
@@ -26,6 +26,7 @@ from framescout.labels import LabelError, parse_labels
 from framescout.models import FORMATS
 from framescout.sampling import load_config
 from framescout.sampling.config import SamplingConfig
+from framescout.sampling.routing import rules_by_destination
 from framescout.sampling.rule_configs import QuotaConfig
 from framescout.sampling.storage_uri import redact, require_client
 
@@ -51,6 +52,7 @@ def _view(collector: Collector, source: Source, started: float) -> Table:
         f"spool {spool['entries']} ({spool['bytes'] / 1e6:.1f} MB)"
         + (f", quarantine {spool['quarantined']}" if spool.get("quarantined") else "")
         + f" | upload: {uploader['state']}"
+        + (f", held: {', '.join(uploader['held'])}" if uploader.get("held") else "")
         + (f" ({detail[:80]})" if detail else "")
     )
     return table
@@ -179,6 +181,9 @@ def collect(
     heartbeat_interval: float = typer.Option(
         HEARTBEAT_SECONDS, min=0.0, help="Seconds between heartbeats to --server (0 = none)."
     ),
+    batch: str | None = typer.Option(
+        None, help="Labelling batch of kept frames whose rule names no batch of its own (docs/fleet.md)."
+    ),
     every: int = typer.Option(1, min=1, help="Use one frame in N."),
     fps: float | None = typer.Option(
         None, min=0.01, help="At most this many frames per second (of video time, for a video file)."
@@ -228,7 +233,10 @@ def collect(
     uploading = bool(server and api_key and project and not dry_run)
     if uploading or (model == SERVER and server and api_key and project):
         assert server and api_key and project
-        preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0))
+        confirmed = preflight(server, api_key, project, spool, timeout=min(upload_timeout, 10.0))
+        if confirmed and config and uploading:
+            routed = rules_by_destination(config)
+            preflight_destinations(server, api_key, project, routed, timeout=min(upload_timeout, 10.0))
     models = open_model(
         model,
         model_format=model_format,
@@ -248,6 +256,7 @@ def collect(
         "max_side": max_side or None,
         "jpeg_quality": jpeg_quality,
         **device,
+        "batch": batch,
         "project": project,  # also names the shared limits' counters in a dry run
     }
     if dry_run:
@@ -300,8 +309,10 @@ def collect(
     if dry_run:
         where = f"{uploaded} written to {dry_run}"
     elif uploading:
+        elsewhere = sorted(rules_by_destination(config)) if config else []
+        also = f" and the rules' projects ({', '.join(elsewhere)})" if elsewhere else ""
         where = (
-            f"{uploaded} uploaded to {project} (new), {duplicates} already on the server (duplicates), "
+            f"{uploaded} uploaded to {project}{also} (new), {duplicates} already on the server (duplicates), "
             f"{quarantined} quarantined"
         )
     else:

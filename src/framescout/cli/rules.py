@@ -16,6 +16,7 @@ from framescout.cli._output import console, errors, fail
 from framescout.predictions import Predictions, PredictionsError
 from framescout.sampling import ConfigError, ManualClock, Sampler, ThresholdSchedule, load_config
 from framescout.sampling.config import SamplingConfig
+from framescout.sampling.routing import Route, batch_name, continuation, describe, routes
 from framescout.sampling.rule_configs import ScheduleConfig
 from framescout.sampling.storage_uri import is_shared, redact
 
@@ -39,7 +40,8 @@ def check(config: Path = typer.Argument(..., help="Rules file (YAML or JSON)."))
     console.print(f"[green]ok[/] {escape(str(config))}: {len(cfg.rules)} rule(s)")
     for i, rule in enumerate(cfg.rules):
         limits = f"  limits {rule.limits.spec()}{_where(rule.storage or cfg.storage)}" if rule.limits else ""
-        console.print(f"  {i + 1}. {rule.name or rule.type} ({rule.type}){escape(limits)}")
+        route = f"  {describe(Route(rule.project, rule.batch))}" if rule.project or rule.batch else ""
+        console.print(f"  {i + 1}. {rule.name or rule.type} ({rule.type}){escape(limits + route)}")
     if cfg.limits:
         console.print(f"  global limits {escape(str(cfg.limits.spec()) + _where(cfg.storage))}")
     console.print(escape(f"  storage {storage_line(cfg)}"))
@@ -130,8 +132,10 @@ def explain(
         )
     table = Table(show_lines=False, expand=False)
     table.add_column("frame", overflow="fold")
-    for column in ("kept", "rule", "reason"):
+    routed = routes(cfg)
+    for column in ("kept", "rule", "reason", *(("to",) if routed else ())):
         table.add_column(column)
+    batches: Counter[tuple[str | None, str]] = Counter()  # frames per (project, base batch name)
     kept_by: Counter[str] = Counter()
     limited_by: Counter[str] = Counter()
     versions: Counter[tuple[str | None, bool]] = Counter()  # (version, from --model-version)
@@ -150,16 +154,19 @@ def explain(
         limited_by.update(decision.limited)
         if decision.keep and decision.rule:
             kept_by[decision.rule] += 1
+        where = destination(routed, decision.rule, decision.timestamp, batches) if decision.keep else {}
         if only_kept and not decision.keep:
             continue
         if as_json:
-            console.print_json(json.dumps({"frame": label, **decision.to_dict()}), indent=None)
+            console.print_json(json.dumps({"frame": label, **decision.to_dict(), **where}), indent=None)
         else:
+            to = [" ".join(f"{k} {v}" for k, v in where.items()) or "-"] if routed else []
             table.add_row(
                 escape(label),
                 "[green]yes[/]" if decision.keep else "[dim]no[/]",
                 escape(decision.rule or "-"),
                 escape(decision.reason),
+                *map(escape, to),
             )
     notes = schedule_notes(cfg, sampler, versions)
     if as_json:
@@ -173,6 +180,22 @@ def explain(
         console.print("held back by limits: " + ", ".join(f"{r} {n}" for r, n in limited_by.most_common()))
     for note in notes:
         console.print(escape(note))
+
+
+def destination(
+    routed: dict[str, Route], rule: str | None, at: float, batches: Counter[tuple[str | None, str]]
+) -> dict[str, str]:
+    """Where a frame kept by ``rule`` at ``at`` would go (``project``, ``batch``; absent: the
+    collector's own), numbering continuations as the collector does (``batches`` counts per name)."""
+    route = routed.get(rule or "")
+    if route is None:
+        return {}
+    out = {"project": route.project} if route.project else {}
+    if route.batch is not None:
+        base = batch_name(route.batch, at)
+        out["batch"] = continuation(base, batches[route.project, base], route.batch.max_images)
+        batches[route.project, base] += 1
+    return out
 
 
 def schedule_notes(

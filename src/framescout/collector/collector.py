@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from framescout import __version__
+from framescout.collector.batches import FILE_NAME, BatchCounter
 from framescout.collector.counters import Counters
 from framescout.collector.encoder import Encoder, Job
 from framescout.collector.heartbeat import HEARTBEAT_SECONDS, Heartbeats, heartbeat_body, server_heartbeats
@@ -35,6 +36,7 @@ from framescout.device_names import check_device_id
 from framescout.labels import check_labels
 from framescout.predictions import Predictions
 from framescout.sampling import Decision, Sampler, SamplingConfig, default_sampler, load_config
+from framescout.sampling.routing import Route, routes
 from framescout.selection import ColorTexture, NoveltyFilter, PerceptualHash
 
 log = logging.getLogger("framescout.collector")
@@ -72,7 +74,8 @@ def _is_project_ref(project: str) -> bool:
 
 
 class Collector:
-    """Sampling + spool + uploader, for one device and one project."""
+    """Sampling + spool + uploader, for one device and one project (and the projects of its workspace
+    that rules route frames to: ``routes``, `framescout.sampling.routing`)."""
 
     def __init__(
         self,
@@ -93,12 +96,19 @@ class Collector:
         upload_timeout: float = 30.0,
         labels: Mapping[str, str] | None = None,
         heartbeat_interval: float | None = HEARTBEAT_SECONDS,
+        batch: str | None = None,
     ) -> None:
         if server and not (api_key and project):
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
         if server and project and not _is_project_ref(project):
             raise ValueError(f"project must be 'workspace/project'; got {project!r}")
+        if isinstance(rules, str | Path):
+            rules = load_config(rules)
         self.sampler, configured_novelty = build_sampler(rules, project.strip("/") if project else None)
+        self.routes: dict[str, Route] = routes(rules) if isinstance(rules, SamplingConfig) else {}
+        """Each routing rule's destination project and batch (`framescout.sampling.routing`)."""
+        self.batch = batch
+        """The batch of kept frames whose rule names none."""
         self.novelty = novelty or configured_novelty
         self.device_id = check_device_id(device_id or socket.gethostname())
         self.labels = check_labels(labels or {})
@@ -127,6 +137,7 @@ class Collector:
             backlog=backlog,
             on_spooled=self.uploader.wake if self.uploader else None,
             novelty=self.novelty,
+            batches=BatchCounter(Path(spool_dir) / FILE_NAME),
         )
         self.encoder.start()
         if self.uploader:
@@ -161,18 +172,22 @@ class Collector:
         decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
         self.counters.observed(decision.rule, decision.limited, nothing_detected=len(predictions) == 0)
         if decision.keep and decision.rule is not None:
+            route = self.routes.get(decision.rule, Route())
             frame = FrameRecord(
                 sampling_rule=decision.rule,
                 sampling_reason=decision.reason,
                 tags=tuple(decision.tags),
                 model_version=version,
                 device_id=self.device_id,
+                batch=self.batch if route.batch is None else None,
+                project=route.project,
                 name=name,
                 metadata={"observed_at": decision.timestamp, "rule_kind": decision.rule_kind},
             )
             if copy and hasattr(image, "copy"):
                 image = image.copy()
-            self.encoder.submit(Job(image, predictions, self._priority.get(decision.rule, 1), frame))
+            priority = self._priority.get(decision.rule, 1)
+            self.encoder.submit(Job(image, predictions, priority, frame, route.batch))
         return decision
 
     def flush(self, timeout: float = 30.0) -> bool:

@@ -8,15 +8,18 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from framescout.collector.batches import BatchCounter
 from framescout.collector.counters import Counters
 from framescout.collector.record import FrameRecord
 from framescout.collector.spool import Spool, SpoolFull
 from framescout.imaging import ImageError, encode_jpeg, resize_max_side, to_bgr
 from framescout.predictions import Predictions
+from framescout.sampling.config_types import BatchConfig
 from framescout.selection.novelty import NoveltyFilter
 
 log = logging.getLogger("framescout.collector")
@@ -31,6 +34,8 @@ class Job:
     predictions: Predictions
     priority: int
     frame: FrameRecord
+    batch: BatchConfig | None = None
+    """The keeping rule's ``batch``: the encoder names the frame's batch when it spools it."""
 
     @property
     def rule(self) -> str:
@@ -50,9 +55,11 @@ class Encoder:
         backlog: int = 64,
         on_spooled: Callable[[], None] | None = None,
         novelty: NoveltyFilter | None = None,
+        batches: BatchCounter | None = None,
     ) -> None:
         self.spool, self.counters = spool, counters
         self.novelty = novelty
+        self.batches = batches or BatchCounter()
         self.max_side, self.quality = max_side, quality
         self.on_spooled = on_spooled
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=backlog)
@@ -100,6 +107,8 @@ class Encoder:
         predictions = boxes.to_roboflow()
         predictions["image"] = {"width": int(width), "height": int(height)}  # match the uploaded pixels
         frame = replace(job.frame, predictions=predictions, width=int(width), height=int(height))
+        if job.batch is not None:  # named now, so frames the novelty stage skips take no batch room
+            frame = replace(frame, batch=self.batches.assign(frame.project, job.batch, _observed_at(frame)))
         try:
             _, evicted = self.spool.put(jpeg, frame.to_json(), rule=job.rule, priority=job.priority)
         except SpoolFull as exc:
@@ -124,3 +133,9 @@ class Encoder:
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
+
+
+def _observed_at(frame: FrameRecord) -> float:
+    """The frame's own time (``observe`` puts it in the metadata), which dates its batch."""
+    at = frame.metadata.get("observed_at")
+    return float(at) if isinstance(at, int | float) else time.time()

@@ -1,10 +1,11 @@
 """`FrameRecord`: what the collector knows about a kept frame besides its pixels.
 
-Built by `Collector.observe` (rule, reason, tags, device, model version, name, metadata), completed by
-the encoder (pre-labels and size in the uploaded pixels), kept in the spool as JSON and uploaded by
-the transport. Its upload fields are named and typed after `framescout.upload_fields.UploadFields`
-(every field marked ``collector`` is an attribute here; a test checks it), so the transport sends
-`upload_fields()` without naming a field.
+Built by `Collector.observe` (rule, reason, tags, device, model version, destination project, name,
+metadata), completed by the encoder (pre-labels and size in the uploaded pixels, the batch), kept in
+the spool as JSON and uploaded by the transport (to its ``project``: `transport.destination`). Its
+upload fields are named and typed after `framescout.upload_fields.UploadFields` (every field marked
+``collector`` is an attribute here; a test checks it), so the transport sends `upload_fields()`
+without naming a field.
 
 The spool's JSON keeps the keys collectors have always written (``rule`` and ``reason`` for the
 sampling fields), and the reader is tolerant: keys it does not know are kept in ``extra`` and written
@@ -22,6 +23,9 @@ from framescout.upload_fields import COLLECTOR_FIELDS
 
 SPOOL_KEYS = {"sampling_rule": "rule", "sampling_reason": "reason"}
 """Attributes stored under another key in the spool's JSON (the names of the first spools)."""
+ONLY_WHEN_SET = frozenset({"batch", "project"})
+"""Attributes written only when they have a value, so a collector that does not route writes the JSON
+earlier releases wrote (routing came later)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ class FrameRecord:
     tags: tuple[str, ...] = ()
     model_version: str | None = None
     device_id: str | None = None
+    batch: str | None = None
+    """The labelling batch (the rule's dated batch, else the collector's ``batch``), given by the encoder."""
+    project: str | None = None
+    """The destination project's slug in the uploading workspace (the rule's ``project``); ``None``:
+    the collector's own project. Not an upload field: it picks the upload's route."""
     name: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     predictions: dict[str, Any] | None = None
@@ -51,8 +60,8 @@ class FrameRecord:
         """The spool's (and the dry-run sidecar's) JSON object."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name != "extra":
-                value = getattr(self, f.name)
+            value = getattr(self, f.name)
+            if f.name != "extra" and not (value is None and f.name in ONLY_WHEN_SET):
                 out[SPOOL_KEYS.get(f.name, f.name)] = list(value) if f.name == "tags" else value
         return {**self.extra, **out}
 

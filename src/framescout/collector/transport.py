@@ -104,8 +104,18 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+def destination(project: str, frame: FrameRecord) -> str:
+    """``workspace/project`` a frame is uploaded to: its own destination (a project slug, routed by its
+    rule) in ``project``'s workspace, else ``project`` (the collector's)."""
+    if frame.project is None:
+        return project
+    workspace = project.strip("/").split("/")[0]
+    return f"{workspace}/{frame.project}"
+
+
 class HttpTransport:
-    """Uploads to a framescout server through the SDK, one attempt per call."""
+    """Uploads to a framescout server through the SDK, one attempt per call, each frame to its
+    `destination`."""
 
     def __init__(self, server: str, api_key: str, project: str, timeout: float = 30.0) -> None:
         self.project = project
@@ -113,7 +123,9 @@ class HttpTransport:
 
     def send(self, jpeg: bytes, frame: FrameRecord) -> bool:
         try:
-            result = self._client.upload_image(self.project, jpeg, **frame.upload_fields())
+            result = self._client.upload_image(
+                destination(self.project, frame), jpeg, **frame.upload_fields()
+            )
         except ServerUnavailable as exc:
             raise TransientError(str(exc)) from None
         except ApiError as exc:

@@ -4,7 +4,9 @@ confirmed it, and never gives a frame up because of what the server said.
 Each attempt ends one of four ways (see `transport`): delivered (the frame leaves the spool),
 transient (the queue waits a full-jitter backoff, then tries again), configuration error (the whole
 uploader pauses and probes again, capped at ``pause_max`` s, until the server accepts uploads), or
-frame rejected (the frame moves to the spool's quarantine with the server's reason). Any other
+frame rejected (the frame moves to the spool's quarantine with the server's reason). A routed
+frame whose destination project the server does not have holds only that destination (`holds`).
+Any other
 exception, from the transport, the spool or anywhere, is logged, counted and retried after a
 backoff: the thread does not die."""
 
@@ -16,6 +18,7 @@ import threading
 from typing import Any
 
 from framescout.collector.counters import Counters
+from framescout.collector.holds import Holds
 from framescout.collector.spool import Entry, Spool
 from framescout.collector.transport import (
     ConfigurationError,
@@ -61,6 +64,8 @@ class Uploader:
         self.paused_reason: ServerAnswer | None = None
         self.errors = 0
         self.pauses = 0
+        self.holds = Holds(Backoff(pause_base, pause_max, floor=0.5), self._random)
+        """Routed destinations the server answered ``404 project_not_found`` for."""
         self._thread = threading.Thread(target=self._run, name="framescout-uploader", daemon=True)
 
     def start(self) -> None:
@@ -91,6 +96,7 @@ class Uploader:
             "paused_reason": reason.as_dict() if reason and self.state == "paused" else None,
             "errors": self.errors,
             "pauses": self.pauses,
+            "held": self.holds.status(),
         }
 
     def _run(self) -> None:
@@ -132,6 +138,11 @@ class Uploader:
             log.warning("dropping spooled frame %s: %s", entry.id, exc)
             self.spool.done(entry.id)
             return 0.0
+        project = entry.record.project
+        held_for = self.holds.wait(project)
+        if held_for:  # its destination is held: not sent before the next probe
+            self.spool.retry_later(entry.id, held_for)
+            return 0.0
         if self.state != "paused":
             self.state = "uploading"
         try:
@@ -144,6 +155,12 @@ class Uploader:
             self.spool.retry_later(entry.id, delay)
             return delay
         except ConfigurationError as exc:
+            if project is not None and exc.answer.code == "project_not_found":
+                if not self.holds.held(project):
+                    log.warning("frames for project %s are held in the spool: %s", project, exc)
+                self.spool.retry_later(entry.id, self.holds.hold(project, exc.answer))
+                self.last_error = str(exc)
+                return 0.0
             if self.state != "paused":
                 self.pauses += 1
                 log.warning("upload paused, the spool is kept: %s", exc)
@@ -161,6 +178,8 @@ class Uploader:
             return 0.0
         self.counters.add(entry.rule, "duplicates" if duplicate else "uploaded")
         self.spool.done(entry.id)
+        if self.holds.release(project):
+            log.warning("project %s accepts uploads again: its held frames go out", project)
         self._resumed()
         self.last_error = None
         return 0.0

@@ -7,7 +7,8 @@ well as plain numbers and mappings, so the rule schemas in `rule_configs` stay d
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+import zoneinfo
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -93,3 +94,51 @@ Limits = Annotated[LimitsConfig, BeforeValidator(_limits_field)]
 
 StorageUri = Annotated[str, BeforeValidator(check_storage_uri)]
 """``memory://`` or ``redis://host:port[/db]`` (``rediss://``): where limits are counted."""
+
+
+PROJECT_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+"""A project's slug as the store makes them (`framescout.store.accounts`; a test keeps the two equal)."""
+RESERVED_SLUGS = frozenset({"api", "dataset", "docs", "redoc", "openapi.json", "healthz", "static", "ui"})
+
+
+def _project_slug(value: Any) -> Any:
+    """A rule's destination ``project``: the slug of a project in the collector's own workspace."""
+    if not isinstance(value, str):
+        return value
+    if "/" in value:
+        raise ValueError(
+            f"{value!r}: give the project's slug only (e.g. 'night-review'); a rule routes to a project "
+            "of the collector's own workspace"
+        )
+    if not PROJECT_SLUG.match(value) or value in RESERVED_SLUGS:
+        raise ValueError(
+            f"{value!r} is not a project slug: 1-64 lowercase letters, digits, '-' or '_', starting with a "
+            "letter or digit"
+        )
+    return value
+
+
+ProjectSlug = Annotated[str, BeforeValidator(_project_slug)]
+
+
+def _timezone(value: Any) -> Any:
+    """An IANA time zone name (``Europe/Paris``), checked against this machine's zone database."""
+    if isinstance(value, str):
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Paris' or 'UTC'"
+            ) from None
+    return value
+
+
+class BatchConfig(StrictModel):
+    """A rule's labelling batch: ``prefix`` plus the period it is recreated in (named after the frame's
+    own time, `framescout.sampling.routing.batch_name`), and at most ``max_images`` per batch before a
+    numbered continuation (``night-cams-2026-12-01-2``)."""
+
+    prefix: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    recreate: Literal["daily", "weekly", "monthly", "never"] = "never"
+    max_images: Annotated[int, Field(ge=1)] | None = None
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "UTC"

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_a
 from pydantic import Field, field_validator, model_validator
 
 from framescout.sampling import rules
-from framescout.sampling.config_types import Count, Duration, Fraction, Limits, StorageUri, StrictModel
+from framescout.sampling.config_types import (
+    BatchConfig,
+    Count,
+    Duration,
+    Fraction,
+    Limits,
+    ProjectSlug,
+    StorageUri,
+    StrictModel,
+)
 
 RULE_TYPES: dict[str, type[RuleConfigBase]] = {}
 """Every rule type by the name configurations give it (``"confidence"``), in registration order."""
@@ -31,13 +40,17 @@ def rule_type(model: type[_Model]) -> type[_Model]:
 
 class RuleConfigBase(StrictModel):
     """The keys every rule takes: an optional unique ``name``, ``tags``, per-rule ``limits`` and the
-    ``storage`` they are counted in (default: the file's top-level ``storage``)."""
+    ``storage`` they are counted in (default: the file's top-level ``storage``), and where its frames
+    go: a destination ``project`` of the same workspace and a labelling ``batch``
+    (`framescout.sampling.routing`; both default to the collector's own)."""
 
     type: str
     name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
     limits: Limits | None = None
     storage: StorageUri | None = None
+    project: ProjectSlug | None = None
+    batch: BatchConfig | None = None
 
     def common(self) -> dict[str, Any]:
         """The keyword arguments every `Rule` takes."""

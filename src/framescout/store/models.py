@@ -142,6 +142,7 @@ class Image(Base):
         Index("ix_images_sha256", "sha256"),
         Index("ix_images_project_review", "project_id", "review_status"),
         Index("ix_images_project_observed", "project_id", "observed_at"),
+        Index("ix_images_project_device", "project_id", "device_id", "created_at"),
     )
 
     id: Mapped[StrId]

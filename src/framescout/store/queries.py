@@ -151,10 +151,11 @@ class FilterChoices:
     tags: list[str]
     batches: list[str]
     model_versions: list[str]
+    devices: list[str]
 
 
 def filter_choices(session: Session, project: Project) -> FilterChoices:
-    """The sampling rules, tags (at most 500), batches and model versions present in ``project``."""
+    """The sampling rules, tags (at most 500), batches, model versions and devices present in ``project``."""
     tags = session.scalars(
         select(ImageTag.name)
         .join(Image, Image.id == ImageTag.image_id)
@@ -169,6 +170,7 @@ def filter_choices(session: Session, project: Project) -> FilterChoices:
         list(tags),
         list(batches),
         _distinct_values(session, project, Image.model_version),
+        _distinct_values(session, project, Image.device_id),
     )
 
 

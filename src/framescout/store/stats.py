@@ -73,12 +73,13 @@ class ProjectStats:
     rules: dict[str, int] = field(default_factory=dict)
 
 
-def project_stats(session: Session, project: Project) -> ProjectStats:
-    """Everything the dashboard shows, in a handful of aggregate queries."""
+def project_stats(session: Session, project: Project, *, kept_by: str = "rule") -> ProjectStats:
+    """Everything the dashboard shows, in a handful of aggregate queries; the kept frames over time
+    split by ``kept_by`` (``rule`` or ``device``, `rule_stats.SPLITS`)."""
     open_bugs, feedback = report_counts(session, project)
     return ProjectStats(
         progress=review_progress(session, project),
-        kept=kept_over_time(session, project),
+        kept=kept_over_time(session, project, by=kept_by),
         histogram=confidence_histogram(session, project),
         model_versions=model_version_stats(session, project),
         open_bugs=open_bugs,

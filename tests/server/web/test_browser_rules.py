@@ -14,10 +14,9 @@ import pytest
 from framescout.client import Client
 from framescout.server.process import ServerProcess
 from helpers import NIGHT_RULES
-from server.web.test_browser_review import UiServer, _sign_in, _watch_csp, browser
+from server.web.test_browser_review import UiServer, _sign_in, _watch_csp
 
-pytestmark = pytest.mark.slow
-__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with the review test
+pytestmark = pytest.mark.slow  # the module-scoped Chromium fixture `browser` is in conftest.py
 
 RULES = NIGHT_RULES
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from framescout.server.web.charts import PLOT_BOTTOM, histogram_chart, kept_chart
-from framescout.store.rule_stats import KeptOverTime
+from framescout.server.web.charts import OTHER_COLOUR, PALETTE, PLOT_BOTTOM, histogram_chart, kept_chart
+from framescout.store.rule_stats import OTHER_DEVICES, KeptOverTime
 
 
 def test_kept_chart_stacks_rules_per_bucket_on_a_round_axis() -> None:
@@ -22,6 +22,22 @@ def test_kept_chart_stacks_rules_per_bucket_on_a_round_axis() -> None:
     assert low.height == pytest.approx(2 * random.height)
     assert [name for _, name, _ in chart.legend] == ["low", "random"]
     assert [label for _, label in chart.x_labels] == ["11-01", "11-02"]
+
+
+def test_kept_chart_by_device_names_the_devices_and_greys_the_rest() -> None:
+    kept = KeptOverTime(
+        "hour",
+        ["2026-11-01 09:00"],
+        ["cam-a", OTHER_DEVICES],
+        {"cam-a": [3], OTHER_DEVICES: [2]},
+        by="device",
+    )
+    chart = kept_chart(kept)
+    assert [b.title for b in chart.bars] == [
+        "2026-11-01 09:00: 3 kept from cam-a",
+        "2026-11-01 09:00: 2 kept from (other devices)",
+    ]
+    assert chart.legend == [(PALETTE[0], "cam-a", 3), (OTHER_COLOUR, OTHER_DEVICES, 2)]
 
 
 def test_histogram_and_empty_charts() -> None:

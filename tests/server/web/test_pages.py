@@ -155,6 +155,7 @@ def test_browser_filters_and_pages(env: Any, make_jpeg: Callable[..., bytes]) ->
                 tags="night" if i < 2 else "day",
                 split="train" if i == 5 else "",
                 batch="b1" if i < 3 else "b2",
+                device_id="cam-1" if i < 4 else "cam-2",
                 predictions=[
                     {
                         "x": 20,
@@ -182,6 +183,9 @@ def test_browser_filters_and_pages(env: Any, make_jpeg: Callable[..., bytes]) ->
     assert shown("min_confidence=0.5") == {ids[1], ids[3], ids[5]}
     assert shown("max_confidence=0.4&min_confidence=&tag=") == {ids[0], ids[2], ids[4]}
     assert shown("status=pending") == set(ids)
+    assert shown("device_id=cam-2") == {ids[4], ids[5]}
+    assert shown("device_id=cam-1&rule=random") == {ids[1], ids[3]}
+    assert '<option value="cam-2" selected>' in env.client.get("/ui/p/cams/images?device_id=cam-2").text
     state = review_state(env, "cams", ids[0])
     assert save(env, state, {"status": "reviewed", "boxes": []}).status_code == 200
     assert shown("status=reviewed") == {ids[0]}
@@ -370,6 +374,36 @@ def test_dashboard_shows_the_projects_figures(env: Any, make_jpeg: Callable[...,
     assert "100% kept by confidence rules" not in page
     assert 'id="kept-basis">by observed time; 1 frame without one by upload time<' in page
     assert "app died" in page
+
+
+def test_dashboard_splits_the_kept_frames_by_device(env: Any, make_jpeg: Callable[..., bytes]) -> None:
+    for i, device in enumerate(["cam-a", "cam-a", "cam-b", ""]):
+        upload(env, make_jpeg, seed=60 + i, sampling_rule="low-confidence", device_id=device)
+    sign_in(env)
+
+    def chart(query: str) -> tuple[list[str], list[str]]:
+        page = env.client.get(f"/ui/p/cams{query}")
+        assert page.status_code == 200, page.text
+        svg = re.search(r'<svg id="kept-chart".*?</svg>', page.text, re.S)
+        legend = re.search(r'</svg>\s*<ul class="legend">(.*?)</ul>', page.text, re.S)
+        assert svg and legend
+        bars = [html.unescape(t) for t in re.findall(r"<title>(.*?)</title>", svg.group(0))]
+        names = re.findall(r'class="swatch"[^>]*></span>([^<]+?) <span', legend.group(1))
+        return bars, [html.unescape(n) for n in names]
+
+    bars, names = chart("")
+    assert names == ["low-confidence"] and len(bars) == 1 and bars[0].endswith(": 4 kept by low-confidence")
+    bars, names = chart("?kept_by=device")
+    assert names == ["cam-a", "(no device)", "cam-b"]
+    assert sorted(b.split(": ", 1)[1] for b in bars) == [
+        "1 kept from (no device)",
+        "1 kept from cam-b",
+        "2 kept from cam-a",
+    ]
+    page = env.client.get("/ui/p/cams?kept_by=device").text
+    assert re.search(r'<a href="/ui/p/cams\?kept_by=device#kept" class="active"', page)
+    bad = env.client.get("/ui/p/cams?kept_by=model", headers=HTML)
+    assert bad.status_code == 422 and "kept_by" in bad.text and "<html" in bad.text
 
 
 def test_reports_can_be_resolved_from_the_queue(env: Any) -> None:

@@ -36,6 +36,7 @@ class BrowseParams(BaseModel):
     min_confidence: float | None = Field(None, ge=0, le=1)
     max_confidence: float | None = Field(None, ge=0, le=1)
     model_version: str | None = Field(None, max_length=200)
+    device_id: str | None = Field(None, max_length=200)
     page: int = Field(1, ge=1, le=100_000)
 
     def to_filter(self) -> ImageFilter:

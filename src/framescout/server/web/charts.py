@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from framescout.store.rule_stats import KeptOverTime
+from framescout.store.rule_stats import OTHER_DEVICES, KeptOverTime
 
 PALETTE = (
     "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed",
     "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569",
 )  # fmt: skip
+OTHER_COLOUR = "#9ca3af"
 
 
 @dataclass(frozen=True)
@@ -65,25 +66,17 @@ def _axis(chart: Chart, top_value: int) -> float:
 
 
 def kept_chart(kept: KeptOverTime, *, width: int = 1000, height: int = 240) -> Chart:
-    """Stacked bars: kept frames per time bucket, one colour per sampling rule."""
+    """Stacked bars: kept frames per time bucket, one colour per sampling rule (or per device, the rest
+    of the fleet in grey)."""
     chart = Chart(width, height)
     if not kept.buckets:
         return chart
     colours = {rule: PALETTE[i % len(PALETTE)] for i, rule in enumerate(kept.rules)}
+    colours[OTHER_DEVICES] = OTHER_COLOUR
+    verb = "kept from" if kept.by == "device" else "kept by"
     totals = [sum(kept.counts[r][i] for r in kept.rules) for i in range(len(kept.buckets))]
     scale = _axis(chart, _nice_max(max(totals)))
-    slot = (width - PLOT_LEFT - PLOT_RIGHT) / len(kept.buckets)
-    bar_width = min(max(slot * 0.8, 1.0), MAX_BAR_WIDTH)
-    for i, bucket in enumerate(kept.buckets):
-        base = float(height - PLOT_BOTTOM)
-        x = PLOT_LEFT + i * slot + (slot - bar_width) / 2
-        for rule in kept.rules:
-            n = kept.counts[rule][i]
-            if not n:
-                continue
-            h = n * scale
-            base -= h
-            chart.bars.append(Bar(x, base, bar_width, h, colours[rule], f"{bucket}: {n} kept by {rule}"))
+    slot = _stack(chart, kept.buckets, kept.rules, kept.counts, colours, scale, verb, PLOT_LEFT, PLOT_RIGHT)
     every = max(1, len(kept.buckets) // 6)
     for i in range(0, len(kept.buckets), every):
         label = kept.buckets[i][5:] if kept.unit == "day" else kept.buckets[i][8:]
@@ -91,6 +84,58 @@ def kept_chart(kept: KeptOverTime, *, width: int = 1000, height: int = 240) -> C
     chart.legend = [(colours[r], r, sum(kept.counts[r])) for r in kept.rules]
     chart.empty = False
     return chart
+
+
+def sparkline_chart(
+    buckets: list[str],
+    counts: dict[str, list[int]],
+    colours: dict[str, str],
+    *,
+    width: int = 160,
+    height: int = 32,
+) -> Chart:
+    """A small stacked-bar chart without axes (the Devices page's kept frames per rule, per heartbeat):
+    ``counts`` maps each series to a count per bucket; ``colours`` gives each series its colour, the
+    same on every row."""
+    chart = Chart(width, height)
+    totals = [sum(column) for column in zip(*counts.values(), strict=True)] if counts else []
+    if not buckets or not any(totals):
+        return chart
+    scale = (height - 2) / max(totals)
+    series = [name for name in colours if name in counts]
+    _stack(chart, buckets, series, counts, colours, scale, "kept by", 0, 0, bottom=0)
+    chart.legend = [(colours[name], name, sum(counts[name])) for name in series if sum(counts[name])]
+    chart.empty = False
+    return chart
+
+
+def _stack(
+    chart: Chart,
+    buckets: list[str],
+    series: list[str],
+    counts: dict[str, list[int]],
+    colours: dict[str, str],
+    scale: float,
+    verb: str,
+    left: float,
+    right: float,
+    *,
+    bottom: float = PLOT_BOTTOM,
+) -> float:
+    """Add one stacked bar per bucket, the series in order from the axis up; returns the slot width."""
+    slot = (chart.width - left - right) / len(buckets)
+    bar_width = min(max(slot * 0.8, 1.0), MAX_BAR_WIDTH)
+    for i, bucket in enumerate(buckets):
+        base = float(chart.height - bottom)
+        x = left + i * slot + (slot - bar_width) / 2
+        for name in series:
+            n = counts[name][i]
+            if not n:
+                continue
+            h = n * scale
+            base -= h
+            chart.bars.append(Bar(x, base, bar_width, h, colours[name], f"{bucket}: {n} {verb} {name}"))
+    return slot
 
 
 def histogram_chart(counts: list[int], *, width: int = 1000, height: int = 220) -> Chart:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from framescout.server.deps import StoreDep
+from framescout.server.errors import RequestInvalid
 from framescout.server.web.charts import histogram_chart, kept_chart
 from framescout.server.web.session import ProjectDep, SignedInDep, check_csrf
 from framescout.server.web.templating import render, render_tab
 from framescout.store.accounts import list_projects
 from framescout.store.reports import STATUSES, list_reports, set_report_status
+from framescout.store.rule_stats import SPLITS
 from framescout.store.stats import project_stats
 from framescout.store.summaries import project_counts
 
@@ -31,10 +33,19 @@ def project_list(request: Request, who: SignedInDep, store: StoreDep) -> HTMLRes
 
 
 @router.get("/p/{project}", response_class=HTMLResponse)
-def dashboard(request: Request, who: SignedInDep, proj: ProjectDep, store: StoreDep) -> HTMLResponse:
-    """Kept frames over time per rule, the confidence histogram, review progress, reports, model versions."""
+def dashboard(
+    request: Request,
+    who: SignedInDep,
+    proj: ProjectDep,
+    store: StoreDep,
+    kept_by: Annotated[str, Query(max_length=20)] = "rule",
+) -> HTMLResponse:
+    """Kept frames over time per rule (or per device: ``?kept_by=device``), the confidence histogram,
+    review progress, reports, model versions."""
+    if kept_by not in SPLITS:
+        raise RequestInvalid("invalid_filter", f"kept_by must be one of {', '.join(SPLITS)}; got {kept_by!r}")
     with store.db.reading() as session:
-        stats = project_stats(session, proj)
+        stats = project_stats(session, proj, kept_by=kept_by)
         bugs, _ = list_reports(session, proj, kind="bug", status="open", limit=5)
     return render_tab(
         request,
