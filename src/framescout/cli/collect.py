@@ -22,7 +22,8 @@ from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.collector.heartbeat import HEARTBEAT_SECONDS
 from framescout.collector.model_sync import DEFAULT_INTERVAL
-from framescout.device_names import DeviceNameError, check_device_id, parse_labels
+from framescout.device_names import DeviceNameError, check_device_id
+from framescout.labels import LabelError, parse_labels
 from framescout.models import FORMATS
 from framescout.sampling import load_config
 from framescout.sampling.config import SamplingConfig
@@ -133,7 +134,7 @@ def device_options(device_id: str | None, labels: list[str]) -> dict[str, Any]:
     """``--device-id`` (default: the hostname) and ``--labels`` checked as the server checks them."""
     try:
         parsed = parse_labels(labels)
-    except DeviceNameError as exc:
+    except LabelError as exc:
         fail(f"--labels: {exc.message}")
     name = device_id or socket.gethostname()
     try:

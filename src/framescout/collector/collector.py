@@ -38,7 +38,8 @@ from framescout.collector.rules_sync import RulesSync, ServedRules
 from framescout.collector.spool import Spool
 from framescout.collector.transport import HttpTransport, Transport
 from framescout.collector.uploader import Uploader
-from framescout.device_names import check_device_id, check_labels
+from framescout.device_names import check_device_id
+from framescout.labels import check_labels
 from framescout.predictions import Predictions
 from framescout.sampling import (
     Clock,
