@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from framescout.predictions import Box
 pycocotools = pytest.importorskip("pycocotools", reason="pycocotools (the reference) is in the dev extra")
 from pycocotools.coco import COCO  # noqa: E402
 from pycocotools.cocoeval import COCOeval  # noqa: E402
+
+__all__ = ["COCO", "COCOeval", "Reference", "assert_matches", "coco_inputs", "reference"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ def coco_inputs(images: Sequence[EvalImage]) -> tuple[dict[str, Any], list[dict[
     """The ground-truth dataset and the results list pycocotools takes, and the class names."""
     names = sorted({b.class_name for i in images for b in [*i.truth, *i.predictions]})
     category = {name: n for n, name in enumerate(names, start=1)}
-    annotations, results = [], []
+    annotations: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     for image_id, image in enumerate(images, start=1):
         for box in image.truth:
             bbox = _bbox(box)
@@ -75,7 +79,6 @@ def coco_inputs(images: Sequence[EvalImage]) -> tuple[dict[str, Any], list[dict[
 def reference(images: Sequence[EvalImage]) -> Reference:
     """Run COCOeval (bbox, defaults) on the images; with no predictions at all (loadRes refuses an
     empty list) every class with truth has AP 0, as COCOeval defines it."""
-    import time
 
     dataset, results, names = coco_inputs(images)
     start = time.perf_counter()
@@ -85,7 +88,9 @@ def reference(images: Sequence[EvalImage]) -> Reference:
         truth.createIndex()
         if not results:
             has_truth = {a["category_id"] for a in dataset["annotations"] if not a["iscrowd"]}
-            per = {n: ((0.0, 0.0) if i in has_truth else (None, None)) for i, n in enumerate(names, start=1)}
+            per: dict[str, tuple[float | None, float | None]] = {
+                n: ((0.0, 0.0) if i in has_truth else (None, None)) for i, n in enumerate(names, start=1)
+            }
             score = 0.0 if has_truth else -1.0
             return Reference(score, score, per, time.perf_counter() - start)
         run = COCOeval(truth, truth.loadRes(results), "bbox")

@@ -10,8 +10,8 @@ import random
 from pathlib import Path
 
 import pytest
-from evaluation.coco_reference import COCO, COCOeval, assert_matches, reference
 
+from evaluation.coco_reference import COCO, COCOeval, assert_matches, reference
 from framescout.evaluation import EvalImage, evaluate
 from framescout.models import OnnxDetector, load_class_names
 from framescout.predictions import Box

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from framescout.evaluation.ap import RECALL_POINTS
 
 if TYPE_CHECKING:
-    from framescout.evaluation.results import Evaluation
+    from framescout.evaluation.results import Evaluation, PrCurve
 
 
 def evaluation_json(evaluation: Evaluation, *, image_id_limit: int) -> dict[str, Any]:
@@ -28,8 +28,8 @@ def evaluation_json(evaluation: Evaluation, *, image_id_limit: int) -> dict[str,
         "pr_curve": {
             "iou": 0.5,
             "recall": [round(r, 2) for r in RECALL_POINTS.tolist()],
-            "overall": asdict(evaluation.pr_curve),
-            "per_class": {name: asdict(curve) for name, curve in evaluation.class_curves.items()},
+            "overall": _curve(evaluation.pr_curve),
+            "per_class": {name: _curve(curve) for name, curve in evaluation.class_curves.items()},
         },
         "confusion": {
             "iou": 0.5,
@@ -63,3 +63,7 @@ def evaluation_json(evaluation: Evaluation, *, image_id_limit: int) -> dict[str,
         "iou_thresholds": list(evaluation.iou_thresholds),
         "max_detections": evaluation.max_detections,
     }
+
+
+def _curve(curve: PrCurve) -> dict[str, list[float] | list[float | None]]:
+    return {"precision": list(curve.precision), "confidence": list(curve.confidence)}
