@@ -1,0 +1,113 @@
+"""The evaluation's input (`EvalImage`) and its flat NumPy form (`FlatBoxes`): every truth box and
+every prediction of every image in one array each, in input order, so the rest of the package works on
+arrays only. Boxes are kept as pycocotools keeps them, ``(x, y, width, height)`` with
+``width = x_max - x_min``, so the IoU below is computed with the very same float operations."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from framescout.predictions import Box
+
+AREA_ALL = (0.0, 1e5**2)
+"""pycocotools' area range "all": a box whose area falls outside it is ignored (none real does)."""
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class EvalImage:
+    """One evaluated image: its ground truth (``iscrowd`` honoured, confidences ignored) and one model
+    version's predictions (each needs a confidence)."""
+
+    image_id: str
+    truth: Sequence[Box]
+    predictions: Sequence[Box]
+
+
+@dataclass(frozen=True)
+class FlatBoxes:
+    """One kind of box (truth or predictions) of all images, one row per box, in input order."""
+
+    image: IntArray
+    """Index of the box's image in the input sequence."""
+    label: IntArray
+    """Index of the box's class in `Flat.classes`."""
+    xywh: FloatArray
+    """(n, 4): x_min, y_min, width, height."""
+    score: FloatArray
+    """Confidence (predictions); zeros for truth."""
+    crowd: BoolArray
+    """COCO's iscrowd (truth); all False for predictions."""
+
+    def __len__(self) -> int:
+        return len(self.image)
+
+    @property
+    def area(self) -> FloatArray:
+        return self.xywh[:, 2] * self.xywh[:, 3]
+
+    @property
+    def out_of_range(self) -> BoolArray:
+        """Boxes outside the area range "all" (ignored, as pycocotools ignores them)."""
+        area = self.area
+        return (area < AREA_ALL[0]) | (area > AREA_ALL[1])
+
+
+@dataclass(frozen=True)
+class Flat:
+    """All images' truth and predictions as arrays, with the class list (sorted names)."""
+
+    image_ids: tuple[str, ...]
+    classes: tuple[str, ...]
+    truth: FlatBoxes
+    predictions: FlatBoxes
+
+
+def flatten(images: Sequence[EvalImage]) -> Flat:
+    """The images as arrays; ValueError on a duplicate image id or a prediction without a confidence."""
+    image_ids = tuple(image.image_id for image in images)
+    if len(set(image_ids)) != len(image_ids):
+        duplicate = next(i for i, n in Counter(image_ids).items() if n > 1)
+        raise ValueError(f"image_id {duplicate!r} appears more than once among the evaluated images")
+    truth = [box for image in images for box in image.truth]
+    predictions = [box for image in images for box in image.predictions]
+    scores = [box.confidence for box in predictions]
+    if None in scores:
+        position = scores.index(None)
+        owner = np.repeat(np.arange(len(images)), [len(i.predictions) for i in images])[position]
+        raise ValueError(f"a prediction of image {image_ids[owner]!r} has no confidence")
+    lookup: dict[str, int] = {}
+    truth_labels = [lookup.setdefault(box.class_name, len(lookup)) for box in truth]
+    prediction_labels = [lookup.setdefault(box.class_name, len(lookup)) for box in predictions]
+    classes = tuple(sorted(lookup))
+    rank = np.empty(len(lookup), dtype=np.intp)
+    rank[[lookup[name] for name in classes]] = np.arange(len(classes))
+    return Flat(
+        image_ids,
+        classes,
+        _boxes(truth, [len(i.truth) for i in images], rank[truth_labels], [0.0] * len(truth), crowd=True),
+        _boxes(predictions, [len(i.predictions) for i in images], rank[prediction_labels], scores),
+    )
+
+
+def _boxes(
+    boxes: list[Box], counts: list[int], labels: IntArray, scores: Sequence[float | None], crowd: bool = False
+) -> FlatBoxes:
+    corners = np.array([(b.x_min, b.y_min, b.x_max, b.y_max) for b in boxes], dtype=np.float64)
+    xywh = corners.reshape(-1, 4).copy()
+    xywh[:, 2:] -= xywh[:, :2]
+    return FlatBoxes(
+        image=np.repeat(np.arange(len(counts), dtype=np.intp), counts),
+        label=np.asarray(labels, dtype=np.intp).reshape(-1),
+        xywh=xywh,
+        score=np.array(scores, dtype=np.float64).reshape(-1),
+        crowd=np.array([b.iscrowd for b in boxes] if crowd else [False] * len(boxes), dtype=np.bool_),
+    )
