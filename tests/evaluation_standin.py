@@ -29,14 +29,15 @@ class Evaluation:
             for t in i.truth
             if any(p.class_name == t.class_name for p in i.predictions)
         )
-        score = hits / truth if truth else 0.0
+        score = hits / truth if truth else None
         return {
             "ground_truth_boxes": truth,
             "predictions": sum(len(i.predictions) for i in self.images),
             "ap": score,
             "ap50": score,
             "per_class": {},
-            "recommended_threshold": 0.5,
+            "recommended_threshold": 0.5 if truth else None,
+            "overall": {"threshold": None, "precision": None, "recall": None, "f1": None},
             "pr_curve": [],
         }
 

@@ -4,7 +4,8 @@ A frame has ground truth when a person reviewed it (``review_status`` ``reviewed
 a true negative) or when it still waits for review but annotations were uploaded for it as ground
 truth; a rejected frame has none. A frame has predictions of version V when it was uploaded by a
 device running V (``images.model_version``, so a frame on which V detected nothing counts) or when
-prediction rows of V were added to it; a prediction row without a version belongs to its image's.
+prediction rows of V were added to it; a prediction row without a version belongs to its image's,
+and one without a confidence counts as certain (`UNSCORED`).
 
 Everything is read with one set-based query per call (no query per image), streamed in chunks of
 `CHUNK_ROWS` rows, so 100k reviewed frames cost one pass over their annotation rows (the indexes
@@ -37,6 +38,9 @@ from framescout.store.version_stats import _version_key
 
 CHUNK_ROWS = 5000
 """Rows fetched from the database at a time while streaming."""
+UNSCORED = 1.0
+"""The confidence of a stored prediction that has none (an annotation file of ``kind=prediction`` in
+a format without scores): certain, as `framescout.predictions.box.predictions_from_boxes` takes it."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,8 @@ def iter_eval_images(
         if kind == GROUND_TRUTH:
             truth.append(Box(name, x0, y0, x1, y1, iscrowd=bool(crowd)))
         elif kind == PREDICTION:
-            predictions[str(row_version)].append(Box(name, x0, y0, x1, y1, confidence))
+            score = UNSCORED if confidence is None else confidence
+            predictions[str(row_version)].append(Box(name, x0, y0, x1, y1, score))
     if current is not None:
         yield _per_version(current, truth, predictions, wanted)
 
