@@ -19,7 +19,7 @@ from framescout.cli._output import console, fail
 from framescout.cli.rules_server import API_KEY_OPTION, SERVER_OPTION, _client
 
 COLUMNS = (("AP", "ap"), ("AP50", "ap50"), ("precision", "precision"), ("recall", "recall"), ("F1", "f1"))
-COMPARED = (("AP", "ap"), ("AP50", "ap50"), ("F1", "f1"))
+COMPARED = (("AP", "ap"), ("AP50", "ap50"))
 
 
 def evaluate(
@@ -75,27 +75,19 @@ def _single(body: dict[str, Any]) -> Table:
 
 
 def _compared(body: dict[str, Any]) -> Table:
-    """Per measure: the base version, the compared one and the difference (compared − base)."""
-    base, other, delta = body["model_version"], body["compare"]["model_version"], body["delta"]
-    titles = [f"{t} {escape(str(v))}" for t, _ in COMPARED for v in (base, other)]
-    headers = [h for i, (t, _) in enumerate(COMPARED) for h in (*titles[2 * i : 2 * i + 2], f"Δ {t}")]
-    table = Table(
-        "class", "support", *headers, f"threshold {escape(str(base))}", f"threshold {escape(str(other))}"
-    )
-    overall = {"ap": body["ap"], "ap50": body["ap50"]}
-    theirs = {"ap": body["compare"]["ap"], "ap50": body["compare"]["ap50"]}
-    table.add_row(
-        "[bold]all[/]", str(body["ground_truth_boxes"]), *_triples(overall, theirs, delta),
-        _number(body["recommended_threshold"]), _number(body["compare"]["recommended_threshold"]),
-    )  # fmt: skip
-    for name in delta["per_class"]:
-        ours = body["per_class"].get(name, {})
-        other_class = body["compare"]["per_class"].get(name, {})
-        table.add_row(
-            escape(name), str(ours.get("support", other_class.get("support", ""))),
-            *_triples(ours, other_class, delta["per_class"][name]),
-            _number(ours.get("best_threshold")), _number(other_class.get("best_threshold")),
-        )  # fmt: skip
+    """Per measure: the base version, the compared one and the difference (compared − base); the
+    thresholds are in the caption."""
+    other, delta = body["compare"], body["delta"]
+    versions = (escape(str(body["model_version"])), escape(str(other["model_version"])))
+    headers = [h for title, _ in COMPARED for h in (*(f"{title} {v}" for v in versions), f"Δ {title}")]
+    thresholds = (_number(body["recommended_threshold"]), _number(other["recommended_threshold"]))
+    caption = f"recommended threshold: {versions[0]} {thresholds[0]}, {versions[1]} {thresholds[1]}"
+    table = Table("class", "support", *headers, caption=caption)
+    table.add_row("[bold]all[/]", str(body["ground_truth_boxes"]), *_triples(body, other, delta))
+    for name, changes in delta["per_class"].items():
+        ours, theirs = body["per_class"].get(name, {}), other["per_class"].get(name, {})
+        support = ours.get("support", theirs.get("support", ""))
+        table.add_row(escape(name), str(support), *_triples(ours, theirs, changes))
     return table
 
 
