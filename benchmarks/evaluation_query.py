@@ -7,7 +7,8 @@ size, that many reviewed frames (5 truth boxes each, 8 predictions of version 1 
 ``--compare``, 8 of version 2) plus as many frames waiting for review without ground truth (which
 the query must skip), written with bulk inserts. Each figure is the best of ``--reps`` runs.
 
-    python benchmarks/evaluation_query.py [--sizes 1000 10000 100000] [--reps 3] [--database-url URL]
+    python benchmarks/evaluation_query.py [--sizes 1000 10000 100000] [--reps 3] [--compare]
+        [--database-url URL | --start-postgres]
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def frames(env: Any, make_jpeg: Callable[..., bytes]) -> Frames:
 
 def _project(env: Any) -> Project:
     with env.store.db.reading() as session:
-        project = session.scalar(select(Project).where(Project.slug == "cams"))
+        project: Project | None = session.scalar(select(Project).where(Project.slug == "cams"))
         assert project is not None
         return project
 

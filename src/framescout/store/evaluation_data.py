@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Row, Select, and_, case, exists, func, or_, select, union
+from sqlalchemy import ColumnElement, Executable, Integer, and_, case, exists, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from framescout.evaluation import EvalImage
@@ -145,7 +145,7 @@ def iter_eval_images(
         yield _per_version(current, truth, predictions, wanted)
 
 
-def _streamed(session: Session, query: Select[Any]) -> Iterator[Row[Any]]:
+def _streamed(session: Session, query: Executable) -> Iterator[Sequence[Any]]:
     """The rows of ``query`` in chunks of `CHUNK_ROWS` (a server-side cursor on PostgreSQL), through
     the Core connection: the ORM's per-row bookkeeping would double the time of 100k frames."""
     return iter(session.connection().execute(query.execution_options(yield_per=CHUNK_ROWS)))

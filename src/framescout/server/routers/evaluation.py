@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from framescout.server.deps import PathProject, StoreDep
 from framescout.server.errors import RequestInvalid
@@ -33,46 +34,48 @@ _PLAIN = r"^[^\x00-\x1f\x7f]*$"
 _ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (401, 404, 422)}
 
 
-def _text(description: str, max_length: int = 200, min_length: int = 0) -> Any:
-    return Query(description=description, min_length=min_length, max_length=max_length, pattern=_PLAIN)
+def _text(description: str, max_length: int = 200) -> Any:
+    return Field(None, description=description, min_length=1, max_length=max_length, pattern=_PLAIN)
 
 
-Version = Annotated[str, _text("The model version to measure.", min_length=1)]
-OtherVersion = Annotated[
-    str | None, _text("A second version, measured on the same frames (those predicted by both).", 200, 1)
-]
-Rule = Annotated[str | None, _text("Only frames kept by this sampling rule.")]
-Tag = Annotated[str | None, _text("Only frames with this tag.", 100)]
-Device = Annotated[str | None, _text("Only frames from this device.")]
-Since = Annotated[
-    datetime | None,
-    Query(description="Only frames seen (else uploaded) at or after this time (ISO 8601; UTC if no zone)."),
-]
+class EvaluationQuery(BaseModel):
+    """The evaluation route's query parameters, checked here (422 ``validation_error`` naming one)."""
+
+    model_version: str = Field(
+        description="The model version to measure.", min_length=1, max_length=200, pattern=_PLAIN
+    )
+    compare: str | None = _text("A second version, measured on the same frames (those predicted by both).")
+    rule: str | None = _text("Only frames kept by this sampling rule.")
+    tag: str | None = _text("Only frames with this tag.", 100)
+    device_id: str | None = _text("Only frames from this device.")
+    since: datetime | None = Field(
+        None, description="Only frames seen (else uploaded) at or after this time (ISO 8601; UTC if no zone)."
+    )
+
+    def frames(self) -> EvalFilter:
+        """The store's filter (``since`` as naive UTC, the store's time)."""
+        since = self.since
+        if since is not None and since.tzinfo is not None:
+            since = since.astimezone(UTC).replace(tzinfo=None)
+        return EvalFilter(rule=self.rule, tag=self.tag, device_id=self.device_id, since=since)
 
 
 @router.get("", responses=_ERRORS)
 def evaluation(
-    project: PathProject,
-    store: StoreDep,
-    model_version: Version,
-    compare: OtherVersion = None,
-    rule: Rule = None,
-    tag: Tag = None,
-    device_id: Device = None,
-    since: Since = None,
+    project: PathProject, store: StoreDep, query: Annotated[EvaluationQuery, Query()]
 ) -> dict[str, Any]:
     """The version's COCO AP, AP50, per-class measures, recommended threshold and PR curves over the
     frames with ground truth and its predictions (``images`` 0 and null measures when there is none);
     with ``compare``, both versions over the same frames, ``compare`` and ``delta`` (compare − base).
     404 ``model_version_not_found`` for a version the project has neither registered nor predicted."""
-    if compare == model_version:
+    base, compare = query.model_version, query.compare
+    if compare == base:
         raise RequestInvalid("invalid_filter", "compare must name another version than model_version")
-    versions = [model_version] if compare is None else [model_version, compare]
-    found = EvalFilter(rule=rule, tag=tag, device_id=device_id, since=_naive_utc(since))
+    versions = [base] if compare is None else [base, compare]
     with store.db.reading() as session:
         for version in versions:
             check_known_version(session, project, version)
-        frames = common_eval_images(session, project, versions, found)
+        frames = common_eval_images(session, project, versions, query.frames())
     reports = [version_report(version, frames[version]) for version in versions]
     return reports[0] if compare is None else comparison(reports[0], reports[1])
 
@@ -96,10 +99,3 @@ def versions(project: PathProject, store: StoreDep) -> dict[str, Any]:
         ],
         "default": newest_evaluable(listed),
     }
-
-
-def _naive_utc(moment: datetime | None) -> datetime | None:
-    """The store's time: naive UTC (a time without a zone is taken as UTC)."""
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
