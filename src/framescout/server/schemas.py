@@ -79,6 +79,9 @@ class AnnotationOut(BaseModel):
     confidence: float | None = None
     model_version: str | None = None
     created_by: str | None = Field(None, description="Who saved this ground truth (review UI).")
+    iscrowd: bool = Field(
+        False, description="COCO's crowd flag (ground truth): a region of many objects, not one to find."
+    )
 
     @classmethod
     def of(cls, a: Annotation) -> AnnotationOut:
