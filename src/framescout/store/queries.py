@@ -36,6 +36,8 @@ class ImageFilter:
     model_version: str | None = None
     review_status: str | None = None
     """``pending`` (not reviewed yet), ``reviewed`` or ``rejected``."""
+    image_ids: tuple[str, ...] | None = None
+    """Only these images (the frames behind an evaluation's number: the browser's ``eval*`` filters)."""
 
 
 REVIEW_FILTERS = ("pending", "reviewed", "rejected")
@@ -65,6 +67,8 @@ def image_feedback(session: Session, image: Image) -> list[Report]:
 def filtered_query(project: Project, f: ImageFilter) -> Select[Image]:
     """The images of ``project`` that match ``f`` (unordered)."""
     query = select(Image).where(Image.project_id == project.id)
+    if f.image_ids is not None:
+        query = query.where(Image.id.in_(f.image_ids))
     if f.split is not None:
         query = query.where(Image.split == f.split)
     if f.sampling_rule is not None:

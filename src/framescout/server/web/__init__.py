@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from framescout.server.errors import error_body
-from framescout.server.web import auth, browse, devices, exports, projects, review, rules
+from framescout.server.web import auth, browse, devices, evaluation, exports, projects, review, rules
 from framescout.server.web.session import SignInRequired, login_url
 from framescout.server.web.templating import HERE, render
 
@@ -38,7 +38,7 @@ def install_web_ui(app: FastAPI) -> None:
     app.state.error_page = _error_page
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
-    for module in (auth, projects, browse, review, exports, rules, devices):
+    for module in (auth, projects, browse, review, exports, rules, devices, evaluation):
         app.include_router(module.router)
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -8,19 +8,23 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from framescout.server.deps import SettingsDep, StoreDep, ThumbnailsDep
 from framescout.server.errors import RequestInvalid
 from framescout.server.image_bytes import original_response, thumbnail_response
+from framescout.server.web.eval_filter import EvalSelection, resolve
 from framescout.server.web.session import ProjectDep, SignedInDep
 from framescout.server.web.templating import render_tab
+from framescout.store.evaluation_data import EvalFilter
 from framescout.store.queries import REVIEW_FILTERS, ImageFilter, filter_choices, load_image, query_images
 from framescout.store.summaries import image_counts
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 PAGE_SIZE = 48
+EVAL_FIELDS = ("eval", "eval_class", "eval_truth", "eval_predicted", "eval_compare")
+"""The evaluation filters besides ``eval_version`` (they need it)."""
 
 
 class BrowseParams(BaseModel):
@@ -37,12 +41,39 @@ class BrowseParams(BaseModel):
     max_confidence: float | None = Field(None, ge=0, le=1)
     model_version: str | None = Field(None, max_length=200)
     device_id: str | None = Field(None, max_length=200)
+    eval_version: str | None = Field(None, max_length=200)
+    eval: str | None = Field(None, max_length=10)
+    eval_class: str | None = Field(None, max_length=200)
+    eval_truth: str | None = Field(None, max_length=200)
+    eval_predicted: str | None = Field(None, max_length=200)
+    eval_compare: str | None = Field(None, max_length=200)
     page: int = Field(1, ge=1, le=100_000)
+    _eval_ids: tuple[str, ...] | None = PrivateAttr(None)
+
+    def selection(self) -> EvalSelection | None:
+        """The evaluation error whose frames to list (`framescout.server.web.eval_filter`), if any."""
+        if self.eval_version is None:
+            if any(getattr(self, k) for k in EVAL_FIELDS):
+                raise RequestInvalid(
+                    "invalid_filter", "the eval* filters need eval_version (a model version)"
+                )
+            return None
+        return EvalSelection(
+            self.eval_version,
+            self.eval or "",
+            self.eval_compare,
+            self.eval_class,
+            self.eval_truth,
+            self.eval_predicted,
+        )
 
     def to_filter(self) -> ImageFilter:
-        """The store's filter: the fields of the same name, ``rule`` and ``status`` renamed."""
-        same = self.model_dump(exclude={"rule", "status", "page"})
-        return ImageFilter(**same, sampling_rule=self.rule, review_status=self.status)
+        """The store's filter: the fields of the same name, ``rule`` and ``status`` renamed, and the
+        images behind the evaluation filters (resolved by `browse_params`)."""
+        same = self.model_dump(exclude={"rule", "status", "page", "eval_version", *EVAL_FIELDS})
+        return ImageFilter(
+            **same, sampling_rule=self.rule, review_status=self.status, image_ids=self._eval_ids
+        )
 
     def query(self, **changes: Any) -> str:
         """This filter as a query string (for links), with ``changes`` applied; page 1 is left out."""
@@ -52,14 +83,21 @@ class BrowseParams(BaseModel):
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
 
-def browse_params(request: Request) -> BrowseParams:
-    """Parse the filters; a bad value is a clear 422 naming the field, not a silent reset."""
+def browse_params(request: Request, proj: ProjectDep, store: StoreDep) -> BrowseParams:
+    """Parse the filters; a bad value is a clear 422 naming the field, not a silent reset. The
+    evaluation filters are resolved here, to the images behind them, once per request."""
     raw = {k: v for k, v in request.query_params.items() if v.strip()}
     try:
-        return BrowseParams.model_validate(raw)
+        params = BrowseParams.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise RequestInvalid("invalid_filter", f"invalid filter: {problems}") from None
+    selection = params.selection()
+    if selection is not None:
+        frames = EvalFilter(rule=params.rule, tag=params.tag, device_id=params.device_id)
+        with store.db.reading() as session:
+            params._eval_ids = resolve(session, proj, selection, frames)
+    return params
 
 
 BrowseDep = Annotated[BrowseParams, Depends(browse_params)]
@@ -92,6 +130,8 @@ def browser(
         page=params.page,
         pages=pages,
         review_query=params.query(page=None),
+        selection=params.selection(),
+        eval_hidden={k: getattr(params, k) for k in ("eval_version", *EVAL_FIELDS) if getattr(params, k)},
     )
 
 
