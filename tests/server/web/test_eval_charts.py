@@ -81,7 +81,7 @@ def test_frames_behind_each_kind_of_error() -> None:
     evaluation = evaluate(_images(), confusion_confidence=0.5)
 
     def behind(kind: str, **kw: str | None) -> set[str]:
-        return set(frames_behind(evaluation, EvalSelection("1", kind, **kw)))  # type: ignore[arg-type]
+        return set(frames_behind(evaluation, EvalSelection("1", kind, **kw)))
 
     assert behind("fp", cls="cat") == {"a", "b"}  # the confusion on a, the background box on b
     assert behind("miss", cls="dog") == {"a", "b"}

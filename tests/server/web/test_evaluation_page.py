@@ -167,10 +167,10 @@ def test_empty_state_and_bad_parameters(measured: Measured, ui: httpx.Client) ->
     assert incomplete.status_code == 422 and "eval=fp needs eval_class" in incomplete.text
 
 
-def test_the_evaluation_page_in_the_browser(
+def test_the_evaluation_page_in_the_browser(  # type: ignore[no-untyped-def]
     measured: Measured,  # noqa: F811
     expected: dict[str, Evaluation],
-    browser,  # type: ignore[no-untyped-def]
+    browser,
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
