@@ -8,15 +8,20 @@ prediction rows of V were added to it; a prediction row without a version belong
 and one without a confidence counts as certain (`UNSCORED`).
 
 Everything is read with one set-based query per call (no query per image), streamed in chunks of
-`CHUNK_ROWS` rows, so 100k reviewed frames cost one pass over their annotation rows (the indexes
-``ix_images_project_review`` and ``ix_annotations_image_kind`` serve it: see docs/benchmarks.md).
+`CHUNK_ROWS` rows, so 100k reviewed frames cost one pass over their annotation rows (the existing
+indexes ``ix_images_project_review`` and ``ix_annotations_image_kind`` serve it; the time:
+``benchmarks/evaluation_query.py``, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, Integer, and_, case, exists, func, or_, select, union
@@ -100,11 +105,14 @@ def _frames(project: Project, versions: Sequence[str], f: EvalFilter) -> list[Co
     return conditions
 
 
-def iter_eval_images(
+def common_eval_images(
     session: Session, project: Project, versions: Sequence[str], f: EvalFilter = EvalFilter()
-) -> Iterator[dict[str, EvalImage]]:
-    """Per frame with ground truth and predictions of every one of ``versions``, one `EvalImage` per
-    version (the same truth, that version's predictions), keyed by version; in one streamed query."""
+) -> dict[str, list[EvalImage]]:
+    """The frames with ground truth and predictions of *every* one of ``versions``: per version, its
+    `EvalImage`s (the same truth, that version's predictions) over the same frames, ordered by image
+    id; each box list in its stored order. One streamed query; the cyclic garbage collector pauses
+    meanwhile (`paused_gc`: the millions of boxes of 100k frames would set it scanning them again
+    and again, a third of the time)."""
     wanted = list(dict.fromkeys(versions))
     version = _version_of_row()
     boxes_of_frame = and_(
@@ -112,37 +120,46 @@ def iter_eval_images(
         or_(Annotation.kind == GROUND_TRUTH, and_(Annotation.kind == PREDICTION, version.in_(wanted))),
     )
     query = (
-        select(
-            Image.id,
-            Annotation.kind,
-            version,
-            Annotation.class_name,
-            Annotation.x_min,
-            Annotation.y_min,
-            Annotation.x_max,
-            Annotation.y_max,
-            Annotation.confidence,
-            Annotation.iscrowd,
-        )
+        select(Image.id, Annotation.kind, version, Annotation.position, *BOX_COLUMNS)
         .outerjoin(Annotation, boxes_of_frame)
         .where(*_frames(project, wanted, f))
-        .order_by(Image.id, Annotation.kind, Annotation.position)
-    )
-    current: str | None = None
-    truth: list[Box] = []
-    predictions: dict[str, list[Box]] = {}
-    for image_id, kind, row_version, name, x0, y0, x1, y1, confidence, crowd in _streamed(session, query):
-        if image_id != current:
-            if current is not None:
-                yield _per_version(current, truth, predictions, wanted)
-            current, truth, predictions = image_id, [], {v: [] for v in wanted}
-        if kind == GROUND_TRUTH:
-            truth.append(Box(name, x0, y0, x1, y1, iscrowd=bool(crowd)))
-        elif kind == PREDICTION:
-            score = UNSCORED if confidence is None else confidence
-            predictions[str(row_version)].append(Box(name, x0, y0, x1, y1, score))
-    if current is not None:
-        yield _per_version(current, truth, predictions, wanted)
+    )  # unordered: sorting a million rows in the database costs more than sorting lists here
+    truth: dict[str, list[tuple[int, Box]]] = {}
+    predicted: dict[str, dict[str, list[tuple[int, Box]]]] = {}
+    with paused_gc():
+        for image_id, kind, row_version, position, name, x0, y0, x1, y1, score, crowd in _streamed(
+            session, query
+        ):
+            if image_id not in truth:
+                truth[image_id], predicted[image_id] = [], {v: [] for v in wanted}
+            if kind == GROUND_TRUTH:
+                truth[image_id].append((position, Box(name, x0, y0, x1, y1, iscrowd=bool(crowd))))
+            elif kind == PREDICTION:
+                box = Box(name, x0, y0, x1, y1, UNSCORED if score is None else score)
+                predicted[image_id][str(row_version)].append((position, box))
+        out: dict[str, list[EvalImage]] = {v: [] for v in wanted}
+        for image_id in sorted(truth):
+            boxes = _in_order(truth[image_id])
+            for v in wanted:
+                out[v].append(EvalImage(image_id, boxes, _in_order(predicted[image_id][v])))
+    return out
+
+
+BOX_COLUMNS = (
+    Annotation.class_name,
+    Annotation.x_min,
+    Annotation.y_min,
+    Annotation.x_max,
+    Annotation.y_max,
+    Annotation.confidence,
+    Annotation.iscrowd,
+)
+
+
+def _in_order(boxes: list[tuple[int, Box]]) -> list[Box]:
+    """The boxes by their stored position (a stable sort: only positions are compared)."""
+    boxes.sort(key=itemgetter(0))
+    return [box for _, box in boxes]
 
 
 def _streamed(session: Session, query: Executable) -> Iterator[Sequence[Any]]:
@@ -151,29 +168,36 @@ def _streamed(session: Session, query: Executable) -> Iterator[Sequence[Any]]:
     return iter(session.connection().execute(query.execution_options(yield_per=CHUNK_ROWS)))
 
 
-def _per_version(
-    image_id: str, truth: list[Box], predictions: dict[str, list[Box]], versions: list[str]
-) -> dict[str, EvalImage]:
-    return {v: EvalImage(image_id, truth, predictions[v]) for v in versions}
-
-
 def eval_images(
     session: Session, project: Project, version: str, f: EvalFilter = EvalFilter()
 ) -> list[EvalImage]:
-    """The frames `evaluate` measures ``version`` on (see `iter_eval_images`)."""
-    return [frame[version] for frame in iter_eval_images(session, project, [version], f)]
+    """The frames `evaluate` measures ``version`` on (see `common_eval_images`)."""
+    return common_eval_images(session, project, [version], f)[version]
 
 
-def common_eval_images(
-    session: Session, project: Project, versions: Sequence[str], f: EvalFilter = EvalFilter()
-) -> dict[str, list[EvalImage]]:
-    """The frames with ground truth and predictions of *every* one of ``versions``: per version, its
-    `EvalImage`s over the same frames in the same order (for a side-by-side comparison)."""
-    out: dict[str, list[EvalImage]] = {v: [] for v in versions}
-    for frame in iter_eval_images(session, project, versions, f):
-        for v, image in frame.items():
-            out[v].append(image)
-    return out
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting goes on) while building many objects
+    that stay alive; overlapping pauses (two requests at once) resume it only when the last ends,
+    and only if it was on when the first began."""
+    global _gc_holders, _gc_was_enabled
+    with _gc_lock:
+        if _gc_holders == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def is_known_version(session: Session, project: Project, version: str) -> bool:
@@ -216,9 +240,13 @@ def version_frames(session: Session, project: Project) -> list[VersionFrames]:
         select(Image.id.label("image_id"), Image.model_version.label("version")).where(
             Image.project_id == project.id, Image.model_version.is_not(None)
         ),
-        select(Annotation.image_id, _version_of_row())
+        select(Annotation.image_id, Annotation.model_version)  # rows of another version than the image's
         .join(Image, Image.id == Annotation.image_id)
-        .where(Image.project_id == project.id, Annotation.kind == PREDICTION, _version_of_row().is_not(None)),
+        .where(
+            Image.project_id == project.id,
+            Annotation.kind == PREDICTION,
+            Annotation.model_version != func.coalesce(Image.model_version, ""),
+        ),
     ).subquery()
     counts = session.execute(
         select(rows.c.version, func.count(), func.sum(case((has_truth(), 1), else_=0).cast(Integer)))
