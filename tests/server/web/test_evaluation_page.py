@@ -216,3 +216,19 @@ def test_the_evaluation_page_in_the_browser(  # type: ignore[no-untyped-def]
     assert "/evaluation" in page.url and page.locator("table.confusion").count() == 1
     assert errors == []
     context.close()
+
+
+def test_under_a_rule_filter_the_page_and_its_links_keep_to_that_rule(
+    measured: Measured,  # noqa: F811
+    ui: httpx.Client,
+) -> None:
+    random_frames = measured.stored["1"][::2]  # the fixture kept every other frame by "random"
+    narrowed = evaluate(random_frames)
+    html = ui.get(f"{PAGE}?model_version=1&rule=random", headers=HTML).text
+    assert f'Version 1 <span class="muted">on {len(random_frames)} frames' in html
+    assert f'<div class="big ap">{narrowed.ap:.3f}</div>' in html
+    cell = _biggest_cell(narrowed, "fp")
+    href = re.search(rf'data-truth="" data-predicted="{cell.predicted}"[^>]*><a href="([^"]+)"', html)
+    assert href and "rule=random" in href.group(1)
+    assert _browsed(ui, href.group(1)) == set(cell.image_ids)
+    assert set(cell.image_ids) != set(_biggest_cell(evaluate(measured.stored["1"]), "fp").image_ids)
