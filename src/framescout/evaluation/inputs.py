@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,14 +81,15 @@ def flatten(images: Sequence[EvalImage]) -> Flat:
         raise ValueError(f"image_id {duplicate!r} appears more than once among the evaluated images")
     truth = [box for image in images for box in image.truth]
     predictions = [box for image in images for box in image.predictions]
-    scores = [box.confidence for box in predictions]
+    scores = list(map(attrgetter("confidence"), predictions))
     if None in scores:
         position = scores.index(None)
         owner = np.repeat(np.arange(len(images)), [len(i.predictions) for i in images])[position]
         raise ValueError(f"a prediction of image {image_ids[owner]!r} has no confidence")
     lookup: dict[str, int] = {}
-    truth_labels = [lookup.setdefault(box.class_name, len(lookup)) for box in truth]
-    prediction_labels = [lookup.setdefault(box.class_name, len(lookup)) for box in predictions]
+    name = attrgetter("class_name")
+    truth_labels = [lookup.setdefault(n, len(lookup)) for n in map(name, truth)]
+    prediction_labels = [lookup.setdefault(n, len(lookup)) for n in map(name, predictions)]
     classes = tuple(sorted(lookup))
     rank = np.empty(len(lookup), dtype=np.intp)
     rank[[lookup[name] for name in classes]] = np.arange(len(classes))
@@ -101,13 +104,15 @@ def flatten(images: Sequence[EvalImage]) -> Flat:
 def _boxes(
     boxes: list[Box], counts: list[int], labels: IntArray, scores: Sequence[float | None], crowd: bool = False
 ) -> FlatBoxes:
-    corners = np.array([(b.x_min, b.y_min, b.x_max, b.y_max) for b in boxes], dtype=np.float64)
-    xywh = corners.reshape(-1, 4).copy()
+    corners = chain.from_iterable(map(attrgetter("x_min", "y_min", "x_max", "y_max"), boxes))
+    xywh = np.fromiter(corners, dtype=np.float64, count=4 * len(boxes)).reshape(-1, 4)
     xywh[:, 2:] -= xywh[:, :2]
     return FlatBoxes(
         image=np.repeat(np.arange(len(counts), dtype=np.intp), counts),
         label=np.asarray(labels, dtype=np.intp).reshape(-1),
         xywh=xywh,
         score=np.array(scores, dtype=np.float64).reshape(-1),
-        crowd=np.array([b.iscrowd for b in boxes] if crowd else [False] * len(boxes), dtype=np.bool_),
+        crowd=np.fromiter(map(attrgetter("iscrowd"), boxes), dtype=np.bool_, count=len(boxes))
+        if crowd
+        else np.zeros(len(boxes), dtype=np.bool_),
     )
