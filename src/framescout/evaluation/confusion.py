@@ -104,7 +104,8 @@ def _grouped(
     """Per distinct key (ascending): its count and its images' ids with their counts, most first."""
     if len(key) == 0:
         return []
-    pairs, counts = np.unique(np.stack([key, image], axis=1), axis=0, return_counts=True)
+    codes, counts = np.unique(key.astype(np.int64) * len(ids) + image, return_counts=True)
+    pairs = np.stack([codes // len(ids), codes % len(ids)], axis=1)
     order = np.lexsort((pairs[:, 1], -counts, pairs[:, 0]))
     pairs, counts = pairs[order], counts[order]
     bounds = np.flatnonzero(np.diff(pairs[:, 0])) + 1

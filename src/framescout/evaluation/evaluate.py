@@ -62,8 +62,10 @@ def evaluate(
     matched = matches.truth >= 0
     ignored = matches.ignored | (~matched & dt.out_of_range[keep])
     tp, fp = matched & ~ignored, ~matched & ~ignored
-    # pycocotools' order within a class: descending score, ties by image order, then box order.
-    order = np.lexsort((keep, dt.image[keep], -dt.score[keep], dt.label[keep]))
+    # pycocotools' order within a class: descending score, ties by image order, then box order
+    # (the input order of `keep`, so stable sorts keep it).
+    pooled = np.argsort(-dt.score[keep], kind="stable")
+    order = pooled[np.argsort(dt.label[keep][pooled], kind="stable")]
     labels = dt.label[keep][order]
     scores = dt.score[keep][order]
     tp, fp = tp[:, order], fp[:, order]
@@ -82,7 +84,6 @@ def evaluate(
         per_class[name] = ClassMetrics(
             ap, ap50, point.precision, point.recall, point.f1, point.threshold, int(support[label])
         )
-    pooled = np.lexsort((keep, dt.image[keep], -dt.score[keep]))
     overall = _overall(dt.score[keep][pooled], tp[0], fp[0], order, pooled, int(support.sum()))
     stacked = np.stack(precisions) if precisions else np.zeros((0, len(thresholds), 1))
     counted = np.zeros(len(dt), dtype=np.bool_)

@@ -24,20 +24,24 @@ IOU_CAP = 1 - 1e-10
 def ranks(group: IntArray, score: FloatArray) -> tuple[IntArray, IntArray]:
     """The order of the boxes by group, then descending score, ties in input order (pycocotools'
     mergesort), and each box's rank (0 = highest score) within its group."""
-    order = np.lexsort((np.arange(len(group)), -score, group))
+    by_score = np.argsort(-score, kind="stable")
+    order = by_score[np.argsort(group[by_score], kind="stable")]
     sorted_group = group[order]
-    starts = np.searchsorted(sorted_group, sorted_group, side="left")
+    change = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
+    starts = np.maximum.accumulate(np.where(change, np.arange(len(group)), 0))
     rank = np.empty(len(group), dtype=np.intp)
     rank[order] = np.arange(len(group)) - starts
     return order, rank
 
 
 def pairs(dt_group: IntArray, gt_group: IntArray) -> tuple[IntArray, IntArray]:
-    """Every (prediction, truth) index pair whose two boxes are in the same group."""
+    """Every (prediction, truth) index pair whose two boxes are in the same group (groups are
+    non-negative integers), by prediction, then truth box, in index order."""
     gt_order = np.argsort(gt_group, kind="stable")
-    sorted_groups = gt_group[gt_order]
-    first = np.searchsorted(sorted_groups, dt_group, side="left")
-    count = np.searchsorted(sorted_groups, dt_group, side="right") - first
+    size = max(int(dt_group.max(initial=-1)), int(gt_group.max(initial=-1))) + 1
+    per_group = np.bincount(gt_group, minlength=size)
+    count = per_group[dt_group]
+    first = (np.cumsum(per_group) - per_group)[dt_group]
     dt = np.repeat(np.arange(len(dt_group), dtype=np.intp), count)
     offsets = np.arange(len(dt)) - np.repeat(np.cumsum(count) - count, count)
     return dt, gt_order[np.repeat(first, count) + offsets]
@@ -87,14 +91,13 @@ def match(
     result = np.full((len(caps), len(dt_group)), -1, dtype=np.intp)
     pair_dt, pair_gt = pairs(dt_group, gt_group)
     overlaps = iou(dt_xywh[pair_dt], gt_xywh[pair_gt], gt_crowd[pair_gt])
-    keep = overlaps >= caps.min() if len(caps) else np.zeros(len(overlaps), dtype=np.bool_)
+    keep = overlaps >= caps.min()
     if other_labels is not None:
         keep &= other_labels[0][pair_dt] != other_labels[1][pair_gt]
     pair_dt, pair_gt, overlaps = pair_dt[keep], pair_gt[keep], overlaps[keep]
     _, rank = ranks(dt_group, dt_score)
-    # Per rank, each prediction's candidates in rising preference: ignored boxes before the others,
-    # then rising IoU, then input order (the last of equal IoUs wins, as in pycocotools' loop).
-    order = np.lexsort((pair_gt, overlaps, ~gt_ignore[pair_gt], pair_dt, rank[pair_dt]))
+    # Every group's r-th prediction is matched in step r; pairs stay by prediction, then truth box.
+    order = np.argsort(rank[pair_dt].astype(np.int32), kind="stable")
     pair_dt, pair_gt, overlaps = pair_dt[order], pair_gt[order], overlaps[order]
     pair_rank = rank[pair_dt]
     taken = np.zeros((len(caps), len(gt_group)), dtype=np.bool_)
@@ -103,15 +106,30 @@ def match(
         if start == stop:
             continue
         dts, gts = pair_dt[start:stop], pair_gt[start:stop]
-        free = (overlaps[start:stop] >= caps[:, None]) & (~taken[:, gts] | gt_crowd[gts])
-        candidate = np.where(free, np.arange(stop - start), -1)
-        segments = np.r_[0, np.flatnonzero(np.diff(dts)) + 1]
-        best = np.maximum.reduceat(candidate, segments, axis=1)
-        t, _ = np.nonzero(best >= 0)
-        chosen = best[best >= 0]
+        chosen, t = _choose(overlaps[start:stop], dts, ~gt_ignore[gts], caps, ~taken[:, gts] | gt_crowd[gts])
         result[t, dts[chosen]] = gts[chosen]
         taken[t, gts[chosen]] = True
     matched = result >= 0
     ignored = np.zeros_like(matched)
     ignored[matched] = gt_ignore[result[matched]]
     return Matches(result, ignored)
+
+
+def _choose(
+    overlaps: FloatArray, dts: IntArray, regular: BoolArray, caps: FloatArray, available: BoolArray
+) -> tuple[IntArray, IntArray]:
+    """One step of the greedy loop: per threshold, each prediction's pick among its candidate pairs
+    (``dts`` runs of pairs; ``available``: the truth box is free or a crowd box, per threshold):
+    a regular box if any qualifies, else an ignored one; the highest IoU; of equal IoUs the last.
+    Returns the chosen pair positions and their thresholds' indices."""
+    free = (overlaps >= caps[:, None]) & available
+    segments = np.r_[0, np.flatnonzero(np.diff(dts)) + 1]
+    owner = np.repeat(np.arange(len(segments)), np.diff(np.r_[segments, len(dts)]))
+    any_regular = np.logical_or.reduceat(free & regular, segments, axis=1)
+    eligible = free & (regular | ~any_regular[:, owner])
+    key = np.where(eligible, overlaps, -1.0)
+    best = np.maximum.reduceat(key, segments, axis=1)
+    position = np.where(eligible & (key == best[:, owner]), np.arange(len(dts)), -1)
+    last = np.maximum.reduceat(position, segments, axis=1)
+    t, _ = np.nonzero(last >= 0)
+    return last[last >= 0], t
