@@ -19,7 +19,9 @@ from framescout.store.validation import MAX_SQL_INT, check_split
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}/images", tags=["images"])
 
-_FILTER_FIELDS = [f.name for f in dataclasses.fields(ImageFilter) if f.name not in ("split", "review_status")]
+_FILTER_FIELDS = [
+    f.name for f in dataclasses.fields(ImageFilter) if f.name not in ("split", "review_status", "image_ids")
+]
 """`ImageFilter` fields the listing takes as query parameters of the same name, unchanged."""
 _ERRORS: dict[int | str, dict[str, object]] = {s: {"model": ErrorOut} for s in (401, 404, 413, 415, 422)}
 
