@@ -34,15 +34,21 @@ class Line:
 
 
 @dataclass
-class LineChart:
-    """Everything a template needs to draw a chart of lines over [0, 1] × [0, 1]."""
+class Plot:
+    """A chart's size and the horizontal extent of its plot area, in pixels."""
 
     width: int
     height: int
     left: float
-    top: float
     right: float
-    bottom: float
+
+
+@dataclass
+class LineChart(Plot):
+    """Everything a template needs to draw a chart of lines over [0, 1] × [0, 1]."""
+
+    top: float = 0.0
+    bottom: float = 0.0
     lines: list[Line] = field(default_factory=list)
     x_ticks: list[tuple[float, str]] = field(default_factory=list)
     y_ticks: list[tuple[float, str]] = field(default_factory=list)
@@ -57,7 +63,7 @@ def pr_chart(
 ) -> LineChart:
     """Precision (y) over recall (x), one line per curve (colours in order); a curve whose length
     differs from ``recall``'s is a ValueError. Empty without curves."""
-    chart = LineChart(width, height, left=40, top=10, right=width - 12, bottom=height - 28)
+    chart = LineChart(width, height, left=40, right=width - 12, top=10, bottom=height - 28)
     for value in UNIT_TICKS:
         chart.x_ticks.append((chart.left + value * (chart.right - chart.left), f"{value:g}"))
         chart.y_ticks.append((chart.bottom - value * (chart.bottom - chart.top), f"{value:g}"))
@@ -98,13 +104,9 @@ class BarRow:
 
 
 @dataclass
-class BarsChart:
+class BarsChart(Plot):
     """Horizontal bars over [0, 1], one row per class, one bar per series within a row."""
 
-    width: int
-    height: int
-    left: float
-    right: float
     rows: list[BarRow] = field(default_factory=list)
     x_ticks: list[tuple[float, str]] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, series name)

@@ -104,6 +104,7 @@ def evaluation_page(
             classes,
             [(f"version {p.version}", v) for p, v in zip(panels, values, strict=True)],
             measure="AP50",
+            width=760,
         )
     pr_classes = sorted({name for p in panels for name in p.evaluation.class_curves})
     return render_tab(
