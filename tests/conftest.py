@@ -61,6 +61,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _session_home = Path(tempfile.mkdtemp(prefix="framescout-test-home-"))
     os.environ.update(fake_home(_session_home))
     os.environ.pop("FRAMESCOUT_DATA_DIR", None)
+    # Label assist (a background thread that pre-labels bare images) would add predictions to other
+    # tests' uploads as soon as they register a model: off, except where tests/server/
+    # test_label_assist*.py turn it on for their own servers.
+    os.environ["FRAMESCOUT_LABEL_ASSIST"] = "off"
     config.addinivalue_line("markers", f"{backends.MARKER}: run on SQLite + files and on PostgreSQL + S3")
 
 
