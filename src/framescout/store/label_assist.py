@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, Update, and_, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.base import Executable
 
 from framescout.predictions.box import Box
 from framescout.store.accounts import ClassLimits
@@ -96,28 +95,27 @@ def claim(
     with db.write_engine.begin() as conn:
         for row in conn.execute(query).all():
             values = {"model_version": version, "state": RUNNING, "claimed_by": worker, "claimed_at": now}
+            statement: postgresql.Insert | sqlite.Insert | Update
             if row.claimed_at is None:
-                taken = conn.execute(
-                    _insert_or_ignore(conn), [{"image_id": row.id, "project_id": project.id, **values}]
-                )
+                statement = _insert_or_ignore(conn).values(image_id=row.id, project_id=project.id, **values)
             else:  # a failed row of another version, or an expired claim: only if nobody moved it since
-                taken = conn.execute(
+                statement = (
                     update(LabelAssist)
                     .where(LabelAssist.image_id == row.id, LabelAssist.claimed_at == row.claimed_at)
                     .values(**values, finished_at=None, boxes=None, error=None)
                 )
-            if taken.rowcount == 1:
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING
+            if conn.execute(statement.returning(LabelAssist.image_id)).first() is not None:
                 won.append(Claimed(row.id, row.sha256, row.width, row.height))
     return won
 
 
-def _insert_or_ignore(conn: Connection) -> Executable:
+def _insert_or_ignore(conn: Connection) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that does nothing when the image is claimed already (PostgreSQL or SQLite)."""
     table = Base.metadata.tables["label_assist"]
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return insert(table)  # another database: a second claimer gets an integrity error
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def _still_mine(conn: Connection, image_id: str, worker: str) -> bool:
