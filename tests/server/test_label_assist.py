@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -214,3 +217,23 @@ def test_the_current_model_is_the_newest_deployment_to_all_devices_else_the_newe
         deploy(session, project, 3, {"site": "south"}, "test")
         found = current_model(session, project)
         assert found is not None and found.version == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("FRAMESCOUT_LABEL_ASSIST", "maybe"), ("FRAMESCOUT_LABEL_ASSIST_LEASE", "soon")],
+)
+def test_a_bad_label_assist_setting_stops_serve_with_one_line(tmp_path: Path, name: str, value: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "framescout", "serve", "--data-dir", str(tmp_path / "d"), "--port", "1"],
+        env={**os.environ, name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert (
+        done.stderr.strip().startswith("error:")
+        and name in done.stderr
+        and len(done.stderr.splitlines()) == 1
+    )
