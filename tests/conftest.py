@@ -38,6 +38,12 @@ def coco_tiny() -> Path:
     return require_shared(COCO_TINY)
 
 
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """../shared/data/samples: bus.jpg, dog.jpg, person.jpg, street.png (real photos)."""
+    return require_shared(COCO_TINY.parent / "samples")
+
+
 HOME_VARIABLES = ("HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
 _session_home: Path | None = None
 

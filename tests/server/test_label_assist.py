@@ -35,14 +35,6 @@ pytestmark = pytest.mark.both_backends
 URL = "/api/v1/projects/acme/open/images"
 
 
-@pytest.fixture(scope="module")
-def samples(coco_tiny: Path) -> Path:
-    folder = coco_tiny.parent / "samples"
-    if not folder.is_dir():
-        pytest.skip(f"needs {folder} (the ../shared data folder); not present here")
-    return folder
-
-
 def _register(env: Any, model: Path, version: int, fmt: str | None, names: list[str]) -> None:
     """Register a model file as ``version`` of acme/open (directly: `models add` refuses broken ones)."""
     digest = sha256_hex(model.read_bytes())

@@ -69,14 +69,6 @@ def assisted(
         yield Assisted(Live(server, key, other_key), backend)
 
 
-@pytest.fixture(scope="module")
-def samples(coco_tiny: Path) -> Path:
-    folder = coco_tiny.parent / "samples"
-    if not folder.is_dir():
-        pytest.skip(f"needs {folder} (the ../shared data folder); not present here")
-    return folder
-
-
 def test_roboflow_uploads_get_the_models_predictions_marked_server_made(
     assisted: Assisted, samples: Path, tmp_path: Path
 ) -> None:
