@@ -110,7 +110,7 @@ def filtered_query(project: Project, f: ImageFilter) -> Select[Image]:
         state = ASSIST_FILTERS.get(f.assist)
         if state is None:
             raise Invalid(
-                "invalid_filter", f"assist must be one of {', '.join(ASSIST_FILTERS)}; got {f.assist!r}"
+                "invalid_assist", f"assist must be one of {', '.join(ASSIST_FILTERS)}; got {f.assist!r}"
             )
         query = query.where(exists().where(LabelAssist.image_id == Image.id, LabelAssist.state == state))
     return query
