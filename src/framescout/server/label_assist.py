@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from framescout.imaging import ImageError, decode_image
@@ -41,7 +42,7 @@ from framescout.store.label_assist import (
     projects_with_models,
     release,
 )
-from framescout.store.models import ModelVersion, Project, new_id
+from framescout.store.models import ModelVersion, Project, new_id, utcnow
 
 log = logging.getLogger("framescout.server.label_assist")
 
@@ -51,6 +52,11 @@ IOU = 0.30
 what ``model.predict`` answers."""
 BATCH = 8
 """Images claimed per project and pass."""
+FULL_SCAN_EVERY = 300.0
+"""Seconds between passes that look at all of a project's images (the backlog, failed images a new
+version may retry, expired claims); the passes between look only at images stored in the last
+`RECENT` (an index range), so a big, fully labelled project costs little to watch."""
+RECENT = timedelta(minutes=5)
 MAX_BACKOFF = 60.0
 
 
@@ -67,6 +73,8 @@ class LabelAssistant:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._reported: set[str] = set()
+        self._scanned: dict[str, float] = {}
+        """When each project's last full scan found less than a batch (`time.monotonic`)."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="label-assist", daemon=True)
@@ -98,7 +106,12 @@ class LabelAssistant:
         for project, model in work:
             if model is None or self._stop.is_set():
                 continue
-            claimed = claim(self.store.db, project, model.version, self.worker, limit=BATCH, lease=self.lease)
+            full = time.monotonic() - self._scanned.get(project.id, -FULL_SCAN_EVERY) >= FULL_SCAN_EVERY
+            since = None if full else utcnow() - RECENT
+            db, version = self.store.db, model.version
+            claimed = claim(db, project, version, self.worker, limit=BATCH, lease=self.lease, since=since)
+            if full and len(claimed) < BATCH:  # all looked at: only recent images for a while
+                self._scanned[project.id] = time.monotonic()
             if claimed:
                 busy = True
                 self._label(project, model, claimed)

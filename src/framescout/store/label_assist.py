@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Update, and_, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -73,9 +73,20 @@ class Claimed:
 
 
 def claim(
-    db: Database, project: Project, version: int, worker: str, *, limit: int, lease: timedelta
+    db: Database,
+    project: Project,
+    version: int,
+    worker: str,
+    *,
+    limit: int,
+    lease: timedelta,
+    since: datetime | None = None,
 ) -> list[Claimed]:
-    """Claim up to ``limit`` candidate images of ``project`` (newest first) for ``version``."""
+    """Claim up to ``limit`` candidate images of ``project`` (newest first) for ``version``; with
+    ``since``, only among images stored since then (an index range, however big the project).
+
+    The candidates are read first, outside any write transaction, so a pass that finds nothing never
+    takes SQLite's write lock; each claim is then an INSERT-or-nothing or a conditional UPDATE."""
     now = utcnow()
     expired = now - lease
     annotated = exists().where(Annotation.image_id == Image.id)
@@ -91,9 +102,15 @@ def claim(
         .order_by(Image.created_at.desc(), Image.id)
         .limit(limit)
     )
+    if since is not None:
+        query = query.where(Image.created_at >= since)
+    with db.reading() as session:
+        candidates = session.execute(query).all()
     won: list[Claimed] = []
+    if not candidates:
+        return won
     with db.write_engine.begin() as conn:
-        for row in conn.execute(query).all():
+        for row in candidates:
             values = {"model_version": version, "state": RUNNING, "claimed_by": worker, "claimed_at": now}
             statement: postgresql.Insert | sqlite.Insert | Update
             if row.claimed_at is None:
