@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -229,3 +230,38 @@ def test_a_bad_label_assist_setting_stops_serve_with_one_line(tmp_path: Path, na
         and name in done.stderr
         and len(done.stderr.splitlines()) == 1
     )
+
+
+def test_a_bug_reports_image_is_pre_labelled(
+    env: Any, tmp_path: Path, nanodet_path: Path, samples: Path
+) -> None:
+    _nanodet(env, nanodet_path)
+    bug = env.client.post(
+        "/api/v1/projects/acme/open/bug-reports",
+        headers=env.auth(),
+        files={"file": ("person.jpg", (samples / "person.jpg").read_bytes(), "image/jpeg")},
+        data={"description": "nothing detected on the street", "severity": "no_detections"},
+    )
+    assert bug.status_code == 201, bug.text
+    image_id = bug.json()["image_id"]
+    assert _assistant(env, tmp_path).run_once() is True
+    record = _record(env, image_id)
+    assert record["source"] == "bug-report"
+    boxes = [a for a in record["annotations"] if a["kind"] == PREDICTION]
+    assert boxes and all(b["created_by"] == SERVER_MADE and b["model_version"] == "1" for b in boxes)
+
+
+def test_stopping_the_worker_leaves_no_claim_behind(
+    env: Any, tmp_path: Path, nanodet_path: Path, coco_tiny: Path
+) -> None:
+    _nanodet(env, nanodet_path)
+    for path in sorted((coco_tiny / "val2017").glob("*.jpg"))[:8]:
+        _upload(env, path.read_bytes(), path.name)
+    assistant = _assistant(env, tmp_path, label_assist_interval=0.1)
+    assistant.start()
+    deadline = time.monotonic() + 60
+    while not any(r.state == "done" for r in _rows(env).values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assistant.stop()
+    states = [r.state for r in _rows(env).values()]
+    assert "done" in states and "running" not in states  # finished, or given back for another worker
