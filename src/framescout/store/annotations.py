@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import ColumnElement, delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from framescout.predictions.box import Box
@@ -74,7 +74,8 @@ def save_annotations(
     learn_classes: bool = True,
     class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
 ) -> int:
-    """Replace (``overwrite``) or set the image's annotations of one kind; return the number stored.
+    """Replace (``overwrite``) or set the image's annotations of one kind (for predictions: of one
+    model version, so other versions' stay); return the number stored.
 
     The boxes and the class caps are checked against a read snapshot first, outside the write lock;
     the write transaction then only re-checks classes (sets), deletes and bulk-inserts."""
@@ -91,18 +92,34 @@ def save_annotations(
     if learn_classes and not fresh.strict_classes:
         new_classes(fresh.classes, names, class_limits)  # refuse early; re-checked below
     rows = row_values(clean, image.id, kind, model_version, utcnow())
-    has_kind = exists().where(Annotation.image_id == image.id, Annotation.kind == kind)
+    same = _same_set(kind, model_version)
+    has_kind = exists().where(Annotation.image_id == image.id, same)
     with db.write_engine.begin() as conn:
         if not overwrite and conn.execute(select(has_kind)).scalar():
-            raise Conflict(
-                "already_annotated", f"image {image_id} already annotated ({kind}); pass overwrite"
-            )
+            what = kind if kind == GROUND_TRUTH else f"predictions of model version {model_version!r}"
+            raise Conflict("already_annotated", f"image {image_id} already has {what}; pass overwrite")
         if names and learn_classes:
             learn_new_classes(conn, project, names, class_limits)
-        conn.execute(delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == kind))
+        conn.execute(delete(Annotation).where(Annotation.image_id == image.id, same))
         if rows:
             conn.execute(INSERT_ANNOTATION, rows)
     return len(clean)
+
+
+def _same_set(kind: str, model_version: str | None) -> ColumnElement[bool]:
+    """The rows a save of ``kind`` replaces: the ground truth, or the predictions of that one model
+    version (``None``: those without a version), never another version's."""
+    return Annotation.kind == GROUND_TRUTH if kind == GROUND_TRUTH else predictions_of(model_version)
+
+
+def predictions_of(model_version: str | None) -> ColumnElement[bool]:
+    """The annotations that are predictions of ``model_version`` (``None``: those without a version)."""
+    version = (
+        Annotation.model_version.is_(None)
+        if model_version is None
+        else Annotation.model_version == model_version
+    )
+    return (Annotation.kind == PREDICTION) & version
 
 
 def list_annotations(session: Session, image_id: str, kind: str | None = None) -> list[Annotation]:

@@ -1,0 +1,131 @@
+"""Predictions of several model versions per image: each version's boxes are a set of their own.
+
+An image keeps its ground truth and, next to it, the predictions of every model version that saw it
+(the collector's version at upload, a newer one run over the stored frames by
+``framescout models predict``, another posted through the predictions route). Writing one version's
+predictions never touches another version's or the ground truth, so versions can be measured side by
+side on the same frames.
+
+Every write of one version's set happens in one write transaction holding the image's hash lock
+(`framescout.store.hash_locks`; SQLite's ``BEGIN IMMEDIATE`` on SQLite), so a retried or concurrent
+write of the same version cannot store its boxes twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, exists, select
+from sqlalchemy.orm import Session
+
+from framescout.predictions.box import Box
+from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
+from framescout.store.annotations import INSERT_ANNOTATION, predictions_of, row_values
+from framescout.store.classes import learn_new_classes
+from framescout.store.db import Database
+from framescout.store.errors import NotFound
+from framescout.store.hash_locks import lock_hashes
+from framescout.store.models import PREDICTION, Annotation, Project, utcnow
+from framescout.store.queries import get_image
+from framescout.store.validation import check_boxes, check_text
+
+SERVER_MADE = "framescout models predict"
+"""``created_by`` of predictions the server side made itself (`framescout models predict`), as
+opposed to those a collector or client sent (``created_by`` empty)."""
+
+
+def has_version(conn: Connection | Session, image_id: str, model_version: str | None) -> bool:
+    """Whether the image has at least one prediction of ``model_version``."""
+    query = select(exists().where(Annotation.image_id == image_id, predictions_of(model_version)))
+    return bool(conn.execute(query).scalar())
+
+
+def model_version_text(model_version: str) -> str:
+    """A model version as the routes take it: 1-200 characters without control characters
+    (422 ``invalid_model_version``)."""
+    return str(check_text(model_version.strip(), "model_version", 200))
+
+
+def write_version(
+    conn: Connection,
+    project: Project,
+    image_id: str,
+    boxes: Sequence[Box],
+    model_version: str,
+    *,
+    replace: bool,
+    created_by: str | None = None,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> int | None:
+    """Inside a write transaction that holds the image's hash lock: store ``boxes`` (checked) as the
+    image's predictions of ``model_version``. With ``replace`` the version's earlier boxes are
+    deleted first; without it an image that has the version already is left as it is (``None``).
+    Returns the number of boxes stored."""
+    if not replace and has_version(conn, image_id, model_version):
+        return None
+    if boxes:
+        learn_new_classes(conn, project, [b.class_name for b in boxes], class_limits)
+    if replace:
+        conn.execute(delete(Annotation).where(Annotation.image_id == image_id, predictions_of(model_version)))
+    if boxes:
+        rows = row_values(boxes, image_id, PREDICTION, model_version, utcnow())
+        conn.execute(INSERT_ANNOTATION, [{**row, "created_by": created_by} for row in rows])
+    return len(boxes)
+
+
+@dataclass(frozen=True)
+class VersionSaved:
+    """What `replace_predictions` did: ``count`` boxes stored; ``replaced`` when the image had
+    predictions of the version before (they are gone now)."""
+
+    count: int
+    replaced: bool
+
+
+def replace_predictions(
+    db: Database,
+    project: Project,
+    image_id: str,
+    boxes: Sequence[Box],
+    model_version: str,
+    *,
+    created_by: str | None = None,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> VersionSaved:
+    """Make ``boxes`` the image's predictions of ``model_version``, in one transaction: the version's
+    earlier predictions are replaced, other versions' and the ground truth stay.
+
+    The boxes are checked as an upload's ``predictions`` are (classes of a strict project, the
+    image's bounds, the box and class caps), against a read snapshot, before the write."""
+    with db.reading() as session:
+        image = get_image(session, project, image_id)
+        fresh = session.get(Project, project.id)
+        if fresh is None:
+            raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+    clean = check_boxes(boxes, image.width, image.height, fresh, learn=True)
+    if not fresh.strict_classes:
+        new_classes(fresh.classes, [b.class_name for b in clean], class_limits)  # refuse early
+    with db.write_engine.begin() as conn:
+        lock_hashes(conn, [image.sha256])
+        replaced = has_version(conn, image.id, model_version)
+        count = write_version(
+            conn,
+            project,
+            image.id,
+            clean,
+            model_version,
+            replace=True,
+            created_by=created_by,
+            class_limits=class_limits,
+        )
+    return VersionSaved(count or 0, replaced)
+
+
+def image_versions(session: Session, image_id: str) -> list[str | None]:
+    """The model versions the image has predictions of (``None``: predictions without a version)."""
+    query = (
+        select(Annotation.model_version)
+        .where(Annotation.image_id == image_id, Annotation.kind == PREDICTION)
+        .distinct()
+    )
+    return sorted(session.scalars(query), key=lambda v: (v is not None, v or ""))
