@@ -38,7 +38,7 @@ from framescout.store.models import (
     new_id,
     utcnow,
 )
-from framescout.store.prediction_versions import write_version
+from framescout.store.prediction_versions import UPLOAD, record_run, write_version
 from framescout.store.provenance import observed_time, upload_source
 from framescout.store.validation import check_box_count, check_boxes, checked_fields, image_error
 from framescout.upload_fields import COLUMN_FIELDS, UploadFields
@@ -215,16 +215,18 @@ def _duplicate(
     predictions of a model version the image has none of yet, those predictions (a retry of the same
     version leaves the stored ones as they are; predictions without a version are dropped, as the
     image's own are not told apart from them)."""
-    version = p.fields.model_version
+    # A ``predictions`` field of a version, even an empty one (the version found nothing there).
+    version = p.fields.model_version if p.fields.predictions is not None else None
     added: int | None = None
-    if attach is None and not (p.boxes and version):
+    if attach is None and not version:
         return IngestResult(image_id, p.sha256, True)
     with db.write_engine.begin() as conn:
-        if p.boxes and version:
+        if version:
             lock_hashes(conn, [p.sha256])
             limits = p.limits.class_limits
-            boxes = p.boxes
-            added = write_version(conn, project, image_id, boxes, version, replace=False, class_limits=limits)
+            added = write_version(
+                conn, project, image_id, p.boxes, version, replace=False, made_by=UPLOAD, class_limits=limits
+            )
         if attach is not None:
             attach(conn, image_id, True)
     return IngestResult(image_id, p.sha256, True, added or 0)
@@ -254,6 +256,8 @@ def _insert_rows(conn: Connection, project: Project, image_id: str, now: datetim
     if boxes:
         rows = row_values(boxes, image_id, PREDICTION, fields.model_version, now)
         conn.execute(INSERT_ANNOTATION, rows)
+    if fields.predictions is not None and fields.model_version:  # even none found: the version saw it
+        record_run(conn, image_id, fields.model_version, len(boxes), UPLOAD)
 
 
 def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> None:

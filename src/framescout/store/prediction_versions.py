@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, exists, select
+from sqlalchemy import Connection, delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from framescout.predictions.box import Box
@@ -25,19 +25,38 @@ from framescout.store.classes import learn_new_classes
 from framescout.store.db import Database
 from framescout.store.errors import NotFound
 from framescout.store.hash_locks import lock_hashes
-from framescout.store.models import PREDICTION, Annotation, Project, utcnow
+from framescout.store.models import PREDICTION, Annotation, Base, Project, utcnow
 from framescout.store.queries import get_image
 from framescout.store.validation import check_boxes, check_text
 
+UPLOAD, API, SERVER = "upload", "api", "server"
+"""Who made a version's predictions of an image (``prediction_runs.made_by``): sent with the image
+(``upload``), through the predictions route (``api``), or by framescout itself (``server``:
+``framescout models predict``; their boxes also carry ``created_by`` `SERVER_MADE`)."""
 SERVER_MADE = "framescout models predict"
-"""``created_by`` of predictions the server side made itself (`framescout models predict`), as
-opposed to those a collector or client sent (``created_by`` empty)."""
+
+_RUNS = Base.metadata.tables["prediction_runs"]
+_INSERT_RUN = insert(_RUNS)
 
 
 def has_version(conn: Connection | Session, image_id: str, model_version: str | None) -> bool:
-    """Whether the image has at least one prediction of ``model_version``."""
-    query = select(exists().where(Annotation.image_id == image_id, predictions_of(model_version)))
-    return bool(conn.execute(query).scalar())
+    """Whether ``model_version`` predicted the image: a run of it is recorded (even one that found
+    nothing), or the image has predictions of it (stored before runs were recorded, or through the
+    annotations route)."""
+    boxes = exists().where(Annotation.image_id == image_id, predictions_of(model_version))
+    if model_version is None:
+        return bool(conn.execute(select(boxes)).scalar())
+    run = exists().where(_RUNS.c.image_id == image_id, _RUNS.c.model_version == model_version)
+    return bool(conn.execute(select(run | boxes)).scalar())
+
+
+def record_run(conn: Connection, image_id: str, model_version: str, boxes: int, made_by: str) -> None:
+    """Inside the write transaction storing them: note that ``model_version`` predicted the image
+    (``boxes`` boxes, by ``made_by``), replacing an earlier note of the same version."""
+    where = (_RUNS.c.image_id == image_id) & (_RUNS.c.model_version == model_version)
+    conn.execute(delete(_RUNS).where(where))
+    values = {"image_id": image_id, "model_version": model_version, "boxes": boxes, "made_by": made_by}
+    conn.execute(_INSERT_RUN, {**values, "created_at": utcnow()})
 
 
 def model_version_text(model_version: str) -> str:
@@ -54,13 +73,13 @@ def write_version(
     model_version: str,
     *,
     replace: bool,
-    created_by: str | None = None,
+    made_by: str,
     class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
 ) -> int | None:
     """Inside a write transaction that holds the image's hash lock: store ``boxes`` (checked) as the
-    image's predictions of ``model_version``. With ``replace`` the version's earlier boxes are
-    deleted first; without it an image that has the version already is left as it is (``None``).
-    Returns the number of boxes stored."""
+    image's predictions of ``model_version`` and record the run (`record_run`). With ``replace`` the
+    version's earlier boxes are deleted first; without it an image that has the version already is
+    left as it is (``None``). Returns the number of boxes stored."""
     if not replace and has_version(conn, image_id, model_version):
         return None
     if boxes:
@@ -69,7 +88,9 @@ def write_version(
         conn.execute(delete(Annotation).where(Annotation.image_id == image_id, predictions_of(model_version)))
     if boxes:
         rows = row_values(boxes, image_id, PREDICTION, model_version, utcnow())
+        created_by = SERVER_MADE if made_by == SERVER else None
         conn.execute(INSERT_ANNOTATION, [{**row, "created_by": created_by} for row in rows])
+    record_run(conn, image_id, model_version, len(boxes), made_by)
     return len(boxes)
 
 
@@ -89,7 +110,7 @@ def replace_predictions(
     boxes: Sequence[Box],
     model_version: str,
     *,
-    created_by: str | None = None,
+    made_by: str = API,
     class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
 ) -> VersionSaved:
     """Make ``boxes`` the image's predictions of ``model_version``, in one transaction: the version's
@@ -115,17 +136,7 @@ def replace_predictions(
             clean,
             model_version,
             replace=True,
-            created_by=created_by,
+            made_by=made_by,
             class_limits=class_limits,
         )
     return VersionSaved(count or 0, replaced)
-
-
-def image_versions(session: Session, image_id: str) -> list[str | None]:
-    """The model versions the image has predictions of (``None``: predictions without a version)."""
-    query = (
-        select(Annotation.model_version)
-        .where(Annotation.image_id == image_id, Annotation.kind == PREDICTION)
-        .distinct()
-    )
-    return sorted(session.scalars(query), key=lambda v: (v is not None, v or ""))
