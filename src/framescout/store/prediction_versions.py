@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, exists, insert, select
+from sqlalchemy import Connection, Select, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from framescout.predictions.box import Box
@@ -25,7 +25,7 @@ from framescout.store.classes import learn_new_classes
 from framescout.store.db import Database
 from framescout.store.errors import NotFound
 from framescout.store.hash_locks import lock_hashes
-from framescout.store.models import PREDICTION, Annotation, Base, Project, utcnow
+from framescout.store.models import PREDICTION, REVIEWED, Annotation, Base, Image, Project, utcnow
 from framescout.store.queries import get_image
 from framescout.store.validation import check_boxes, check_text
 
@@ -140,3 +140,72 @@ def replace_predictions(
             class_limits=class_limits,
         )
     return VersionSaved(count or 0, replaced)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An image a model version has not predicted yet: what a run needs to read and check it."""
+
+    id: str
+    sha256: str
+    width: int
+    height: int
+
+
+def _pending(project: Project, model_version: str, reviewed: bool) -> Select[str, str, int, int]:
+    """The project's images of one review state (``reviewed``, else waiting for review; rejected
+    frames are left out) that ``model_version`` has not predicted (`has_version` false)."""
+    ran = exists().where(_RUNS.c.image_id == Image.id, _RUNS.c.model_version == model_version)
+    boxes = exists().where(Annotation.image_id == Image.id, predictions_of(model_version))
+    status = Image.review_status == REVIEWED if reviewed else Image.review_status.is_(None)
+    return select(Image.id, Image.sha256, Image.width, Image.height).where(
+        Image.project_id == project.id, status, ~ran, ~boxes
+    )
+
+
+def count_pending(session: Session, project: Project, model_version: str, *, reviewed: bool) -> int:
+    query = select(func.count()).select_from(_pending(project, model_version, reviewed).subquery())
+    return int(session.scalar(query) or 0)
+
+
+def pending_images(
+    session: Session, project: Project, model_version: str, *, reviewed: bool, after: str, limit: int
+) -> list[Pending]:
+    """Up to ``limit`` images `count_pending` counts, by id after ``after`` (a keyset: an image that
+    could not be read is passed over, not fetched again within the run)."""
+    query = _pending(project, model_version, reviewed).where(Image.id > after).order_by(Image.id).limit(limit)
+    return [Pending(row.id, row.sha256, row.width, row.height) for row in session.execute(query)]
+
+
+def store_predicted(
+    db: Database,
+    project: Project,
+    model_version: str,
+    results: Sequence[tuple[Pending, Sequence[Box]]],
+    *,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> int:
+    """Store a batch of framescout's own predictions (``made_by`` ``server``) in one transaction,
+    each checked against its image; an image another writer gave this version meanwhile is left as
+    it is. Returns the number of boxes stored."""
+    with db.reading() as session:
+        fresh = session.get(Project, project.id)
+    if fresh is None:
+        raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+    checked = [(p, check_boxes(boxes, p.width, p.height, fresh, learn=True)) for p, boxes in results]
+    stored = 0
+    with db.write_engine.begin() as conn:
+        lock_hashes(conn, [p.sha256 for p, _ in checked])
+        for p, boxes in checked:
+            count = write_version(
+                conn,
+                project,
+                p.id,
+                boxes,
+                model_version,
+                replace=False,
+                made_by=SERVER,
+                class_limits=class_limits,
+            )
+            stored += count or 0
+    return stored
