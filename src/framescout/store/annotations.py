@@ -20,6 +20,7 @@ from framescout.store.models import (
     PREDICTION,
     Annotation,
     Base,
+    Image,
     Project,
     utcnow,
 )
@@ -62,6 +63,28 @@ def annotation_rows(
     return [Annotation(**row, created_by=created_by) for row in values]
 
 
+def checked_boxes(
+    db: Database,
+    project: Project,
+    image_id: str,
+    boxes: Sequence[Box],
+    *,
+    learn: bool = True,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> tuple[Image, list[Box]]:
+    """The image and ``boxes`` checked against it and the project as the database has it now
+    (`check_boxes`; with ``learn``, new classes refused early by the caps, re-checked when written)."""
+    with db.reading() as session:
+        image = get_image(session, project, image_id)
+        fresh = session.get(Project, project.id)
+        if fresh is None:
+            raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+    clean = check_boxes(boxes, image.width, image.height, fresh, learn=learn)
+    if learn and not fresh.strict_classes:
+        new_classes(fresh.classes, [b.class_name for b in clean], class_limits)
+    return image, clean
+
+
 def save_annotations(
     db: Database,
     project: Project,
@@ -82,15 +105,8 @@ def save_annotations(
     if kind not in ANNOTATION_KINDS:
         raise Invalid("invalid_kind", f"kind must be one of {ANNOTATION_KINDS}; got {kind!r}")
     check_box_count(len(boxes))
-    with db.reading() as session:
-        image = get_image(session, project, image_id)
-        fresh = session.get(Project, project.id)
-        if fresh is None:
-            raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
-    clean = check_boxes(boxes, image.width, image.height, fresh, learn=learn_classes)
+    image, clean = checked_boxes(db, project, image_id, boxes, learn=learn_classes, class_limits=class_limits)
     names = [b.class_name for b in clean]
-    if learn_classes and not fresh.strict_classes:
-        new_classes(fresh.classes, names, class_limits)  # refuse early; re-checked below
     rows = row_values(clean, image.id, kind, model_version, utcnow())
     same = _same_set(kind, model_version)
     has_kind = exists().where(Annotation.image_id == image.id, same)

@@ -19,14 +19,13 @@ from sqlalchemy import Connection, Select, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from framescout.predictions.box import Box
-from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits, new_classes
-from framescout.store.annotations import INSERT_ANNOTATION, predictions_of, row_values
+from framescout.store.accounts import DEFAULT_CLASS_LIMITS, ClassLimits
+from framescout.store.annotations import INSERT_ANNOTATION, checked_boxes, predictions_of, row_values
 from framescout.store.classes import learn_new_classes
 from framescout.store.db import Database
 from framescout.store.errors import NotFound
 from framescout.store.hash_locks import lock_hashes
 from framescout.store.models import PREDICTION, REVIEWED, Annotation, Base, Image, Project, utcnow
-from framescout.store.queries import get_image
 from framescout.store.validation import check_boxes, check_text
 
 UPLOAD, API, SERVER = "upload", "api", "server"
@@ -118,14 +117,7 @@ def replace_predictions(
 
     The boxes are checked as an upload's ``predictions`` are (classes of a strict project, the
     image's bounds, the box and class caps), against a read snapshot, before the write."""
-    with db.reading() as session:
-        image = get_image(session, project, image_id)
-        fresh = session.get(Project, project.id)
-        if fresh is None:
-            raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
-    clean = check_boxes(boxes, image.width, image.height, fresh, learn=True)
-    if not fresh.strict_classes:
-        new_classes(fresh.classes, [b.class_name for b in clean], class_limits)  # refuse early
+    image, clean = checked_boxes(db, project, image_id, boxes, class_limits=class_limits)
     with db.write_engine.begin() as conn:
         lock_hashes(conn, [image.sha256])
         replaced = has_version(conn, image.id, model_version)
