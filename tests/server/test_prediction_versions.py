@@ -165,3 +165,39 @@ def test_the_sdk_adds_predictions_to_a_live_server(live: Any, make_jpeg: Callabl
         with pytest.raises(ApiError) as err:
             client.add_predictions("acme/coco", "no-such-image", "2", [box()])
         assert err.value.status == 404
+
+
+def test_a_roboflow_upload_of_known_bytes_adds_a_new_versions_prelabels(
+    env: Any, make_jpeg: Callable[..., bytes]
+) -> None:
+    """``active_learning()`` uploads right after hosted inference: a second model's pre-labels on the
+    same image are added beside the first's; a retry adds nothing."""
+    from framescout.imaging import decode_image
+    from framescout.server import prelabels
+    from framescout.store.accounts import get_or_create_workspace
+
+    data = make_jpeg(64, 48, 7)
+    decoded = decode_image(data)
+
+    def infer_then_upload(model: str, boxes: list[dict[str, Any]]) -> dict[str, Any]:
+        payload = {"predictions": boxes, "image": {"width": 64, "height": 48}}
+        with env.store.db.writing() as session:
+            workspace = get_or_create_workspace(session, "acme")
+        prelabels.remember(env.store.db, workspace, model, data, decoded, payload)
+        answer = env.client.post(
+            "/dataset/cams/upload", params={"api_key": env.key}, files={"file": ("f.jpg", data, "image/jpeg")}
+        )
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    first = infer_then_upload("cams/1", [box("dog")])
+    assert first["success"]
+    second = infer_then_upload("cams/2", [box("car"), box("person", 30)])
+    assert second == {"duplicate": True, "id": first["id"], "predictions_added": 2}
+    retry = infer_then_upload("cams/2", [box("car", 40)])
+    assert retry["predictions_added"] == 0
+    assert predictions(env, first["id"]) == {
+        "cams/1": [("dog", 15.0)],
+        "cams/2": [("car", 15.0), ("person", 25.0)],
+    }
