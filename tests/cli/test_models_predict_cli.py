@@ -135,7 +135,7 @@ def test_a_killed_run_resumes_where_it_stopped(
     with store.db.reading() as session:
         sample = session.scalars(select(Image).where(Image.id.in_(ids[::20]))).all()
         for image in sample:
-            found = detector.predict(decode_image(store.blobs.get(image.sha256)), confidence=0.1, iou=0.6)
+            found = detector.predict(decode_image(store.blobs.get(image.sha256)), confidence=0.25, iou=0.6)
             assert sorted(c for _, c, _ in stored.get(image.id, [])) == sorted(found.class_name)
         one = session.scalar(
             select(func.count()).where(Annotation.kind == PREDICTION, Annotation.model_version == "1")

@@ -48,7 +48,7 @@ class Run:
     project: Project
     version: str
     detector: OnnxDetector
-    confidence: float = 0.1
+    confidence: float = 0.25
     iou: float = 0.6
     batch_size: int = 16
     only_reviewed: bool = False
@@ -158,10 +158,10 @@ def predict_command(
     only_reviewed: bool = typer.Option(False, "--only-reviewed", help="Only frames a reviewer has reviewed."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many images in this run."),
     confidence: float = typer.Option(
-        0.1,
+        0.25,
         min=0.0,
         max=1.0,
-        help="Keep detections at least this confident (low: evaluation sees the PR curve).",
+        help="Keep detections at least this confident (an evaluation recommends no lower).",
     ),
     iou: float = typer.Option(0.6, min=0.0, max=1.0, help="NMS IoU threshold."),
     batch_size: int = typer.Option(
