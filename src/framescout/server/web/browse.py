@@ -17,7 +17,14 @@ from framescout.server.web.eval_filter import EvalSelection, resolve
 from framescout.server.web.session import ProjectDep, SignedInDep
 from framescout.server.web.templating import render_tab
 from framescout.store.evaluation_data import EvalFilter
-from framescout.store.queries import REVIEW_FILTERS, ImageFilter, filter_choices, load_image, query_images
+from framescout.store.queries import (
+    ASSIST_FILTERS,
+    REVIEW_FILTERS,
+    ImageFilter,
+    filter_choices,
+    load_image,
+    query_images,
+)
 from framescout.store.summaries import image_counts
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -41,6 +48,7 @@ class BrowseParams(BaseModel):
     max_confidence: float | None = Field(None, ge=0, le=1)
     model_version: str | None = Field(None, max_length=200)
     device_id: str | None = Field(None, max_length=200)
+    assist: str | None = Field(None, pattern=f"^({'|'.join(ASSIST_FILTERS)})$")
     eval_version: str | None = Field(None, max_length=200)
     eval: str | None = Field(None, max_length=10)
     eval_class: str | None = Field(None, max_length=200)
