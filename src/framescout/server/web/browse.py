@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -30,6 +30,7 @@ from framescout.store.summaries import image_counts
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 PAGE_SIZE = 48
+Q = TypeVar("Q", bound=BaseModel)
 EVAL_FIELDS = ("eval", "eval_class", "eval_truth", "eval_predicted", "eval_compare")
 """The evaluation filters besides ``eval_version`` (they need it)."""
 
@@ -91,15 +92,21 @@ class BrowseParams(BaseModel):
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
 
-def browse_params(request: Request, proj: ProjectDep, store: StoreDep) -> BrowseParams:
-    """Parse the filters; a bad value is a clear 422 naming the field, not a silent reset. The
-    evaluation filters are resolved here, to the images behind them, once per request."""
+def parse_query(model: type[Q], request: Request) -> Q:
+    """A page's query string as ``model`` (empty values ignored); a bad value is a clear 422
+    ``invalid_filter`` naming the field, not a silent reset."""
     raw = {k: v for k, v in request.query_params.items() if v.strip()}
     try:
-        params = BrowseParams.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise RequestInvalid("invalid_filter", f"invalid filter: {problems}") from None
+
+
+def browse_params(request: Request, proj: ProjectDep, store: StoreDep) -> BrowseParams:
+    """Parse the filters (`parse_query`). The evaluation filters are resolved here, to the images
+    behind them, once per request."""
+    params = parse_query(BrowseParams, request)
     selection = params.selection()
     if selection is not None:
         frames = EvalFilter(rule=params.rule, tag=params.tag, device_id=params.device_id)

@@ -13,11 +13,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from framescout.evaluation import Evaluation
 from framescout.server.deps import StoreDep
 from framescout.server.errors import RequestInvalid
+from framescout.server.web.browse import parse_query
 from framescout.server.web.eval_charts import BarsChart, class_bars
 from framescout.server.web.eval_filter import measured
 from framescout.server.web.eval_view import FramesLink, Panel, class_values, default_pr_class, panel
@@ -55,12 +56,7 @@ class EvalPageParams(BaseModel):
 
 def eval_page_params(request: Request) -> EvalPageParams:
     """Parse the query string; a bad value is a 422 ``invalid_filter`` naming the field."""
-    raw = {k: v for k, v in request.query_params.items() if v.strip()}
-    try:
-        params = EvalPageParams.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise RequestInvalid("invalid_filter", f"invalid filter: {problems}") from None
+    params = parse_query(EvalPageParams, request)
     if params.compare is not None and params.compare == params.model_version:
         raise RequestInvalid("invalid_filter", "compare must name another version than model_version")
     return params
