@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _infra import Infra, _start_postgres
 from sqlalchemy import insert, text
 
 from framescout.store import Store
@@ -150,13 +151,24 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--compare", action="store_true", help="Predictions of two versions; gather both.")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite).")
+    parser.add_argument("--start-postgres", action="store_true", help="A throw-away PostgreSQL for the run.")
     args = parser.parse_args()
     versions = ["1", "2"] if args.compare else ["1"]
-    print(
-        f"{'reviewed frames':>16} {'rows':>10} {'gather s':>9} {'versions s':>10} {'route s':>8}", flush=True
-    )
-    for size in args.sizes:
-        print(measure(size, versions, args.reps, args.database_url), flush=True)
+    infra = None
+    if args.start_postgres:
+        infra = Infra(Path(tempfile.mkdtemp(prefix="framescout-bench-")))
+        infra.root.chmod(0o755)
+        _start_postgres(infra)
+        args.database_url = infra.database_url
+    try:
+        print(
+            f"{'reviewed frames':>16} {'rows':>10} {'gather s (CPU)':>16} {'versions s':>16} {'route s':>16}"
+        )
+        for size in args.sizes:
+            print(measure(size, versions, args.reps, args.database_url), flush=True)  # rows as they come
+    finally:
+        if infra is not None:
+            infra.stop()
 
 
 if __name__ == "__main__":
