@@ -15,15 +15,6 @@ import pytest
 import backends
 import services
 
-try:  # THROW-AWAY until part 1 of issue 15 is on main (then this block and evaluation_standin.py go)
-    import framescout.evaluation  # noqa: F401
-except ImportError:
-    import sys
-
-    import evaluation_standin
-
-    sys.modules["framescout.evaluation"] = evaluation_standin
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 NANODET = SHARED / "models" / "nanodet-m" / "nanodet_m.onnx"

@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from framescout.predictions.box import Box
-from framescout.store.annotations import INSERT_ANNOTATION, row_values
 from framescout.store.evaluation_data import EvalFilter, eval_images, version_frames
-from framescout.store.models import PREDICTION, Project, utcnow
+from framescout.store.models import Project
 
 pytestmark = pytest.mark.both_backends
 
@@ -76,12 +75,11 @@ class Frames:
         assert answer.status_code == 201, answer.text
 
     def add_predictions(self, image_id: str, version: str, boxes: list[dict[str, Any]]) -> None:
-        """Predictions of a second version on a stored frame, written as the store writes them."""
-        rows = row_values(
-            [Box.from_wire(b | {"confidence": 0.8}) for b in boxes], image_id, PREDICTION, version, utcnow()
-        )
-        with self.env.store.db.write_engine.begin() as conn:
-            conn.execute(INSERT_ANNOTATION, rows)
+        """Predictions of another version on a stored frame, through the predictions route."""
+        body = {"model_version": version, "predictions": json.loads(_roboflow(boxes, 0.8))["predictions"]}
+        url = f"{BASE}/images/{image_id}/predictions"
+        answer = self.env.client.post(url, headers=self.env.auth(), json=body)
+        assert answer.status_code == 201, answer.text
 
     def get(self, path: str = "", **params: Any) -> Any:
         return self.env.client.get(EVAL + path, headers=self.env.auth(), params=params)
@@ -114,6 +112,9 @@ def test_frames_with_truth_and_the_versions_predictions_are_measured(frames: Fra
     other = frames.upload([PERSON], model_version="2")
     frames.review(other, [PERSON])  # version 2's frame only
     frames.add_predictions(reviewed, "2", [CAR])
+    late = frames.upload(None)
+    frames.review(late, [PERSON])
+    frames.add_predictions(late, "3", [])  # version 3 ran on it and found nothing: a miss
 
     project = _project(env)
     with env.store.db.reading() as session:
@@ -123,6 +124,7 @@ def test_frames_with_truth_and_the_versions_predictions_are_measured(frames: Fra
         cam_b = {i.image_id for i in eval_images(session, project, "1", EvalFilter(device_id="cam-b"))}
         later = eval_images(session, project, "1", EvalFilter(since=datetime(2100, 1, 1)))
         listed = version_frames(session, project)
+        three = eval_images(session, project, "3")
     assert set(got) == {reviewed, negative, imported}
     assert sorted(b.class_name for b in got[reviewed].truth) == ["car", "person"]
     assert [(b.class_name, b.confidence) for b in got[reviewed].predictions] == [("person", 0.9)]
@@ -130,7 +132,12 @@ def test_frames_with_truth_and_the_versions_predictions_are_measured(frames: Fra
     assert got[imported].truth == [Box("car", 35, 5, 60, 25)] and len(got[imported].predictions) == 1
     assert night == [reviewed] and low == {reviewed, imported} and cam_b == {negative, imported}
     assert later == []
-    assert [(v.model_version, v.predicted, v.evaluable) for v in listed] == [("1", 5, 3), ("2", 2, 2)]
+    assert [(v.model_version, v.predicted, v.evaluable) for v in listed] == [
+        ("1", 5, 3),
+        ("2", 2, 2),
+        ("3", 1, 1),
+    ]
+    assert [(i.image_id, len(i.truth), i.predictions) for i in three] == [(late, 1, [])]
 
     answer = frames.get(model_version="1")
     assert answer.status_code == 200, answer.text
@@ -140,7 +147,7 @@ def test_frames_with_truth_and_the_versions_predictions_are_measured(frames: Fra
     assert frames.get(model_version="1", rule="low", tag="night").json()["images"] == 1
     assert frames.get(model_version="1", since="2100-01-01T00:00:00+02:00").json()["images"] == 0
     versions = frames.get("/versions").json()
-    assert versions["default"] == "2"
+    assert versions["default"] == "3"
     assert versions["versions"][0] == {
         "model_version": "1", "registered": False, "predicted_frames": 5, "evaluable_frames": 3
     }  # fmt: skip

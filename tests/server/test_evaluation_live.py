@@ -20,11 +20,8 @@ from evaluation.coco_reference import reference
 from framescout.client import Client
 from framescout.evaluation import EvalImage
 from framescout.models import OnnxDetector, load_class_names
-from framescout.predictions.box import Box
+from framescout.predictions.box import Box, predictions_from_boxes
 from framescout.server.process import ServerProcess
-from framescout.store import Store
-from framescout.store.annotations import INSERT_ANNOTATION, row_values
-from framescout.store.models import PREDICTION, utcnow
 
 pytestmark = pytest.mark.slow
 TARGET = "acme/evalcoco"
@@ -47,15 +44,17 @@ class Measured:
         return subprocess.run([*command, *auth], capture_output=True, text=True, timeout=120)
 
 
-def _degraded(boxes: list[Box], rng: random.Random) -> list[Box]:
-    """Version 2: a third of version 1's boxes dropped, the rest shifted by up to 20% of their size."""
+def _degraded(boxes: list[Box], rng: random.Random, size: tuple[int, int]) -> list[Box]:
+    """Version 2: a third of version 1's boxes dropped, the rest shifted by up to 20% of their size
+    (kept inside the ``(width, height)`` image)."""
     out = []
     for b in boxes:
         if rng.random() < 1 / 3:
             continue
         dx, dy = b.width * rng.uniform(-0.2, 0.2), b.height * rng.uniform(-0.2, 0.2)
-        x0, y0, x1, y1 = b.x_min + dx, b.y_min + dy, b.x_max + dx, b.y_max + dy
-        out.append(Box(b.class_name, max(x0, 0), max(y0, 0), x1, y1, b.confidence))
+        x0, y0 = min(max(b.x_min + dx, 0), size[0] - 1), min(max(b.y_min + dy, 0), size[1] - 1)
+        x1, y1 = min(b.x_max + dx, size[0]), min(b.y_max + dy, size[1])
+        out.append(Box(b.class_name, x0, y0, max(x1, x0 + 1), max(y1, y0 + 1), b.confidence))
     return out
 
 
@@ -84,6 +83,7 @@ def measured(
     key = server.create_key("acme")
     server.cli("projects", "create", TARGET)
     ids: list[str] = []
+    sizes: dict[str, tuple[int, int]] = {}
     with server, Client(server.url, key) as client:
         for n, path in enumerate(sorted((coco_tiny / "val2017").glob("*.jpg"))):
             found = detector.predict(path, 0.05, 0.6, multi_label=True, max_detections=100)
@@ -96,19 +96,14 @@ def measured(
             else:
                 client.review_image(TARGET, image_id, [], reviewer="tester")  # a true negative
             ids.append(image_id)
+            sizes[image_id] = next(
+                (i["width"], i["height"]) for i in coco["images"] if i["file_name"] == path.name
+            )
         first = _stored(client, ids, "1")
         rng = random.Random(15)
-        store = Store.open(server.data_dir)
-        try:
-            with store.db.write_engine.begin() as conn:
-                for image in first:
-                    rows = row_values(
-                        _degraded(list(image.predictions), rng), image.image_id, PREDICTION, "2", utcnow()
-                    )
-                    if rows:
-                        conn.execute(INSERT_ANNOTATION, rows)
-        finally:
-            store.close()
+        for image in first:  # version 2 through the predictions route, on the same frames
+            degraded = predictions_from_boxes(_degraded(list(image.predictions), rng, sizes[image.image_id]))
+            client.add_predictions(TARGET, image.image_id, "2", degraded)
         second = _stored(client, ids, "2")
         yield Measured(server, key, {"1": first, "2": second})
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from framescout.cli._output import console, fail
 from framescout.cli.rules_server import API_KEY_OPTION, SERVER_OPTION, _client
 
-COLUMNS = (("AP", "ap"), ("AP50", "ap50"), ("precision", "precision"), ("recall", "recall"), ("F1", "f1"))
+COLUMNS = (("AP", "ap"), ("AP50", "ap50"), ("prec.", "precision"), ("recall", "recall"), ("F1", "f1"))
 COMPARED = (("AP", "ap"), ("AP50", "ap50"))
 
 
@@ -62,16 +62,32 @@ def _versions(body: dict[str, Any]) -> str:
 
 
 def _single(body: dict[str, Any]) -> Table:
-    """One row for all classes, then one per class: support, the measures, the best threshold."""
-    table = Table("class", "support", *(title for title, _ in COLUMNS), "threshold")
-    table.add_row(
-        "[bold]all[/]", str(body["ground_truth_boxes"]), _number(body["ap"]), _number(body["ap50"]),
-        "", "", "", _number(body["recommended_threshold"]),
-    )  # fmt: skip
-    for name, c in sorted(body["per_class"].items()):
-        cells = [_number(c.get(key)) for _, key in COLUMNS]
-        table.add_row(escape(name), str(c.get("support", "")), *cells, _number(c.get("best_threshold")))
+    """One row for all classes (precision, recall and F1 pooled at the recommended threshold), then
+    one per class: support, the measures, the class's best threshold."""
+    table = _table(*(title for title, _ in COLUMNS), "thr.")
+    pooled = {"ap": body["ap"], "ap50": body["ap50"], **(body.get("overall") or {})}
+    rows = [("[bold]all[/]", _support(body), pooled, body["recommended_threshold"])]
+    rows += [
+        (escape(n), str(c.get("support", "")), c, c.get("best_threshold"))
+        for n, c in sorted(body["per_class"].items())
+    ]
+    for name, support, measures, threshold in rows:
+        table.add_row(name, support, *(_number(measures.get(key)) for _, key in COLUMNS), _number(threshold))
     return table
+
+
+def _table(*headers: str, caption: str | None = None) -> Table:
+    """A table with the class and support columns first (class names never wrapped)."""
+    table = Table(caption=caption)
+    table.add_column("class", no_wrap=True)
+    for header in ("support", *headers):
+        table.add_column(header, justify="right")
+    return table
+
+
+def _support(body: dict[str, Any]) -> str:
+    """All classes' support: the truth boxes that count (crowd regions do not)."""
+    return str(sum(c.get("support", 0) for c in body["per_class"].values()))
 
 
 def _compared(body: dict[str, Any]) -> Table:
@@ -82,8 +98,8 @@ def _compared(body: dict[str, Any]) -> Table:
     headers = [h for title, _ in COMPARED for h in (*(f"{title} {v}" for v in versions), f"Δ {title}")]
     thresholds = (_number(body["recommended_threshold"]), _number(other["recommended_threshold"]))
     caption = f"recommended threshold: {versions[0]} {thresholds[0]}, {versions[1]} {thresholds[1]}"
-    table = Table("class", "support", *headers, caption=caption)
-    table.add_row("[bold]all[/]", str(body["ground_truth_boxes"]), *_triples(body, other, delta))
+    table = _table(*headers, caption=caption)
+    table.add_row("[bold]all[/]", _support(body), *_triples(body, other, delta))
     for name, changes in delta["per_class"].items():
         ours, theirs = body["per_class"].get(name, {}), other["per_class"].get(name, {})
         support = ours.get("support", theirs.get("support", ""))

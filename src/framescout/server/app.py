@@ -82,8 +82,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.include_router(module.router)
     app.include_router(deployments_router.router)
     app.include_router(devices_router.router)
-    app.include_router(evaluation_router.router)
     app.include_router(predictions_router.router)
+    app.include_router(evaluation_router.router)
     install_web_ui(app)  # before the root-level routes: /ui must not be read as a workspace
     # Last: root-level Roboflow-compatible paths must not shadow the native API.
     app.include_router(roboflow.router)

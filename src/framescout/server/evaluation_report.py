@@ -11,12 +11,30 @@ from collections.abc import Sequence
 from typing import Any
 
 from framescout.evaluation import EvalImage, evaluate
+from framescout.store.db import Database
+from framescout.store.evaluation_data import EvalFilter, check_known_version, common_eval_images, paused_gc
+from framescout.store.models import Project
 
 OVERALL_MEASURES = ("ap", "ap50", "recommended_threshold")
 POOLED_MEASURES = ("precision", "recall", "f1")
 """All classes pooled at the recommended threshold (the JSON's ``overall``)."""
 CLASS_MEASURES = ("ap", "ap50", "precision", "recall", "f1", "best_threshold")
 """The per-class measures a comparison subtracts (``support`` is the same on the same frames)."""
+
+
+def evaluation_report(
+    db: Database, project: Project, versions: Sequence[str], f: EvalFilter
+) -> dict[str, Any]:
+    """The route's answer for one version, or for two (the first compared with the second) on the
+    frames both predicted: `NotFound` ``model_version_not_found`` for a version the project does not
+    know. The garbage collector pauses while the boxes are gathered and measured (`paused_gc`)."""
+    with paused_gc():
+        with db.reading() as session:
+            for version in versions:
+                check_known_version(session, project, version)
+            frames = common_eval_images(session, project, versions, f)
+        reports = [version_report(version, frames[version]) for version in versions]
+    return reports[0] if len(reports) == 1 else comparison(reports[0], reports[1])
 
 
 def version_report(version: str, images: Sequence[EvalImage]) -> dict[str, Any]:

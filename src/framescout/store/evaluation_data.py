@@ -3,9 +3,11 @@
 A frame has ground truth when a person reviewed it (``review_status`` ``reviewed``, even with no box:
 a true negative) or when it still waits for review but annotations were uploaded for it as ground
 truth; a rejected frame has none. A frame has predictions of version V when it was uploaded by a
-device running V (``images.model_version``, so a frame on which V detected nothing counts) or when
-prediction rows of V were added to it; a prediction row without a version belongs to its image's,
-and one without a confidence counts as certain (`UNSCORED`).
+device running V (``images.model_version``, so a frame on which V detected nothing counts), when a
+run of V over it is recorded (``prediction_runs``: ``framescout models predict``, the predictions
+route, a duplicate upload; also with no box) or when prediction rows of V were added to it (label
+assist). A prediction row without a version belongs to its image's, and one without a confidence
+counts as certain (`UNSCORED`).
 
 Everything is read with one set-based query per call (no query per image), streamed in chunks of
 `CHUNK_ROWS` rows, so 100k reviewed frames cost one pass over their annotation rows (the existing
@@ -38,6 +40,7 @@ from framescout.store.models import (
     Image,
     ImageTag,
     ModelVersion,
+    PredictionRun,
     Project,
 )
 from framescout.store.version_stats import _version_key
@@ -84,11 +87,12 @@ def _version_of_row() -> ColumnElement[str | None]:
 
 
 def predicted_by(version: str) -> ColumnElement[bool]:
-    """The image has predictions of ``version`` (a device running it uploaded the frame, or rows of
-    that version were added)."""
+    """The image has predictions of ``version``: a device running it uploaded the frame, a run of it
+    is recorded (`PredictionRun`, also when it found nothing), or rows of that version were added."""
     box = aliased(Annotation)
     rows = exists().where(box.image_id == Image.id, box.kind == PREDICTION, box.model_version == version)
-    return or_(Image.model_version == version, rows)
+    run = exists().where(PredictionRun.image_id == Image.id, PredictionRun.model_version == version)
+    return or_(Image.model_version == version, run, rows)
 
 
 def _frames(project: Project, versions: Sequence[str], f: EvalFilter) -> list[ColumnElement[bool]]:
@@ -213,6 +217,9 @@ def is_known_version(session: Session, project: Project, version: str) -> bool:
                 or_(
                     exists().where(Image.project_id == project.id, Image.model_version == version),
                     exists().where(
+                        PredictionRun.model_version == version, PredictionRun.image_id.in_(in_project)
+                    ),
+                    exists().where(
                         Annotation.kind == PREDICTION,
                         Annotation.model_version == version,
                         Annotation.image_id.in_(in_project),
@@ -240,6 +247,9 @@ def version_frames(session: Session, project: Project) -> list[VersionFrames]:
         select(Image.id.label("image_id"), Image.model_version.label("version")).where(
             Image.project_id == project.id, Image.model_version.is_not(None)
         ),
+        select(PredictionRun.image_id, PredictionRun.model_version)
+        .join(Image, Image.id == PredictionRun.image_id)
+        .where(Image.project_id == project.id),
         select(Annotation.image_id, Annotation.model_version)  # rows of another version than the image's
         .join(Image, Image.id == Annotation.image_id)
         .where(

@@ -17,15 +17,9 @@ from pydantic import BaseModel, Field
 
 from framescout.server.deps import PathProject, StoreDep
 from framescout.server.errors import RequestInvalid
-from framescout.server.evaluation_report import comparison, version_report
+from framescout.server.evaluation_report import evaluation_report
 from framescout.server.schemas import ErrorOut
-from framescout.store.evaluation_data import (
-    EvalFilter,
-    check_known_version,
-    common_eval_images,
-    newest_evaluable,
-    version_frames,
-)
+from framescout.store.evaluation_data import EvalFilter, newest_evaluable, version_frames
 
 router = APIRouter(prefix="/api/v1/projects/{workspace}/{project}/evaluation", tags=["evaluation"])
 
@@ -72,12 +66,7 @@ def evaluation(
     if compare == base:
         raise RequestInvalid("invalid_filter", "compare must name another version than model_version")
     versions = [base] if compare is None else [base, compare]
-    with store.db.reading() as session:
-        for version in versions:
-            check_known_version(session, project, version)
-        frames = common_eval_images(session, project, versions, query.frames())
-    reports = [version_report(version, frames[version]) for version in versions]
-    return reports[0] if compare is None else comparison(reports[0], reports[1])
+    return evaluation_report(store.db, project, versions, query.frames())
 
 
 @router.get("/versions", responses=_ERRORS)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from framescout.evaluation import Evaluation, evaluate
 from framescout.server.errors import RequestInvalid
-from framescout.store.evaluation_data import EvalFilter, check_known_version, common_eval_images
+from framescout.store.evaluation_data import EvalFilter, check_known_version, common_eval_images, paused_gc
 from framescout.store.models import Project
 
 EVAL_KINDS = ("fp", "miss", "cell")
@@ -27,11 +27,13 @@ def measured(
     session: Session, project: Project, versions: Sequence[str], frames: EvalFilter
 ) -> dict[str, Evaluation]:
     """Each of ``versions`` evaluated over the frames with ground truth and predictions of all of
-    them (404 ``model_version_not_found`` for a version the project does not know)."""
-    for version in versions:
-        check_known_version(session, project, version)
-    images = common_eval_images(session, project, versions, frames)
-    return {version: evaluate(images[version]) for version in versions}
+    them (404 ``model_version_not_found`` for a version the project does not know); the garbage
+    collector pauses meanwhile, as for the route (`paused_gc`)."""
+    with paused_gc():
+        for version in versions:
+            check_known_version(session, project, version)
+        images = common_eval_images(session, project, versions, frames)
+        return {version: evaluate(images[version]) for version in versions}
 
 
 @dataclass(frozen=True)
