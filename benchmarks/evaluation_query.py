@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from _infra import Infra, _start_postgres
-from sqlalchemy import insert, text
+from sqlalchemy import create_engine, insert, make_url, text
 
 from framescout.server.evaluation_report import evaluation_report
 from framescout.store import Store
@@ -141,6 +141,16 @@ def measure(size: int, versions: list[str], reps: int, database_url: str | None)
             store.close()
 
 
+def _own_database(url: str) -> str:
+    """A database of the benchmark's role (PostgreSQL 15 lets no other role create in ``public``)."""
+    base = make_url(url)
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text('CREATE DATABASE "evaluation_bench"'))  # the role has CREATEDB
+    engine.dispose()
+    return base.set(database="evaluation_bench").render_as_string(hide_password=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,7 +167,7 @@ def main() -> None:
         infra = Infra(Path(tempfile.mkdtemp(prefix="framescout-bench-")))
         infra.root.chmod(0o755)
         _start_postgres(infra)
-        args.database_url = infra.database_url
+        args.database_url = _own_database(infra.database_url)
     try:
         print(
             f"{'reviewed frames':>16} {'rows':>10} {'gather s (CPU)':>16} {'versions s':>16} {'route s':>16}"
