@@ -1,90 +1,264 @@
-"""Which reviewed frames a reviewer corrected: ground truth that differs from the model's predictions.
+"""What reviewers changed: each reviewed frame's ground truth against its predictions of one model version.
 
-A frame counts as corrected when a box was added, removed, relabelled, or moved so that it overlaps
-its prediction by less than `MATCH_IOU`. Compared in Python over reviewed frames only (their number
-is bounded by people's work).
+A *unit* is one reviewed frame compared with the predictions of one model version it carries (a frame
+predicted by two versions is two units; a frame whose model saw nothing is one unit with no
+predictions). Its ground-truth boxes and predictions are paired greedily, in three rounds, each taking
+the pairs of the highest IoU first and using a box at most once:
+
+1. same class, IoU ≥ `MATCH_IOU`: the reviewer kept the prediction (*unchanged* box);
+2. another class, IoU ≥ `MATCH_IOU`: *relabelled*;
+3. same class, 0 < IoU < `MATCH_IOU` (the best overlap left for either box): *moved*.
+
+Ground truth left unpaired was *added*, predictions left unpaired were *removed*. A unit with none of
+the four is *unchanged*: exactly when every box was kept (the old "corrected" test). Boxes are loaded
+per batch of frames by set-based queries and paired in NumPy (IoU of every same-frame pair at once);
+only the greedy walk over the overlapping pairs is a Python loop.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from framescout.store.models import GROUND_TRUTH, PREDICTION, REVIEWED, Annotation, Image, Project
 
 MATCH_IOU = 0.5
-"""A reviewed box "is" a prediction when they share the class and overlap at least this much."""
+"""A reviewed box "is" a prediction when they overlap at least this much (and share the class)."""
 
-Box4 = tuple[str, float, float, float, float]
-"""``(class, x_min, y_min, x_max, y_max)``."""
+CHANGE_KINDS = ("added", "removed", "relabelled", "moved")
+BATCH_FRAMES = 5000
+"""Reviewed frames whose boxes are loaded and paired at once (bounds the memory of a 100k-frame run)."""
 
 
-def corrections(session: Session, project: Project) -> tuple[dict[str, int], dict[str, int]]:
-    """Per model version: reviewed frames, and those whose ground truth differs from the predictions.
+@dataclass
+class Changes:
+    """What review changed over a group of units (reviewed frames × model version)."""
 
-    Each ground-truth box must match a distinct prediction of the same class with IoU ≥ `MATCH_IOU`,
-    and no prediction may be left over."""
-    rows = session.execute(
+    reviewed: int = 0
+    unchanged: int = 0
+    added: int = 0
+    removed: int = 0
+    relabelled: int = 0
+    moved: int = 0
+
+    @property
+    def corrections(self) -> int:
+        """Box changes of every kind together."""
+        return self.added + self.removed + self.relabelled + self.moved
+
+    @property
+    def corrected(self) -> int:
+        """Reviewed frames with at least one change."""
+        return self.reviewed - self.unchanged
+
+    def add(self, counts: NDArray[np.int64]) -> None:
+        """Count one unit whose changes are ``counts`` (in `CHANGE_KINDS` order)."""
+        added, removed, relabelled, moved = (int(n) for n in counts)
+        self.reviewed += 1
+        self.unchanged += int(not counts.any())
+        self.added += added
+        self.removed += removed
+        self.relabelled += relabelled
+        self.moved += moved
+
+
+@dataclass
+class BoxTable:
+    """Boxes of many units: ``unit[i]`` owns box ``xyxy[i]`` of class code ``cls[i]``."""
+
+    unit: NDArray[np.int64]
+    cls: NDArray[np.int64]
+    xyxy: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, int, float, float, float, float]]) -> BoxTable:
+        data = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
+        return cls(data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2:])
+
+
+def unit_changes(n_units: int, truth: BoxTable, predictions: BoxTable) -> NDArray[np.int64]:
+    """Per unit, ``[added, removed, relabelled, moved]`` (the rounds of the module docstring)."""
+    ti, pj = _same_unit_pairs(truth.unit, predictions.unit, n_units)
+    iou = _iou(truth.xyxy[ti], predictions.xyxy[pj])
+    same = truth.cls[ti] == predictions.cls[pj]
+    stage = np.where(iou >= MATCH_IOU, np.where(same, 0, 1), np.where(same & (iou > 0), 2, 3))
+    keep = stage < 3
+    ti, pj, iou, stage = ti[keep], pj[keep], iou[keep], stage[keep]
+    order = np.lexsort((pj, ti, -iou, stage))
+    used_t, used_p = bytearray(len(truth.unit)), bytearray(len(predictions.unit))
+    matched: list[tuple[int, int]] = []  # (truth box, round) of each pair taken
+    for s, i, j in zip(stage[order].tolist(), ti[order].tolist(), pj[order].tolist(), strict=True):
+        if not used_t[i] and not used_p[j]:
+            used_t[i] = used_p[j] = 1
+            matched.append((i, s))
+    pairs = np.asarray(matched, dtype=np.int64).reshape(-1, 2)
+    pair_unit = truth.unit[pairs[:, 0]]
+    by_round = [np.bincount(pair_unit[pairs[:, 1] == s], minlength=n_units) for s in range(3)]
+    paired = by_round[0] + by_round[1] + by_round[2]
+    added = np.bincount(truth.unit, minlength=n_units) - paired
+    removed = np.bincount(predictions.unit, minlength=n_units) - paired
+    return np.stack([added, removed, by_round[1], by_round[2]], axis=1).astype(np.int64)
+
+
+def _same_unit_pairs(
+    t_unit: NDArray[np.int64], p_unit: NDArray[np.int64], n_units: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Every (truth box, prediction) index pair of the same unit, without a Python loop."""
+    p_order = np.argsort(p_unit, kind="stable")
+    p_counts = np.bincount(p_unit, minlength=n_units)
+    p_start = np.cumsum(p_counts) - p_counts
+    reps = p_counts[t_unit]
+    ti = np.repeat(np.arange(len(t_unit), dtype=np.int64), reps)
+    within = np.arange(len(ti), dtype=np.int64) - np.repeat(np.cumsum(reps) - reps, reps)
+    pj = p_order[p_start[t_unit[ti]] + within] if len(ti) else np.zeros(0, dtype=np.int64)
+    return ti, pj.astype(np.int64)
+
+
+def _iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Row-wise intersection over union of two ``(N, 4)`` arrays of ``x0, y0, x1, y1``."""
+    w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    inter = w * h
+    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    out = np.zeros(len(inter), dtype=np.float64)
+    np.divide(inter, union, out=out, where=union > 0)
+    return out
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One reviewed frame compared with one model version's predictions (``None``: the frame names
+    no version and has no predictions)."""
+
+    image_id: str
+    sampling_rule: str | None
+    source: str | None
+    model_version: str | None
+
+
+@dataclass
+class _Batch:
+    units: list[Unit] = field(default_factory=list)
+    index: dict[tuple[str, str | None], int] = field(default_factory=dict)
+
+
+def reviewed_changes(
+    session: Session,
+    project: Project,
+    *,
+    model_version: str | None = None,
+    since: datetime | None = None,
+) -> Iterator[tuple[Unit, NDArray[np.int64]]]:
+    """Every unit of ``project``'s reviewed frames (of ``model_version`` only, seen since ``since``)
+    with its ``[added, removed, relabelled, moved]``, a batch of `BATCH_FRAMES` frames at a time."""
+    after = ""
+    while True:
+        frames = session.execute(
+            select(Image.id, Image.sampling_rule, Image.source, Image.model_version)
+            .where(*_reviewed(project, since), Image.id > after)
+            .order_by(Image.id)
+            .limit(BATCH_FRAMES)
+        ).all()
+        if not frames:
+            return
+        last = frames[-1][0]
+        in_batch = (*_reviewed(project, since), Image.id > after, Image.id <= last)
+        yield from _batch_changes(session, frames, in_batch, model_version)
+        after = last
+
+
+def _reviewed(project: Project, since: datetime | None) -> tuple[ColumnElement[bool], ...]:
+    """The conditions on `Image` for ``project``'s reviewed frames seen since ``since``."""
+    found = (Image.project_id == project.id, Image.review_status == REVIEWED)
+    if since is None:
+        return found
+    return (*found, seen_at() >= since)
+
+
+def seen_at() -> ColumnElement[datetime]:
+    """When a frame was seen: its ``observed_at``, else its upload time (as the kept-frames chart)."""
+    return func.coalesce(Image.observed_at, Image.created_at)
+
+
+def _batch_changes(
+    session: Session,
+    frames: Sequence[Any],
+    in_batch: tuple[ColumnElement[bool], ...],
+    model_version: str | None,
+) -> Iterator[tuple[Unit, NDArray[np.int64]]]:
+    """The units of one batch of frames (``id, rule, source, version`` rows) and their changes."""
+    version = func.coalesce(Annotation.model_version, Image.model_version)
+    boxes = session.execute(
         select(
-            Image.id,
-            Image.model_version,
+            Annotation.image_id,
             Annotation.kind,
+            version,
             Annotation.class_name,
             Annotation.x_min,
             Annotation.y_min,
             Annotation.x_max,
             Annotation.y_max,
         )
-        .outerjoin(Annotation, Annotation.image_id == Image.id)
-        .where(
-            Image.project_id == project.id,
-            Image.model_version.is_not(None),
-            Image.review_status == REVIEWED,
-        )
+        .join(Image, Image.id == Annotation.image_id)
+        .where(*in_batch, Annotation.kind.in_((GROUND_TRUTH, PREDICTION)))
     ).all()
-    version_of: dict[str, str] = {}
-    boxes: dict[str, dict[str, list[Box4]]] = defaultdict(lambda: {GROUND_TRUTH: [], PREDICTION: []})
-    for image_id, version, kind, name, x0, y0, x1, y1 in rows:
-        version_of[image_id] = str(version)
-        entry = boxes[image_id]  # a reviewed frame without any box still gets its (empty) entry
-        if kind in (GROUND_TRUTH, PREDICTION):
-            entry[kind].append((name, x0, y0, x1, y1))
+    versions: dict[str, dict[str | None, None]] = defaultdict(dict)
+    for image_id, _, _, own in frames:
+        if own is not None:
+            versions[image_id][own] = None
+    for image_id, kind, ver, *_ in boxes:
+        if kind == PREDICTION and ver is not None:
+            versions[image_id][ver] = None
+    batch = _Batch()
+    for image_id, rule, source, _ in frames:
+        for carried in versions.get(image_id) or {None: None}:
+            if model_version is None or carried == model_version:
+                batch.index[(image_id, carried)] = len(batch.units)
+                batch.units.append(Unit(image_id, rule, source, carried))
+    truth, predictions = _tables(batch, versions, boxes)
+    changes = unit_changes(len(batch.units), truth, predictions)
+    yield from zip(batch.units, changes, strict=True)
+
+
+def _tables(
+    batch: _Batch,
+    versions: dict[str, dict[str | None, None]],
+    boxes: Sequence[Any],
+) -> tuple[BoxTable, BoxTable]:
+    """The batch's ground truth (one copy per unit of its frame) and predictions, as `BoxTable` s
+    (``boxes``: ``image, kind, version, class, x0, y0, x1, y1`` rows)."""
+    codes: dict[str, int] = {}
+    truth: list[tuple[int, int, float, float, float, float]] = []
+    predictions: list[tuple[int, int, float, float, float, float]] = []
+    for image_id, kind, ver, name, x0, y0, x1, y1 in boxes:
+        code = codes.setdefault(name, len(codes))
+        if kind == PREDICTION:
+            unit = batch.index.get((image_id, ver))
+            if unit is not None:
+                predictions.append((unit, code, x0, y0, x1, y1))
+            continue
+        for frame_version in versions.get(image_id) or {None: None}:
+            unit = batch.index.get((image_id, frame_version))
+            if unit is not None:
+                truth.append((unit, code, x0, y0, x1, y1))
+    return BoxTable.of(truth), BoxTable.of(predictions)
+
+
+def corrections(session: Session, project: Project) -> tuple[dict[str, int], dict[str, int]]:
+    """Per model version: reviewed frames, and those whose ground truth differs from that version's
+    predictions (any change of `reviewed_changes`). Frames naming no version are left out."""
     reviewed: dict[str, int] = defaultdict(int)
     corrected: dict[str, int] = defaultdict(int)
-    for image_id, version in version_of.items():
-        reviewed[version] += 1
-        if not same_boxes(boxes[image_id][GROUND_TRUTH], boxes[image_id][PREDICTION]):
-            corrected[version] += 1
+    for unit, changes in reviewed_changes(session, project):
+        if unit.model_version is not None:
+            reviewed[unit.model_version] += 1
+            corrected[unit.model_version] += int(changes.any())
     return dict(reviewed), dict(corrected)
-
-
-def same_boxes(truth: list[Box4], predictions: list[Box4]) -> bool:
-    """Whether the reviewer kept the predictions as they were (greedy match, best IoU first)."""
-    if len(truth) != len(predictions):
-        return False
-    pairs = sorted(
-        ((_iou(t, p), i, j) for i, t in enumerate(truth) for j, p in enumerate(predictions) if t[0] == p[0]),
-        reverse=True,
-    )
-    used_t: set[int] = set()
-    used_p: set[int] = set()
-    for iou, i, j in pairs:
-        if iou < MATCH_IOU:
-            break
-        if i not in used_t and j not in used_p:
-            used_t.add(i)
-            used_p.add(j)
-    return len(used_t) == len(truth)
-
-
-def _iou(a: Box4, b: Box4) -> float:
-    """Intersection over union of two boxes (the class is ignored)."""
-    w = min(a[3], b[3]) - max(a[1], b[1])
-    h = min(a[4], b[4]) - max(a[2], b[2])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[3] - a[1]) * (a[4] - a[2]) + (b[3] - b[1]) * (b[4] - b[2]) - inter
-    return inter / union if union > 0 else 0.0
