@@ -64,6 +64,18 @@ def _rank(row: RuleYield) -> tuple[bool, float, int, str, str]:
     return (per_frame is None, -(per_frame or 0.0), -row.reviewed, row.rule, row.model_version or "")
 
 
+def version_corrections(rows: list[RuleYield]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per model version, reviewed frames and the corrected ones, summed over the rules: what
+    `framescout.store.corrections.corrections` counts, without pairing the frames again."""
+    reviewed: dict[str, int] = {}
+    corrected: dict[str, int] = {}
+    for row in rows:
+        if row.model_version is not None and row.changes is not None:
+            reviewed[row.model_version] = reviewed.get(row.model_version, 0) + row.changes.reviewed
+            corrected[row.model_version] = corrected.get(row.model_version, 0) + row.changes.corrected
+    return reviewed, corrected
+
+
 def rule_ranking(session: Session, project: Project) -> dict[str | None, float]:
     """Corrections per reviewed frame of each rule over every model version together (rules without
     a reviewed frame are absent): what the review queue's ``yield`` order ranks by. Keyed by the
