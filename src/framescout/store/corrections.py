@@ -10,9 +10,10 @@ the pairs of the highest IoU first and using a box at most once:
 3. same class, 0 < IoU < `MATCH_IOU` (the best overlap left for either box): *moved*.
 
 Ground truth left unpaired was *added*, predictions left unpaired were *removed*. A unit with none of
-the four is *unchanged*: exactly when every box was kept (the old "corrected" test). Boxes are loaded
-per batch of frames by set-based queries and paired in NumPy (IoU of every same-frame pair at once);
-only the greedy walk over the overlapping pairs is a Python loop.
+the four is *unchanged*: exactly when every box was kept (the old "corrected" test). The reviewed
+frames are read in one query and their boxes per batch of frames (by id), both set-based; the boxes
+are paired in NumPy (IoU of every same-frame pair at once), only the greedy walk over the pairs that
+overlap is a Python loop.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain, compress
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Executable, func, select
 from sqlalchemy.orm import Session
 
 from framescout.store.models import GROUND_TRUTH, PREDICTION, REVIEWED, Annotation, Image, Project
@@ -148,6 +150,7 @@ class Unit:
 class _Batch:
     units: list[Unit] = field(default_factory=list)
     index: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    units_of: dict[str, list[int]] = field(default_factory=dict)
 
 
 def reviewed_changes(
@@ -159,20 +162,15 @@ def reviewed_changes(
 ) -> Iterator[tuple[Unit, NDArray[np.int64]]]:
     """Every unit of ``project``'s reviewed frames (of ``model_version`` only, seen since ``since``)
     with its ``[added, removed, relabelled, moved]``, a batch of `BATCH_FRAMES` frames at a time."""
-    after = ""
-    while True:
-        frames = session.execute(
-            select(Image.id, Image.sampling_rule, Image.source, Image.model_version)
-            .where(*_reviewed(project, since), Image.id > after)
-            .order_by(Image.id)
-            .limit(BATCH_FRAMES)
-        ).all()
-        if not frames:
-            return
-        last = frames[-1][0]
-        in_batch = (*_reviewed(project, since), Image.id > after, Image.id <= last)
-        yield from _batch_changes(session, frames, in_batch, model_version)
-        after = last
+    frames = _plain_rows(
+        session,
+        select(Image.id, Image.sampling_rule, Image.source, Image.model_version).where(
+            *_reviewed(project, since)
+        ),
+    )
+    for start in range(0, len(frames), BATCH_FRAMES):
+        batch = frames[start : start + BATCH_FRAMES]
+        yield from _batch_changes(session, batch, model_version)
 
 
 def _reviewed(project: Project, since: datetime | None) -> tuple[ColumnElement[bool], ...]:
@@ -188,68 +186,104 @@ def seen_at() -> ColumnElement[datetime]:
     return func.coalesce(Image.observed_at, Image.created_at)
 
 
+def _plain_rows(session: Session, query: Executable) -> list[Any]:
+    """``query``'s rows as the driver returns them (text and numbers need no conversion): building a
+    `Row` per box was most of the time on 100k frames."""
+    result = session.connection().execute(query)
+    rows = list(result.cursor.fetchall()) if result.cursor is not None else []
+    result.close()
+    return rows
+
+
 def _batch_changes(
-    session: Session,
-    frames: Sequence[Any],
-    in_batch: tuple[ColumnElement[bool], ...],
-    model_version: str | None,
+    session: Session, frames: Sequence[Any], model_version: str | None
 ) -> Iterator[tuple[Unit, NDArray[np.int64]]]:
     """The units of one batch of frames (``id, rule, source, version`` rows) and their changes."""
     version = func.coalesce(Annotation.model_version, Image.model_version)
-    boxes = session.execute(
-        select(
-            Annotation.image_id,
-            Annotation.kind,
-            version,
-            Annotation.class_name,
-            Annotation.x_min,
-            Annotation.y_min,
-            Annotation.x_max,
-            Annotation.y_max,
+    columns = _Columns.of(
+        _plain_rows(
+            session,
+            select(
+                Annotation.image_id,
+                Annotation.kind,
+                version,
+                Annotation.class_name,
+                Annotation.x_min,
+                Annotation.y_min,
+                Annotation.x_max,
+                Annotation.y_max,
+            )
+            .join(Image, Image.id == Annotation.image_id)
+            .where(
+                Annotation.image_id.in_([row[0] for row in frames]),
+                Annotation.kind.in_((GROUND_TRUTH, PREDICTION)),
+            ),
         )
-        .join(Image, Image.id == Annotation.image_id)
-        .where(*in_batch, Annotation.kind.in_((GROUND_TRUTH, PREDICTION)))
-    ).all()
+    )
     versions: dict[str, dict[str | None, None]] = defaultdict(dict)
     for image_id, _, _, own in frames:
         if own is not None:
             versions[image_id][own] = None
-    for image_id, kind, ver, *_ in boxes:
-        if kind == PREDICTION and ver is not None:
-            versions[image_id][ver] = None
+    for image_id, ver in columns.predicted_versions():
+        versions[image_id][ver] = None
     batch = _Batch()
     for image_id, rule, source, _ in frames:
         for carried in versions.get(image_id) or {None: None}:
             if model_version is None or carried == model_version:
                 batch.index[(image_id, carried)] = len(batch.units)
+                batch.units_of.setdefault(image_id, []).append(len(batch.units))
                 batch.units.append(Unit(image_id, rule, source, carried))
-    truth, predictions = _tables(batch, versions, boxes)
+    truth, predictions = columns.tables(batch)
     changes = unit_changes(len(batch.units), truth, predictions)
     yield from zip(batch.units, changes, strict=True)
 
 
-def _tables(
-    batch: _Batch,
-    versions: dict[str, dict[str | None, None]],
-    boxes: Sequence[Any],
-) -> tuple[BoxTable, BoxTable]:
-    """The batch's ground truth (one copy per unit of its frame) and predictions, as `BoxTable` s
-    (``boxes``: ``image, kind, version, class, x0, y0, x1, y1`` rows)."""
-    codes: dict[str, int] = {}
-    truth: list[tuple[int, int, float, float, float, float]] = []
-    predictions: list[tuple[int, int, float, float, float, float]] = []
-    for image_id, kind, ver, name, x0, y0, x1, y1 in boxes:
-        code = codes.setdefault(name, len(codes))
-        if kind == PREDICTION:
-            unit = batch.index.get((image_id, ver))
-            if unit is not None:
-                predictions.append((unit, code, x0, y0, x1, y1))
-            continue
-        for frame_version in versions.get(image_id) or {None: None}:
-            unit = batch.index.get((image_id, frame_version))
-            if unit is not None:
-                truth.append((unit, code, x0, y0, x1, y1))
-    return BoxTable.of(truth), BoxTable.of(predictions)
+@dataclass
+class _Columns:
+    """A batch's box rows (``image, kind, version, class, x0, y0, x1, y1``) as columns."""
+
+    image_ids: tuple[str, ...]
+    versions: tuple[str | None, ...]
+    classes: NDArray[np.int64]
+    xyxy: NDArray[np.float64]
+    predicted: NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, rows: Sequence[Any]) -> _Columns:
+        if not rows:
+            return cls((), (), np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0, np.bool_))
+        image_ids, kinds, versions, names, *coords = zip(*rows, strict=True)
+        codes = {name: i for i, name in enumerate(set(names))}
+        return cls(
+            image_ids,
+            versions,
+            np.fromiter((codes[n] for n in names), np.int64, len(names)),
+            np.asarray(coords, dtype=np.float64).T,
+            np.asarray(kinds, dtype=object) == PREDICTION,
+        )
+
+    def predicted_versions(self) -> set[tuple[str, str]]:
+        """The ``(image, version)`` pairs that have predictions."""
+        pairs = zip(
+            compress(self.image_ids, self.predicted), compress(self.versions, self.predicted), strict=True
+        )
+        return {(image_id, ver) for image_id, ver in pairs if ver is not None}
+
+    def tables(self, batch: _Batch) -> tuple[BoxTable, BoxTable]:
+        """Ground truth (one copy per unit of its frame) and the predictions of each unit's version."""
+        rows = np.arange(len(self.image_ids))
+        p_rows = rows[self.predicted]
+        keys = ((self.image_ids[i], self.versions[i]) for i in p_rows.tolist())
+        p_units = np.fromiter((batch.index.get(key, -1) for key in keys), np.int64, len(p_rows))
+        p_rows, p_units = p_rows[p_units >= 0], p_units[p_units >= 0]
+        t_rows = rows[~self.predicted]
+        owners = [batch.units_of.get(self.image_ids[i], []) for i in t_rows.tolist()]
+        t_units = np.fromiter(chain.from_iterable(owners), np.int64)
+        t_rows = np.repeat(t_rows, [len(o) for o in owners]) if owners else t_rows
+        return (
+            BoxTable(t_units, self.classes[t_rows], self.xyxy[t_rows]),
+            BoxTable(p_units, self.classes[p_rows], self.xyxy[p_rows]),
+        )
 
 
 def corrections(session: Session, project: Project) -> tuple[dict[str, int], dict[str, int]]:
