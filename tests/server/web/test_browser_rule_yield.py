@@ -18,7 +18,8 @@ from framescout.server.process import ServerProcess
 from framescout.store import Store
 from framescout.store.accounts import get_project, get_workspace
 from framescout.store.review import save_review
-from server.web.test_browser_review import SHOTS, _sign_in
+from server.web.conftest import signed_in_page
+from server.web.test_browser_review import SHOTS
 
 pytestmark = pytest.mark.slow
 
@@ -91,13 +92,7 @@ def yield_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[YieldServ
 def test_the_rule_yield_panel_and_the_queue_order_in_the_browser(yield_server: YieldServer, browser) -> None:  # type: ignore[no-untyped-def]
     SHOTS.mkdir(parents=True, exist_ok=True)
     ids = yield_server.ids
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    _sign_in(page, yield_server)  # type: ignore[arg-type]
-    errors.clear()  # signing in tries a wrong key first: that 401 is meant
+    context, page, errors = signed_in_page(browser, yield_server)
 
     page.goto(f"{yield_server.url}/ui/p/street")
     rows = page.locator("#rule-yield-table tbody tr")
@@ -108,7 +103,7 @@ def test_the_rule_yield_panel_and_the_queue_order_in_the_browser(yield_server: Y
     page.locator("#rule-yield").screenshot(path=str(SHOTS / "dashboard-rule-yield.png"))
 
     def current() -> str:
-        return page.url.split("?")[0].rsplit("/", 1)[1]
+        return str(page.url).split("?")[0].rsplit("/", 1)[1]
 
     page.goto(f"{yield_server.url}/ui/p/street/review")  # the default: newest first
     assert current() == ids["bare"]
