@@ -67,15 +67,34 @@ def test_an_unreachable_server_is_offline_first_and_exits_3(
 ) -> None:
     spool = tmp_path / "spool"
     down = f"http://127.0.0.1:{free_port()}"
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {name: everything, type: random, probability: 1.0}\n")
     code, out, err = collect(
-        coco_tiny, nanodet_path, spool, "--server", down, "--api-key", "k", "--project", "acme/cams"
-    )
+        coco_tiny, nanodet_path, spool, "--server", down, "--api-key", "k", "--project", "acme/cams",
+        "--rules", str(rules),
+    )  # fmt: skip
     text = " ".join(out.split())
     assert code == 3, out + err
     assert "the server is unreachable" in text and "going on offline-first" in text
     assert "4 frame(s) seen" in text
     left = Spool(spool).stats()["entries"]
     assert left > 0 and f"{left} frame(s) left in the spool" in text and "framescout spool push" in text
+
+
+def test_no_rules_no_server_and_no_cached_rules_is_an_error_naming_rules(
+    coco_tiny: Path, nanodet_path: Path, tmp_path: Path
+) -> None:
+    """Without --rules the collector samples by the project's server-held rules: with the server
+    unreachable and no cached version in the spool folder, nothing says what to keep."""
+    spool = tmp_path / "spool"
+    down = f"http://127.0.0.1:{free_port()}"
+    code, out, err = collect(
+        coco_tiny, nanodet_path, spool, "--server", down, "--api-key", "k", "--project", "acme/cams"
+    )
+    text = " ".join(err.split())
+    assert code == 1, out + err
+    assert "cannot get the rules of acme/cams" in text and "pass --rules FILE" in text
+    assert "frame(s) seen" not in out
 
 
 def test_all_delivered_exits_0(

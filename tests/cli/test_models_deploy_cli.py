@@ -34,7 +34,7 @@ def test_deploy_prints_what_is_deployed_and_refuses_unknown_versions(tmp_path: P
     errors = [line for line in unknown.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: project 'cams' has no model version 7"]
     bad = framescout("models", "deploy", "acme/cams", "1", "--labels", "site", "--data-dir", data)
-    assert bad.returncode == 1 and "error: --labels: label 'site' must be key=value" in bad.stderr
+    assert bad.returncode == 1 and "error: --labels: label 'site': write it as key=value" in bad.stderr
 
     rollback = framescout("models", "deploy", "acme/cams", "1", "--labels", "site=north", "--data-dir", data)
     assert rollback.returncode == 0, rollback.stderr

@@ -143,6 +143,7 @@ def test_the_collector_refuses_bad_ids_and_labels(
         (["--device-id", "cam 1"], "error: --device-id: device id 'cam 1'"),
         (["--labels", "site"], "error: --labels: label 'site': write it as key=value"),
         (["--labels", "a=1", "--labels", "a=2"], "error: --labels: label a is given twice"),
+        (["--labels", "site=north,south"], "error: --labels: label site: value 'north,south' may hold"),
     ],
 )
 def test_collect_refuses_bad_ids_and_labels_in_one_line(

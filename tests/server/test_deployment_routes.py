@@ -61,7 +61,10 @@ def test_the_deployment_follows_labels_and_names_the_file(env: Any) -> None:
     assert int(whole.headers["content-length"]) == len(two)
 
     bad = env.client.get(f"{BASE}/deployment", params={"labels": "site"}, headers=env.auth())
-    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_labels"
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_label"
+    crowded = ",".join(f"k{i}=v" for i in range(21))
+    many = env.client.get(f"{BASE}/deployment", params={"labels": crowded}, headers=env.auth())
+    assert many.status_code == 422 and many.json()["error"]["code"] == "too_many_labels"
     assert env.client.get(f"{BASE}/deployment").status_code == 401
     other = env.client.get(f"{BASE}/deployment", headers=env.auth(env.other_key))
     assert other.status_code == 404 and other.json()["error"]["code"] == "workspace_not_found"

@@ -110,6 +110,8 @@ def test_label_filters_select_devices(env: Env) -> None:
     assert ids("?label=site=east") == []
     bad = env.client.get(f"{URL}?label=site", headers=env.auth())
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_label")
+    crowded = env.client.get(URL, params={"label": [f"k{i}=v" for i in range(21)]}, headers=env.auth())
+    assert (crowded.status_code, crowded.json()["error"]["code"]) == (422, "too_many_labels")
 
 
 def test_heartbeats_need_a_key_of_the_workspace(env: Env) -> None:
@@ -133,7 +135,9 @@ def test_heartbeats_need_a_key_of_the_workspace(env: Env) -> None:
         ("c" * 129, body(), "invalid_device_id"),
         ("cam-1", body(labels={"bad key": "x"}), "invalid_label"),
         ("cam-1", body(labels={"k": "line\nbreak"}), "invalid_label"),
-        ("cam-1", body(labels={f"k{i}": "v" for i in range(21)}), "validation_error"),
+        ("cam-1", body(labels={f"k{i}": "v" for i in range(21)}), "too_many_labels"),
+        ("cam-1", body(labels={f"k{i}": "v" for i in range(41)}), "validation_error"),  # body bound
+        ("cam-1", body(labels={"site": "north,south"}), "invalid_label"),  # the query form splits at commas
         ("cam-1", body(counters={"seen": -1}), "validation_error"),
         ("cam-1", body(counters={"seen": 2**63}), "validation_error"),
         ("cam-1", body(counters={"per_rule": {f"r{i}": {} for i in range(101)}}), "validation_error"),

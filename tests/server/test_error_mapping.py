@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import framescout
-from framescout import imaging, jsontext
+from framescout import imaging, jsontext, labels
 from framescout.errors import CodedError
 from framescout.server import Settings, create_app
 from framescout.server import errors as server_errors
@@ -126,6 +126,15 @@ def test_every_code_raised_in_src_is_documented_under_its_kind() -> None:
         assert code in documented[base][1], (
             f"{where}: {code!r} ({kind}) is not in docs/errors.md under {base}"
         )
+
+
+def test_label_and_device_id_codes_are_documented_under_invalid() -> None:
+    """Labels and device ids are refused by `framescout.labels` / `device_names` (no store kind for the
+    scan to see); the routes answer their codes as `Invalid`."""
+    invalid = _documented()["Invalid"][1]
+    assert {"invalid_label", "too_many_labels"} == labels.CODES
+    assert invalid >= labels.CODES
+    assert "invalid_device_id" in invalid
 
 
 def test_image_codes_are_documented_under_the_kind_the_store_gives_them() -> None:

@@ -88,6 +88,6 @@ def test_unknown_versions_and_bad_labels_are_refused(store: Store) -> None:
     assert unknown.value.code == "version_not_found"
     with store.db.writing() as session, pytest.raises(Invalid) as bad:
         deploy(session, _project(store), 1, {"site": "north pole"}, "ops")
-    assert bad.value.code == "invalid_labels" and "site" in bad.value.message
+    assert bad.value.code == "invalid_label" and "site" in bad.value.message
     with store.db.reading() as session:
         assert list_deployments(session, _project(store)) == []

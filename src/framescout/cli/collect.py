@@ -16,12 +16,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from framescout.cli._delivery import EXIT_DELIVERED, preflight, preflight_destinations, report
+from framescout.cli._follow import follow_rules, rules_summary
 from framescout.cli._model_source import SERVER, model_summary, open_model
 from framescout.cli._output import console, fail
 from framescout.collector import Collector, FolderTransport, Source
 from framescout.collector.heartbeat import HEARTBEAT_SECONDS
 from framescout.collector.model_sync import DEFAULT_INTERVAL
-from framescout.device_names import DeviceNameError, check_device_id, parse_labels
+from framescout.device_names import DeviceNameError, check_device_id
+from framescout.labels import LabelError, parse_labels
 from framescout.models import FORMATS
 from framescout.sampling import load_config
 from framescout.sampling.config import SamplingConfig
@@ -50,6 +52,7 @@ def _view(collector: Collector, source: Source, started: float) -> Table:
         f"{source.stats.yielded} frames, {source.stats.yielded / elapsed:.1f}/s | "
         f"spool {spool['entries']} ({spool['bytes'] / 1e6:.1f} MB)"
         + (f", quarantine {spool['quarantined']}" if spool.get("quarantined") else "")
+        + (f" | rules {status['rules_etag'][:12]}" if status.get("rules_etag") else "")
         + f" | upload: {uploader['state']}"
         + (f", held: {', '.join(uploader['held'])}" if uploader.get("held") else "")
         + (f" ({detail[:80]})" if detail else "")
@@ -131,7 +134,7 @@ def device_options(device_id: str | None, labels: list[str]) -> dict[str, Any]:
     """``--device-id`` (default: the hostname) and ``--labels`` checked as the server checks them."""
     try:
         parsed = parse_labels(labels)
-    except DeviceNameError as exc:
+    except LabelError as exc:
         fail(f"--labels: {exc.message}")
     name = device_id or socket.gethostname()
     try:
@@ -159,7 +162,14 @@ def collect(
         None, "--format", help=f"One of {', '.join(FORMATS)}; auto-detected."
     ),
     classes: Path | None = typer.Option(None, help="Class names file (default: the model's metadata)."),
-    rules: Path | None = typer.Option(None, help="Sampling rules (YAML/JSON); default: the built-in stack."),
+    rules: Path | None = typer.Option(
+        None,
+        help="Sampling rules (YAML/JSON); default: the project's rules on --server (followed live), "
+        "else the built-in stack.",
+    ),
+    rules_interval: float = typer.Option(
+        30.0, min=0.1, help="With --server and no --rules: check the server's rules every this many seconds."
+    ),
     server: str | None = typer.Option(None, envvar="FRAMESCOUT_SERVER", help="Server URL; none = offline."),
     api_key: str | None = typer.Option(None, envvar="FRAMESCOUT_API_KEY", help="API key for --server."),
     project: str | None = typer.Option(None, help="WORKSPACE/PROJECT to upload to."),
@@ -248,8 +258,14 @@ def collect(
         interval=model_interval,
         labels=device["labels"],  # the device's labels choose its deployment
     )
+    sync = None
+    if server and api_key and project and not rules:
+        config, sync = follow_rules(
+            server, api_key, project, spool, rules_interval, min(upload_timeout, 10.0)
+        )
     options: dict[str, Any] = {
-        "rules": config,
+        "rules": None if sync else config,
+        "rules_sync": sync,
         "model_version": models.current().version,
         "spool_cap_bytes": int(spool_cap_mb * 1_000_000),
         "max_side": max_side or None,
@@ -324,6 +340,8 @@ def collect(
     model_note = model_summary(models.status())
     if model_note:
         console.print(escape(model_note))
+    for line in rules_summary(status):
+        console.print(escape(line))
     retried = sum(r["retried"] for r in per_rule)
     pauses = status["uploader"]["pauses"] if status["uploader"] else 0
     if retried or pauses:

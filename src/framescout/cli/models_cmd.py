@@ -122,7 +122,7 @@ def deploy_command(
     try:
         selector = parse_labels(labels)
     except LabelError as exc:
-        fail(f"--labels: {exc}")
+        fail(f"--labels: {exc.message}")
     workspace, project_slug = split_ref(ref)
     store = open_store(data_dir)
     try:

@@ -2,6 +2,14 @@
 
 from framescout.collector.collector import Collector, build_sampler
 from framescout.collector.counters import Counters
+from framescout.collector.rules_sync import (
+    Boot,
+    RulesError,
+    RulesRefused,
+    RulesSync,
+    RulesUnavailable,
+    ServedRules,
+)
 from framescout.collector.sources import Source, SourceFrame
 from framescout.collector.spool import Entry, Quarantined, Spool, SpoolFull
 from framescout.collector.transport import (
@@ -20,6 +28,7 @@ from framescout.collector.transport import (
 from framescout.collector.uploader import Uploader
 
 __all__ = [
+    "Boot",
     "Collector",
     "ConfigurationError",
     "Counters",
@@ -30,6 +39,11 @@ __all__ = [
     "Outcome",
     "PermanentError",
     "Quarantined",
+    "RulesError",
+    "RulesRefused",
+    "RulesSync",
+    "RulesUnavailable",
+    "ServedRules",
     "ServerAnswer",
     "Source",
     "SourceFrame",

@@ -11,6 +11,10 @@ encoder; resizing, JPEG encoding and the durable spool write happen off the call
 background uploader ships spooled frames with exponential backoff, pauses on a configuration error
 (wrong key or project) and quarantines frames the server refuses. With no ``server``, frames
 accumulate in the spool for ``framescout spool push`` later.
+
+With a ``rules_sync`` (`collector/rules_sync.py`) the collector follows the project's server-held
+rules: a new version is built off the inference thread (`offer_rules`) and swapped in by `observe()`
+before the next frame (`Sampler.swap`: unchanged rules keep their limit state).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,12 +34,23 @@ from framescout.collector.counters import Counters
 from framescout.collector.encoder import Encoder, Job
 from framescout.collector.heartbeat import HEARTBEAT_SECONDS, Heartbeats, heartbeat_body, server_heartbeats
 from framescout.collector.record import FrameRecord
+from framescout.collector.rules_sync import RulesSync, ServedRules
 from framescout.collector.spool import Spool
 from framescout.collector.transport import HttpTransport, Transport
 from framescout.collector.uploader import Uploader
-from framescout.device_names import check_device_id, check_labels
+from framescout.device_names import check_device_id
+from framescout.labels import check_labels
 from framescout.predictions import Predictions
-from framescout.sampling import Decision, Sampler, SamplingConfig, default_sampler, load_config
+from framescout.sampling import (
+    Clock,
+    Decision,
+    Sampler,
+    SamplingConfig,
+    default_sampler,
+    load_config,
+    system_clock,
+)
+from framescout.sampling.config import NoveltyConfig
 from framescout.sampling.routing import Route, routes
 from framescout.selection import ColorTexture, NoveltyFilter, PerceptualHash
 
@@ -46,25 +62,37 @@ LOW_PRIORITY_TYPES = ("random", "quota")
 """Rules whose frames are evicted first when the spool is full: samples, not hard cases."""
 
 
-def build_sampler(rules: RulesSpec, namespace: str | None = None) -> tuple[Sampler, NoveltyFilter | None]:
+def build_sampler(
+    rules: RulesSpec, namespace: str | None = None, clock: Clock = system_clock
+) -> tuple[Sampler, NoveltyFilter | None]:
     """A `Sampler` (and the novelty stage the rules ask for) from a rules file, a validated config,
-    a ready sampler, or the default stack; ``namespace`` (the project) names its shared limits."""
+    a ready sampler, or the default stack, on ``clock``; ``namespace`` (the project) names its
+    shared limits."""
     if isinstance(rules, Sampler):
         return rules, None
     if rules is None:
-        return default_sampler(), None
+        return default_sampler(clock=clock), None
     config = rules if isinstance(rules, SamplingConfig) else load_config(rules)
-    settings = config.novelty_settings()
-    novelty = None
-    if settings is not None:
-        embedder = ColorTexture() if settings.embedder == "color-texture" else PerceptualHash()
-        novelty = NoveltyFilter(
-            settings.threshold,
-            timeout_limit=settings.timeout_limit,
-            embedder=embedder,
-            window=settings.window,
-        )
-    return config.build(namespace=namespace), novelty
+    return config.build(clock, namespace=namespace), novelty_filter(config.novelty_settings())
+
+
+def novelty_filter(settings: NoveltyConfig | None) -> NoveltyFilter | None:
+    """The novelty stage of a configuration's settings (``None``: no such stage)."""
+    if settings is None:
+        return None
+    embedder = ColorTexture() if settings.embedder == "color-texture" else PerceptualHash()
+    return NoveltyFilter(
+        settings.threshold, timeout_limit=settings.timeout_limit, embedder=embedder, window=settings.window
+    )
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """A server version built and waiting for the next frame."""
+
+    etag: str
+    sampler: Sampler
+    config: SamplingConfig
 
 
 def _is_project_ref(project: str) -> bool:
@@ -93,6 +121,7 @@ class Collector:
         transport: Transport | None = None,
         novelty: NoveltyFilter | None = None,
         upload_timeout: float = 30.0,
+        rules_sync: RulesSync | None = None,
         labels: Mapping[str, str] | None = None,
         heartbeat_interval: float | None = HEARTBEAT_SECONDS,
         batch: str | None = None,
@@ -101,9 +130,22 @@ class Collector:
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
         if server and project and not _is_project_ref(project):
             raise ValueError(f"project must be 'workspace/project'; got {project!r}")
+        self.rules_sync = rules_sync
+        self.rules_etag: str | None = None
+        """The ETag of the server version in force (``None``: local rules or the built-in stack)."""
+        if rules_sync is not None:
+            if rules is not None:
+                raise ValueError("give rules or rules_sync, not both: local rules override the server's")
+            served = (rules_sync.booted or rules_sync.boot()).rules  # RulesError when there are none
+            rules = served.config if served else None
+            self.rules_etag = served.etag if served else None
         if isinstance(rules, str | Path):
             rules = load_config(rules)
-        self.sampler, configured_novelty = build_sampler(rules, project.strip("/") if project else None)
+        self._novelty_settings = rules.novelty_settings() if isinstance(rules, SamplingConfig) else None
+        self._offered: _Offer | None = None
+        self._applied: _Offer | None = None
+        self._namespace = project.strip("/") if project else None
+        self.sampler, configured_novelty = build_sampler(rules, self._namespace)
         self.routes: dict[str, Route] = routes(rules) if isinstance(rules, SamplingConfig) else {}
         """Each routing rule's destination project and batch (`framescout.sampling.routing`)."""
         self.batch = batch
@@ -150,6 +192,35 @@ class Collector:
                 server, api_key, project, self.device_id, self.heartbeat, interval=heartbeat_interval
             )
             self.heartbeats.start()
+        if rules_sync is not None:
+            rules_sync.start(self.offer_rules)
+
+    def offer_rules(self, rules: ServedRules) -> None:
+        """Take a new server version (called on the rules thread): build it here, off the inference
+        thread, and let `observe()` swap it in before the next frame. `ValueError` if it cannot be built."""
+        sampler, _ = build_sampler(rules.config, self._namespace, self.sampler.clock)
+        self._offered = _Offer(rules.etag, sampler, rules.config)
+
+    def _apply_offer(self, offer: _Offer) -> None:
+        """Between two frames: swap the offered rules in (unchanged rules keep their limit state)."""
+        self._applied = offer
+        swap = self.sampler.swap(offer.sampler)
+        for rule in self.sampler.rules:
+            self._priority[rule.name] = 0 if rule.kind in LOW_PRIORITY_TYPES else 1
+        self.routes = routes(offer.config)
+        novelty = offer.config.novelty_settings()
+        if novelty != self._novelty_settings:
+            self._novelty_settings = novelty
+            self.novelty = self.encoder.novelty = novelty_filter(novelty)
+        self.rules_etag = offer.etag
+        log.info(
+            "rules %s in force: kept %s, changed %s, added %s, removed %s",
+            offer.etag[:12],
+            list(swap.kept),
+            list(swap.changed),
+            list(swap.added),
+            list(swap.removed),
+        )
 
     def observe(
         self,
@@ -167,6 +238,9 @@ class Collector:
         ``timestamp`` (Unix seconds) is when the frame was observed, for frames that carry their own
         time (a recorded video: `SourceFrame.timestamp`); quotas and in-process limits then count that
         time, and a kept frame's ``observed_at`` is it. By default, the sampler's clock (wall time)."""
+        offer = self._offered
+        if offer is not self._applied and offer is not None:
+            self._apply_offer(offer)
         version = model_version or self.model_version
         decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
         self.counters.observed(decision.rule, decision.limited, nothing_detected=len(predictions) == 0)
@@ -212,6 +286,8 @@ class Collector:
         snapshot["uploader"] = self.uploader.status() if self.uploader else None
         snapshot["model_version"] = self.model_version
         snapshot["shared_limits"] = self.sampler.shared_limits()
+        snapshot["rules_etag"] = self.rules_etag
+        snapshot["rules_sync"] = self.rules_sync.status() if self.rules_sync else None
         snapshot["heartbeat"] = self.heartbeats.status() if self.heartbeats else None
         return snapshot
 
@@ -232,6 +308,8 @@ class Collector:
         if self._closed:
             return
         self._closed = True
+        if self.rules_sync is not None:
+            self.rules_sync.stop()
         self.encoder.join()
         self.encoder.stop()
         if self.uploader:

@@ -93,7 +93,8 @@ class Encoder:
     def _encode(self, job: Job) -> None:
         try:
             original = to_bgr(job.image)
-            if self.novelty is not None and not self.novelty.check(original).novel:
+            novelty = self.novelty  # read once: a rules swap may replace it meanwhile
+            if novelty is not None and not novelty.check(original).novel:
                 self.counters.drop(job.rule, "similar_to_recent")
                 return
             image, scale = resize_max_side(original, self.max_side)

@@ -10,7 +10,7 @@ from framescout.sampling.clock import Clock, ManualClock, system_clock
 from framescout.sampling.config import ConfigError, SamplingConfig, load_config, parse_config
 from framescout.sampling.decision import Decision
 from framescout.sampling.defaults import DEFAULT_RULES, default_sampler
-from framescout.sampling.engine import Sampler
+from framescout.sampling.engine import Sampler, Swap
 from framescout.sampling.frame import Frame
 from framescout.sampling.limiter import ClockedMemoryStorage, Limiter, parse_limits
 from framescout.sampling.rules import (
@@ -54,6 +54,7 @@ __all__ = [
     "Rule",
     "Sampler",
     "SamplingConfig",
+    "Swap",
     "ThresholdSchedule",
     "TimeQuota",
     "UncertaintyAbove",

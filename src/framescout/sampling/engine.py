@@ -3,12 +3,17 @@
 Rules are tried in order; the frame is kept by the first rule that wants it *and* still has
 credit under its own limits and the sampler's global limits. A rule that matched but had no credit
 is recorded in ``Decision.limited`` and the next rule is tried.
+
+`Sampler.swap` applies a new rule stack between two frames (the collector following the server's
+rules): a rule whose name and settings (its `Rule.fingerprint`) did not change keeps its state and its
+limit credit, changed and new rules start fresh, removed ones are forgotten.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from limits.storage import Storage
@@ -20,6 +25,20 @@ from framescout.sampling.frame import Frame
 from framescout.sampling.limiter import Limiter, LimitGroup, LimitSpec, group_key, parse_limits
 from framescout.sampling.rules.base import Rule
 from framescout.sampling.storage_uri import check_storage_uri, require_client
+
+
+@dataclass(frozen=True)
+class Swap:
+    """What `Sampler.swap` did, by rule name (for logs and status)."""
+
+    kept: tuple[str, ...]
+    """Same name and settings: state and limit credit carried over."""
+    changed: tuple[str, ...]
+    """Same name, new settings: started fresh."""
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    global_limits_kept: bool
+    """The sampler-wide limits were the same, so their credit carried over."""
 
 
 class Sampler:
@@ -47,6 +66,7 @@ class Sampler:
         self.seed = seed
         self.clock = clock
         self._frame_time: float | None = None
+        self._storage = storage
         self._limiter = Limiter(storage, self._limit_time)
         self.namespace = namespace
         """What keeps these limits apart from other projects' in a shared storage (``workspace/project``)."""
@@ -109,6 +129,54 @@ class Sampler:
         for index, rule in self._watchers:
             if index > after:
                 rule.check(frame)
+
+    def swap(self, other: Sampler) -> Swap:
+        """Take ``other``'s rules, limits, seed, namespace and storage between two frames, keeping this
+        sampler's clock. A rule of ``other`` with the name and the settings of one of ours (the seed
+        counts for rules that draw from it) is replaced by ours, with its state (counters, random
+        generator, quota window) and its limit credit; the others start as ``other`` built them, and
+        the credit the changed or removed ones used in this process is forgotten. A limit counted in a
+        shared storage keeps its fleet-wide count (other devices may not have swapped yet); a changed
+        limit has a key of its own anyway. A different default storage means a fresh limiter."""
+        with self._lock:
+            mine = {r.name: r for r in self.rules}
+            kept: list[str] = []
+            changed: list[str] = []
+            added: list[str] = []
+            rules: list[Rule] = []
+            for rule in other.rules:
+                old = mine.get(rule.name)
+                if (
+                    old is not None
+                    and self._same(old, rule, other.seed)
+                    and other.namespace == self.namespace
+                ):
+                    kept.append(rule.name)
+                    rules.append(old)
+                else:
+                    (changed if old is not None else added).append(rule.name)
+                    rules.append(rule)
+            removed = tuple(name for name in mine if name not in {r.name for r in rules})
+            global_kept = other._global == self._global
+            if other._storage != self._storage:
+                self._limiter = Limiter(other._storage, self._limit_time)
+            else:
+                dropped = [g for name, g in self._groups.items() if name not in kept]
+                self._limiter.forget_local([*dropped, *([] if global_kept else [self._global])])
+            self._storage = other._storage
+            self.rules = tuple(rules)
+            self.seed = other.seed
+            self.namespace = other.namespace
+            self._global = other._global
+            self._groups = {r.name: other._groups[r.name] for r in self.rules}
+            self._watchers = tuple((i, r) for i, r in enumerate(self.rules) if r.sees_every_frame)
+            return Swap(tuple(kept), tuple(changed), tuple(added), removed, global_kept)
+
+    def _same(self, old: Rule, new: Rule, seed: int | None) -> bool:
+        """Whether ``new`` (under ``seed``) decides exactly as ``old`` does under this sampler's seed."""
+        if type(old) is not type(new) or old.fingerprint() != new.fingerprint():
+            return False
+        return not new.uses_seed or seed == self.seed
 
     def remaining(self) -> dict[str, dict[str, int]]:
         """Credit left per rule and globally (``{"global": {...}, rule_name: {...}}``)."""

@@ -306,6 +306,18 @@ class Limiter:
             if isinstance(self._local.storage, ClockedMemoryStorage):
                 self._local.storage.reset()
 
+    def forget_local(self, groups: Iterable[LimitGroup]) -> None:
+        """Drop the credit ``groups`` consumed where this process alone counts them (the rules a
+        `Sampler.swap` changed or removed). Groups in a shared storage keep their count: it is the
+        fleet's, and the other devices may still run the previous rules."""
+        with self._lock:
+            local = [
+                g for g in groups if not is_shared(self._default_uri if g.storage is None else g.storage)
+            ]
+            self._local.forget(local)
+            for group in local:
+                self._groups.pop(group.key, None)
+
     def remaining(self, group: LimitGroup) -> dict[str, int]:
         """Credit left in each of a group's limits, keyed by the limit's text (for status displays)."""
         return self.backend(group).remaining(group)

@@ -15,12 +15,14 @@ from framescout.server.fetch import Fetcher
 from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.inference import ModelRegistry
 from framescout.server.json_bodies import JSONDepthLimit
+from framescout.server.label_assist import LabelAssistant
 from framescout.server.limits import BodySizeLimit
 from framescout.server.readiness import install_readiness
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import deployments as deployments_router
 from framescout.server.routers import devices as devices_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
+from framescout.server.routers import predictions as predictions_router
 from framescout.server.routers import rule_yield as rule_yield_router
 from framescout.server.routers import rules as rules_router
 from framescout.server.security import SecurityHeaders
@@ -42,8 +44,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     store = store or Store.open(settings.data_dir)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assistant = LabelAssistant(store, app.state.models, settings) if settings.label_assist else None
+        if assistant is not None:
+            assistant.start()
         yield
+        if assistant is not None:
+            assistant.stop()
         if owned:
             store.close()
 
@@ -75,6 +82,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.include_router(module.router)
     app.include_router(deployments_router.router)
     app.include_router(devices_router.router)
+    app.include_router(predictions_router.router)
     app.include_router(rule_yield_router.router)
     install_web_ui(app)  # before the root-level routes: /ui must not be read as a workspace
     # Last: root-level Roboflow-compatible paths must not shadow the native API.

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from framescout.labels import MAX_KEY, MAX_LABELS, MAX_VALUE
 from framescout.store.devices import DeviceView, Heartbeat, HistoryPoint
 from framescout.store.validation import MAX_SQL_INT
 
@@ -22,8 +23,10 @@ _PLAIN = r"^[^\x00-\x1f\x7f]*$"
 RuleName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PLAIN)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_PLAIN)]
 Version = Annotated[str, StringConstraints(max_length=200, pattern=_PLAIN)]
-LabelText = Annotated[str, StringConstraints(max_length=200)]
-"""Checked for what a label may hold by `framescout.device_names.check_labels` in the route."""
+LabelKey = Annotated[str, StringConstraints(max_length=2 * MAX_KEY)]
+LabelText = Annotated[str, StringConstraints(max_length=2 * MAX_VALUE)]
+"""Bounds on the body only: the route checks labels by `framescout.labels.check_labels`, so that
+a label past its rules answers ``invalid_label`` / ``too_many_labels`` as on every route."""
 
 
 class Tallies(BaseModel):
@@ -62,8 +65,10 @@ class SpoolIn(BaseModel):
 class HeartbeatIn(BaseModel):
     """``POST …/devices/{device_id}/heartbeat``: what a collector says about itself every 30 s."""
 
-    labels: dict[Annotated[str, StringConstraints(max_length=64)], LabelText] = Field(
-        default_factory=dict, max_length=20, description="The device's labels (key=value), e.g. site."
+    labels: dict[LabelKey, LabelText] = Field(
+        default_factory=dict,
+        max_length=2 * MAX_LABELS,
+        description="The device's labels (key=value), e.g. site (docs/fleet.md#labels).",
     )
     model_version: Version | None = None
     rules_etag: Version | None = Field(None, description="The ETag of the server-held rules it runs.")

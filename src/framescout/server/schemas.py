@@ -67,6 +67,11 @@ class UploadOut(BaseModel):
     id: str
     sha256: str
     duplicate: bool
+    predictions_added: int = Field(
+        0,
+        description="Known bytes with predictions of a model version the image did not have yet: "
+        "the number of boxes added as that version's predictions.",
+    )
 
 
 class AnnotationOut(BaseModel):
@@ -78,7 +83,10 @@ class AnnotationOut(BaseModel):
     y_max: float
     confidence: float | None = None
     model_version: str | None = None
-    created_by: str | None = Field(None, description="Who saved this ground truth (review UI).")
+    created_by: str | None = Field(
+        None,
+        description="Who saved this ground truth (review UI); `label-assist` on predictions the server made.",
+    )
 
     @classmethod
     def of(cls, a: Annotation) -> AnnotationOut:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from framescout.labels import LabelError, covers, matches, parse_labels
+from framescout import labels as device_labels
+from framescout.labels import LabelError, covers, matches
 from framescout.store.accounts import get_model_version
 from framescout.store.errors import Invalid, NotFound
 from framescout.store.models import ModelDeployment, ModelVersion, Project
@@ -27,11 +28,12 @@ class Deployed:
 
 
 def check_labels(labels: Mapping[str, str]) -> dict[str, str]:
-    """``labels`` validated as `framescout.labels` does; `Invalid` ``invalid_labels`` naming the bad one."""
+    """``labels`` checked by `framescout.labels`; `Invalid` with its code (``invalid_label`` naming the
+    bad one, ``too_many_labels``)."""
     try:
-        return parse_labels(f"{key}={value}" for key, value in labels.items())
+        return device_labels.check_labels(labels)
     except LabelError as exc:
-        raise Invalid("invalid_labels", str(exc)) from None
+        raise Invalid(exc.code, exc.message) from None
 
 
 def deploy(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from framescout.labels import matches
 from framescout.store.db import Database
 from framescout.store.errors import Conflict, NotFound
 from framescout.store.models import Device, DeviceHeartbeat, Project, utcnow
@@ -240,11 +241,7 @@ def list_devices(
         rows = session.scalars(
             select(Device).where(Device.project_id == project.id).order_by(Device.device_id)
         )
-        return [
-            _view(row, now)
-            for row in rows
-            if all(row.labels.get(key) == value for key, value in wanted.items())
-        ]
+        return [_view(row, now) for row in rows if matches(wanted, row.labels)]
 
 
 def get_device(db: Database, project: Project, device_id: str, *, now: datetime | None = None) -> DeviceView:

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 tables: workspaces, API keys, projects, batches, images, tags, annotations, model versions
-and their deployments, server-held rules, devices and their heartbeats."""
+and their deployments, server-held rules, devices and their heartbeats, label-assist claims."""
 
 from __future__ import annotations
 
@@ -207,6 +207,21 @@ class Annotation(Base):
     """COCO's crowd flag (a region of many objects), kept so a COCO import exports back unchanged."""
 
 
+class PredictionRun(Base):
+    """One model version's predictions of one image as a set: that the version saw the image (even
+    when it found nothing), how many boxes it stored and who made them (`store.prediction_versions`)."""
+
+    __tablename__ = "prediction_runs"
+
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(200), primary_key=True)
+    boxes: Mapped[int] = mapped_column(Integer, default=0)
+    made_by: Mapped[str] = mapped_column(String(20))
+    """``upload`` (sent with the image, or with the same bytes again), ``api`` (the predictions
+    route) or ``server`` (made by framescout itself: ``framescout models predict``)."""
+    created_at: Mapped[Created]
+
+
 class RecentInference(Base):
     """A hosted-inference answer kept for a few minutes, so an upload of the same image right after
     (the official ``roboflow`` package's ``active_learning()`` flow) gets those predictions as
@@ -392,3 +407,23 @@ class DeviceHeartbeat(Base):
     spool_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     kept_per_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
     final: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class LabelAssist(Base):
+    """Label assist's record of one image (`framescout.store.label_assist`): claimed by a server
+    worker (``running``, until ``claimed_at`` + the lease), then ``done`` (its predictions were
+    written as version ``model_version``'s), ``skipped`` (predictions or ground truth arrived
+    meanwhile) or ``failed`` (``error`` says why; not retried with the same version)."""
+
+    __tablename__ = "label_assist"
+    __table_args__ = (Index("ix_label_assist_project_state", "project_id", "state"),)
+
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    model_version: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10))
+    claimed_by: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    boxes: Mapped[int | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(String(1000))

@@ -1,4 +1,5 @@
-"""Where an image came from and when it was seen: the upload's source and the frame's observed time.
+"""Where an image came from and when it was seen: the upload's source and the frame's observed time
+(and the marks of predictions the server made, `LABEL_ASSIST` and `MODELS_PREDICT`).
 
 Both are read from an upload once, at ingest, into indexed columns (``images.source``,
 ``images.observed_at``), so dashboards group by them in plain SQL on SQLite and PostgreSQL alike
@@ -23,6 +24,13 @@ SOURCE_LABELS = {
     "feedback": "user feedback",
     "bug-report": "bug report",
 }
+
+LABEL_ASSIST = "label-assist"
+"""``annotations.created_by`` of predictions the server made itself for an image that arrived without
+any (label assist, `framescout.store.label_assist`)."""
+MODELS_PREDICT = "framescout models predict"
+"""``annotations.created_by`` of predictions ``framescout models predict`` made over stored frames
+(`framescout.store.prediction_versions`)."""
 
 EARLIEST = datetime(2000, 1, 1)
 """An ``observed_at`` before this is not a wall-clock time (e.g. seconds into a video): ignored."""

@@ -8,9 +8,12 @@ frame through :meth:`Rule.on_kept`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from framescout.sampling.frame import Frame
 from framescout.sampling.limiter import LimitSpec, parse_limits
@@ -22,6 +25,8 @@ class Rule(ABC):
     kind: str = "rule"
     sees_every_frame: bool = False
     """True for rules whose state must see every frame (e.g. counters), even after an earlier rule kept it."""
+    uses_seed: bool = False
+    """True for rules whose draws come from the sampler seed (a new seed changes what they keep)."""
 
     def __init__(
         self,
@@ -51,6 +56,15 @@ class Rule(ABC):
         """A generator private to this rule, so adding a rule never shifts another rule's draws."""
         return random.Random(None if seed is None else f"{seed}:{self.name}")
 
+    def fingerprint(self) -> str:
+        """A short digest of this rule's settings: its type and every public attribute (name, tags,
+        limits, thresholds...), never its private state. Two rules with the same fingerprint decide
+        alike, so a configuration swap keeps the state of a rule whose fingerprint did not change; the
+        digest is stable across processes (sets are sorted, whatever the hash seed)."""
+        settings = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        text = json.dumps([type(self).__qualname__, _canonical(settings)], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
@@ -58,3 +72,16 @@ class Rule(ABC):
 def fmt_classes(names: Iterable[str]) -> str:
     """Human-readable class list for reasons: ``person, car``."""
     return ", ".join(sorted(names))
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as plain JSON data with a fixed order: sets sorted, mappings by key, limits as text."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)  # RateLimitItem ("10 per 1 minute"), enums and other value objects

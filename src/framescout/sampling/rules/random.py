@@ -13,6 +13,7 @@ class RandomSample(Rule):
     """Keep each frame with a fixed probability (e.g. 0.005 for "0.5% of traffic")."""
 
     kind = "random"
+    uses_seed = True
 
     def __init__(self, probability: float, *, seed: int | None = None, **common: Any) -> None:
         super().__init__(**common)
@@ -41,6 +42,7 @@ class TimeQuota(Rule):
     """
 
     kind = "quota"
+    uses_seed = True
 
     def __init__(self, count: int, every: float, *, seed: int | None = None, **common: Any) -> None:
         super().__init__(**common)

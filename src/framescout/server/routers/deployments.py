@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from framescout.labels import LabelError, parse_query
+from framescout.labels import MAX_QUERY, LabelError, parse_query
 from framescout.server.deps import PathProject, PathWorkspace, StoreDep
 from framescout.server.errors import error_response
 from framescout.server.model_files import ModelFile, locate
@@ -52,14 +52,15 @@ def deployment(
     workspace: PathWorkspace,
     store: StoreDep,
     labels: Annotated[
-        str | None, Query(max_length=4000, description="The device's labels: key=value,key=value.")
+        str | None,
+        Query(max_length=2 * MAX_QUERY, description="The device's labels: key=value,key=value."),
     ] = None,
 ) -> DeploymentOut:
     """The model a device with these labels should run (404 ``no_deployment`` when none is deployed)."""
     try:
         device = parse_query(labels)
     except LabelError as exc:
-        raise Invalid("invalid_labels", f"labels: {exc}") from None
+        raise Invalid(exc.code, f"labels: {exc.message}") from None
     with store.db.reading() as session:
         found = deployment_for(session, project, device)
     row, model = found.deployment, found.model

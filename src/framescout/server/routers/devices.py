@@ -2,8 +2,8 @@
 
 The heartbeat is authorised like an upload (a key of the project's workspace: the key a collector
 already holds); the store (`framescout.store.devices`) upserts the device in one transaction, with
-the server's time as ``last_seen``. Device ids and labels are checked by `framescout.device_names`,
-the same checks ``framescout collect`` runs before its first frame."""
+the server's time as ``last_seen``. Device ids are checked by `framescout.device_names` and labels by
+`framescout.labels`, the same checks ``framescout collect`` runs before its first frame."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Response
 
-from framescout.device_names import DeviceNameError, check_device_id, check_labels, parse_labels
+from framescout.device_names import DeviceNameError, check_device_id
+from framescout.labels import MAX_LABELS, LabelError, check_labels, parse_labels
 from framescout.server.deps import PathProject, StoreDep
 from framescout.server.device_schemas import DeviceDetail, DeviceOut, HeartbeatIn
 from framescout.store.devices import device_history, get_device, list_devices, record_heartbeat
@@ -23,10 +24,11 @@ T = TypeVar("T")
 
 
 def _checked(check: Callable[[], T]) -> T:
-    """``check()``, a refused id or label answering 422 with its code (``invalid_device_id``, …)."""
+    """``check()``, a refused id or label answering 422 with its code (``invalid_device_id``,
+    ``invalid_label``, ``too_many_labels``)."""
     try:
         return check()
-    except DeviceNameError as exc:
+    except (DeviceNameError, LabelError) as exc:
         raise Invalid(exc.code, exc.message) from None
 
 
@@ -45,7 +47,10 @@ def list_(
     store: StoreDep,
     label: Annotated[
         list[str] | None,
-        Query(description="`key=value`: only devices with this label (repeat for several).", max_length=20),
+        Query(
+            description="`key=value`: only devices with this label (repeat for several).",
+            max_length=2 * MAX_LABELS,  # a bound on the request; past MAX_LABELS: too_many_labels
+        ),
     ] = None,
 ) -> list[DeviceOut]:
     """Every device that sent this project a heartbeat, by ``device_id``, with its state now."""

@@ -49,7 +49,8 @@ async def upload(
     result = await ingest_upload(store, settings, fetcher, project, fields, file=form.file, url=form.url)
     if result.duplicate:
         response.status_code = 200
-    return UploadOut(id=result.id, sha256=result.sha256, duplicate=result.duplicate)
+    added = result.predictions_added
+    return UploadOut(id=result.id, sha256=result.sha256, duplicate=result.duplicate, predictions_added=added)
 
 
 @router.get("", response_model=ImageList)
@@ -71,6 +72,10 @@ def list_images(
     labelled: Annotated[bool | None, Query(description="Has ground-truth annotations (or not).")] = None,
     status: Annotated[
         Literal["pending", "reviewed", "rejected"] | None, Query(description="Review status.")
+    ] = None,
+    assist: Annotated[
+        Literal["server", "failed"] | None,
+        Query(description="Label assist: pre-labelled by the server, or the server failed to."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,

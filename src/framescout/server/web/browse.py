@@ -15,7 +15,14 @@ from framescout.server.errors import RequestInvalid
 from framescout.server.image_bytes import original_response, thumbnail_response
 from framescout.server.web.session import ProjectDep, SignedInDep
 from framescout.server.web.templating import render_tab
-from framescout.store.queries import REVIEW_FILTERS, ImageFilter, filter_choices, load_image, query_images
+from framescout.store.queries import (
+    ASSIST_FILTERS,
+    REVIEW_FILTERS,
+    ImageFilter,
+    filter_choices,
+    load_image,
+    query_images,
+)
 from framescout.store.review_order import ORDERS
 from framescout.store.summaries import image_counts
 
@@ -38,8 +45,8 @@ class BrowseParams(BaseModel):
     max_confidence: float | None = Field(None, ge=0, le=1)
     model_version: str | None = Field(None, max_length=200)
     device_id: str | None = Field(None, max_length=200)
-    order: str | None = Field(None, pattern=f"^({'|'.join(ORDERS)})$")
-    """The review queue's order (`framescout.store.review_order`); the grid stays newest first."""
+    assist: str | None = Field(None, pattern=f"^({'|'.join(ASSIST_FILTERS)})$")
+from framescout.store.review_order import ORDERS
     page: int = Field(1, ge=1, le=100_000)
 
     def to_filter(self) -> ImageFilter:
