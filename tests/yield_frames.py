@@ -1,10 +1,11 @@
-"""Frames for the rule-yield and review-order tests: real images ingested into a real store, with the
-predictions of a model version, and extra predictions of another version as the store keeps them."""
+"""Frames for the rule-yield and review-order tests: real images ingested into a real store with the
+predictions of a model version, and other versions' predictions added through the predictions route."""
 
 from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
 from PIL import Image
 from sqlalchemy import update
@@ -12,10 +13,9 @@ from sqlalchemy import update
 from framescout import Predictions
 from framescout.predictions.box import Box
 from framescout.store import Store
-from framescout.store.annotations import annotation_rows
 from framescout.store.ingest import ImageFields, ingest_image
-from framescout.store.models import PREDICTION, Project
 from framescout.store.models import Image as ImageRow
+from framescout.store.models import Project
 
 WIDTH, HEIGHT = 200, 100
 
@@ -49,9 +49,22 @@ def frame(
     return image_id
 
 
-def predict(store: Store, image_id: str, version: str, boxes: list[Box]) -> None:
-    """Add ``version``'s predictions to a stored frame, as rows of that version beside the others."""
-    with store.db.writing() as session:
-        for row in annotation_rows(boxes, PREDICTION, version):
-            row.image_id = image_id
-            session.add(row)
+def predict(client: Any, headers: dict[str, str], image_id: str, version: str, boxes: list[Box]) -> None:
+    """Store ``version``'s predictions of a stored frame through the predictions route (Roboflow boxes;
+    none: the version ran and found nothing)."""
+    wire = [
+        {
+            "x": (b.x_min + b.x_max) / 2,
+            "y": (b.y_min + b.y_max) / 2,
+            "width": b.width,
+            "height": b.height,
+            "class": b.class_name,
+            "confidence": b.confidence if b.confidence is not None else 0.5,
+        }
+        for b in boxes
+    ]
+    body = {"model_version": version, "predictions": wire}
+    response = client.post(
+        f"/api/v1/projects/acme/cams/images/{image_id}/predictions", json=body, headers=headers
+    )
+    assert response.status_code == 201, response.text

@@ -68,7 +68,8 @@ def test_each_kind_of_change_is_counted_once_per_rule_and_version(env: Env) -> N
     rejected = frame(store, proj, 4, [box("car", A)], rule="low", version="1")
     steady = frame(store, proj, 5, [box("car", A)], rule="random", version="1")
     bare = frame(store, proj, 6, [])  # no rule, no model: nothing to compare with
-    predict(store, same, "2", [box("car", A), box("dog", D)])  # version 2 also saw a dog there
+    predict(env.client, env.auth(), same, "2", [box("car", A), box("dog", D)])  # version 2 also saw a dog
+    predict(env.client, env.auth(), every, "3", [])  # version 3 ran on it and found nothing
 
     save_review(store.db, proj, same, [box("car", A_NUDGED)], reviewer="r")
     save_review(
@@ -88,6 +89,7 @@ def test_each_kind_of_change_is_counted_once_per_rule_and_version(env: Env) -> N
     save_review(store.db, proj, bare, [box("car", A)], reviewer="r")
 
     assert [counts(r) for r in rows(env)] == [
+        ("low", "3", 1, 1, 0, 4, 0, 0, 0, 4, 4.0),  # every reviewed box was one version 3 missed
         ("low", "1", 4, 2, 1, 1, 1, 1, 1, 4, 2.0),
         ("(no rule: API)", None, 1, 1, 0, 1, 0, 0, 0, 1, 1.0),
         ("low", "2", 1, 1, 0, 0, 1, 0, 0, 1, 1.0),
@@ -104,6 +106,7 @@ def test_each_kind_of_change_is_counted_once_per_rule_and_version(env: Env) -> N
         session.execute(update(ImageRow).where(ImageRow.id == steady).values(created_at=datetime(2020, 1, 1)))
     recent = rows(env, since="2025-01-01T00:00:00Z")
     assert [(r["rule"], r["model_version"]) for r in recent] == [
+        ("low", "3"),
         ("low", "1"),
         ("(no rule: API)", None),
         ("low", "2"),

@@ -27,10 +27,18 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Executable, func, select
+from sqlalchemy import ColumnElement, Executable, Select, func, select
 from sqlalchemy.orm import Session
 
-from framescout.store.models import GROUND_TRUTH, PREDICTION, REVIEWED, Annotation, Image, Project
+from framescout.store.models import (
+    GROUND_TRUTH,
+    PREDICTION,
+    REVIEWED,
+    Annotation,
+    Image,
+    PredictionRun,
+    Project,
+)
 
 MATCH_IOU = 0.5
 """A reviewed box "is" a prediction when they overlap at least this much (and share the class)."""
@@ -186,6 +194,13 @@ def seen_at() -> ColumnElement[datetime]:
     return func.coalesce(Image.observed_at, Image.created_at)
 
 
+def _runs(image_ids: list[str]) -> Select[str, str]:
+    """The model versions that predicted these frames (`PredictionRun`: also those that found nothing)."""
+    return select(PredictionRun.image_id, PredictionRun.model_version).where(
+        PredictionRun.image_id.in_(image_ids)
+    )
+
+
 def _plain_rows(session: Session, query: Executable) -> list[Any]:
     """``query``'s rows as the driver returns them (text and numbers need no conversion): building a
     `Row` per box was most of the time on 100k frames."""
@@ -200,6 +215,7 @@ def _batch_changes(
 ) -> Iterator[tuple[Unit, NDArray[np.int64]]]:
     """The units of one batch of frames (``id, rule, source, version`` rows) and their changes."""
     version = func.coalesce(Annotation.model_version, Image.model_version)
+    ids = [row[0] for row in frames]
     columns = _Columns.of(
         _plain_rows(
             session,
@@ -215,7 +231,7 @@ def _batch_changes(
             )
             .join(Image, Image.id == Annotation.image_id)
             .where(
-                Annotation.image_id.in_([row[0] for row in frames]),
+                Annotation.image_id.in_(ids),
                 Annotation.kind.in_((GROUND_TRUTH, PREDICTION)),
             ),
         )
@@ -225,6 +241,8 @@ def _batch_changes(
         if own is not None:
             versions[image_id][own] = None
     for image_id, ver in columns.predicted_versions():
+        versions[image_id][ver] = None
+    for image_id, ver in _plain_rows(session, _runs(ids)):  # a version that ran and found nothing
         versions[image_id][ver] = None
     batch = _Batch()
     for image_id, rule, source, _ in frames:

@@ -3,7 +3,8 @@
 The evidence for editing the rules: a rule whose frames reviewers keep correcting finds the model's
 mistakes; one whose frames pass review unchanged pays for labelling that teaches the model little.
 A frame counts for each model version it carries (the version that ran when it was kept, and every
-version with predictions on it); the changes are those of `framescout.store.corrections`. Kept
+version that predicted it: its boxes, or a `PredictionRun` that found nothing); the changes are those
+of `framescout.store.corrections`. Kept
 frames are counted by the database; the changes are paired per batch of reviewed frames.
 """
 
@@ -12,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, union
+from sqlalchemy import exists, func, select, true, union
 from sqlalchemy.orm import Session
 
 from framescout.store.corrections import Changes, reviewed_changes, seen_at
-from framescout.store.models import PREDICTION, Annotation, Image, Project
+from framescout.store.models import PREDICTION, Annotation, Image, PredictionRun, Project
 from framescout.store.rule_stats import no_rule_label
 
 
@@ -106,10 +107,19 @@ def _kept(
         .join(Image, Image.id == Annotation.image_id)
         .where(*mine, predicted, predicted_version)
     )
-    pairs = [own, by_predictions]
+    run_version = true() if model_version is None else PredictionRun.model_version == model_version
+    by_runs = (
+        select(PredictionRun.image_id, PredictionRun.model_version)
+        .join(Image, Image.id == PredictionRun.image_id)
+        .where(*mine, run_version)
+    )
+    pairs = [own, by_predictions, by_runs]
     if model_version is None:
         versioned = exists().where(Annotation.image_id == Image.id, predicted, version.is_not(None))
-        none = select(Image.id, Image.model_version).where(*mine, Image.model_version.is_(None), ~versioned)
+        ran = exists().where(PredictionRun.image_id == Image.id)
+        none = select(Image.id, Image.model_version).where(
+            *mine, Image.model_version.is_(None), ~versioned, ~ran
+        )
         pairs.append(none)
     carried = union(*pairs).subquery()
     query = (

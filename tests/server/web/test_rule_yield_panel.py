@@ -27,7 +27,7 @@ def test_the_dashboard_ranks_the_rules_reviewers_corrected_most(env: Env) -> Non
     busy = [frame(store, proj, i, [CAR], rule="low", version="1") for i in range(2)]
     calm = frame(store, proj, 5, [CAR], rule="random", version="1")
     frame(store, proj, 6, [CAR], rule="random", version="1")  # kept, not reviewed
-    predict(store, calm, "2", [CAR, Box("dog", 100, 10, 140, 50, 0.3)])
+    predict(env.client, env.auth(), calm, "2", [CAR, Box("dog", 100, 10, 140, 50, 0.3)])
     save_review(
         store.db, proj, busy[0], [Box("person", 10, 10, 50, 50), Box("car", 120, 50, 160, 90)], reviewer="r"
     )

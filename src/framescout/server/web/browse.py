@@ -46,7 +46,8 @@ class BrowseParams(BaseModel):
     model_version: str | None = Field(None, max_length=200)
     device_id: str | None = Field(None, max_length=200)
     assist: str | None = Field(None, pattern=f"^({'|'.join(ASSIST_FILTERS)})$")
-from framescout.store.review_order import ORDERS
+    order: str | None = Field(None, pattern=f"^({'|'.join(ORDERS)})$")
+    """The review queue's order (`framescout.store.review_order`); the grid stays newest first."""
     page: int = Field(1, ge=1, le=100_000)
 
     def to_filter(self) -> ImageFilter:
