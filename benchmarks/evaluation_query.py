@@ -23,23 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from _infra import Infra, _start_postgres
-from sqlalchemy import insert, text
+from sqlalchemy import create_engine, insert, make_url, text
 
 from framescout.server.evaluation_report import evaluation_report
-from framescout.store import Store
+from framescout.store import Store, models
 from framescout.store.accounts import create_project, get_or_create_workspace
 from framescout.store.evaluation_data import EvalFilter, common_eval_images, version_frames
-from framescout.store.models import (
-    GROUND_TRUTH,
-    PREDICTION,
-    REVIEWED,
-    Annotation,
-    Image,
-    PredictionRun,
-    Project,
-    new_id,
-    utcnow,
-)
 
 CLASSES = ["person", "car", "bicycle", "dog", "truck"]
 BATCH = 20_000
@@ -54,14 +43,14 @@ def _boxes(rng: random.Random, image_id: str, kind: str, n: int, version: str | 
             {
                 "image_id": image_id, "kind": kind, "position": position, "class_name": rng.choice(CLASSES),
                 "x_min": x, "y_min": y, "x_max": x + w, "y_max": y + h,
-                "confidence": rng.random() if kind == PREDICTION else None,
-                "model_version": version, "created_at": utcnow(), "iscrowd": False,
+                "confidence": rng.random() if kind == models.PREDICTION else None,
+                "model_version": version, "created_at": models.utcnow(), "iscrowd": False,
             }
         )  # fmt: skip
     return rows
 
 
-def fill(store: Store, project: Project, frames: int, versions: list[str], seed: int = 0) -> None:
+def fill(store: Store, project: models.Project, frames: int, versions: list[str], seed: int = 0) -> None:
     """``frames`` reviewed frames and as many pending ones without truth, in bulk."""
     rng = random.Random(seed)
     images: list[dict[str, Any]] = []
@@ -70,26 +59,26 @@ def fill(store: Store, project: Project, frames: int, versions: list[str], seed:
     runs: list[dict[str, Any]] = []
 
     def flush(conn: Any) -> None:
-        for table, rows in ((Image, images), (Annotation, boxes), (PredictionRun, runs)):
+        for table, rows in ((models.Image, images), (models.Annotation, boxes), (models.PredictionRun, runs)):
             if rows:
                 conn.execute(insert(table), rows)
             rows.clear()
 
     with store.db.write_engine.begin() as conn:
         for n in range(2 * frames):
-            image_id, reviewed = new_id(), n % 2 == 0
+            image_id, reviewed = models.new_id(), n % 2 == 0
             images.append(
                 {
                     "id": image_id, "project_id": project.id, "sha256": f"{n:064x}", "name": f"{n}.jpg",
                     "content_type": "image/jpeg", "size_bytes": 1, "width": 640, "height": 480,
-                    "metadata": {}, "model_version": versions[0], "created_at": utcnow(),
-                    "review_status": REVIEWED if reviewed else None, "sampling_rule": "low",
+                    "metadata": {}, "model_version": versions[0], "created_at": models.utcnow(),
+                    "review_status": models.REVIEWED if reviewed else None, "sampling_rule": "low",
                 }
             )  # fmt: skip
             if reviewed:
-                boxes += _boxes(rng, image_id, GROUND_TRUTH, 5, None)
+                boxes += _boxes(rng, image_id, models.GROUND_TRUTH, 5, None)
             for version in versions:
-                boxes += _boxes(rng, image_id, PREDICTION, 8, version)
+                boxes += _boxes(rng, image_id, models.PREDICTION, 8, version)
                 runs.append({"image_id": image_id, "model_version": version, "boxes": 8, "made_by": "upload"})
             if len(boxes) >= BATCH:
                 flush(conn)
@@ -141,6 +130,16 @@ def measure(size: int, versions: list[str], reps: int, database_url: str | None)
             store.close()
 
 
+def _own_database(url: str) -> str:
+    """A database of the benchmark's role (PostgreSQL 15 lets no other role create in ``public``)."""
+    base = make_url(url)
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text('CREATE DATABASE "evaluation_bench"'))  # the role has CREATEDB
+    engine.dispose()
+    return base.set(database="evaluation_bench").render_as_string(hide_password=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,7 +156,7 @@ def main() -> None:
         infra = Infra(Path(tempfile.mkdtemp(prefix="framescout-bench-")))
         infra.root.chmod(0o755)
         _start_postgres(infra)
-        args.database_url = infra.database_url
+        args.database_url = _own_database(infra.database_url)
     try:
         print(
             f"{'reviewed frames':>16} {'rows':>10} {'gather s (CPU)':>16} {'versions s':>16} {'route s':>16}"

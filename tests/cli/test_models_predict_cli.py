@@ -22,7 +22,7 @@ from framescout.store import Store
 from framescout.store.accounts import create_project, get_or_create_workspace
 from framescout.store.ingest import ImageFields, ingest_image
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Image, PredictionRun, Project
-from framescout.store.prediction_versions import SERVER_MADE
+from framescout.store.provenance import MODELS_PREDICT
 from framescout.store.review import save_review
 from helpers import framescout
 
@@ -123,7 +123,7 @@ def test_a_killed_run_resumes_where_it_stopped(
     assert {i: stored[i] for i in kept} == kept  # not predicted twice, not rewritten
     assert all(len(stored.get(i, [])) == n for i, n in runs.items())
     assert sum(runs.values()) > len(ids)  # NanoDet finds things in COCO frames
-    assert {by for boxes in stored.values() for _, _, by in boxes} == {SERVER_MADE}
+    assert {by for boxes in stored.values() for _, _, by in boxes} == {MODELS_PREDICT}
     assert f"stored {sum(runs.values()) - sum(before.values())} prediction(s)" in resumed.stdout
 
     again = framescout("models", "predict", "acme/coco", "2", "--data-dir", str(data), env=backend.env)

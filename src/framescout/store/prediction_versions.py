@@ -26,13 +26,14 @@ from framescout.store.db import Database
 from framescout.store.errors import NotFound
 from framescout.store.hash_locks import lock_hashes
 from framescout.store.models import PREDICTION, REVIEWED, Annotation, Base, Image, Project, utcnow
+from framescout.store.provenance import MODELS_PREDICT
 from framescout.store.validation import check_boxes, check_text
 
 UPLOAD, API, SERVER = "upload", "api", "server"
 """Who made a version's predictions of an image (``prediction_runs.made_by``): sent with the image
 (``upload``), through the predictions route (``api``), or by framescout itself (``server``:
-``framescout models predict``; their boxes also carry ``created_by`` `SERVER_MADE`)."""
-SERVER_MADE = "framescout models predict"
+``framescout models predict`` or label assist; their boxes carry ``created_by``
+`framescout.store.provenance.MODELS_PREDICT` or ``LABEL_ASSIST``)."""
 
 _RUNS = Base.metadata.tables["prediction_runs"]
 _INSERT_RUN = insert(_RUNS)
@@ -87,7 +88,7 @@ def write_version(
         conn.execute(delete(Annotation).where(Annotation.image_id == image_id, predictions_of(model_version)))
     if boxes:
         rows = row_values(boxes, image_id, PREDICTION, model_version, utcnow())
-        created_by = SERVER_MADE if made_by == SERVER else None
+        created_by = MODELS_PREDICT if made_by == SERVER else None
         conn.execute(INSERT_ANNOTATION, [{**row, "created_by": created_by} for row in rows])
     record_run(conn, image_id, model_version, len(boxes), made_by)
     return len(boxes)

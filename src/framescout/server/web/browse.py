@@ -25,6 +25,7 @@ from framescout.store.queries import (
     load_image,
     query_images,
 )
+from framescout.store.review_order import ORDERS
 from framescout.store.summaries import image_counts
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -56,6 +57,8 @@ class BrowseParams(BaseModel):
     eval_truth: str | None = Field(None, max_length=200)
     eval_predicted: str | None = Field(None, max_length=200)
     eval_compare: str | None = Field(None, max_length=200)
+    order: str | None = Field(None, pattern=f"^({'|'.join(ORDERS)})$")
+    """The review queue's order (`framescout.store.review_order`); the grid stays newest first."""
     page: int = Field(1, ge=1, le=100_000)
     _eval_ids: tuple[str, ...] | None = PrivateAttr(None)
 
@@ -79,7 +82,7 @@ class BrowseParams(BaseModel):
     def to_filter(self) -> ImageFilter:
         """The store's filter: the fields of the same name, ``rule`` and ``status`` renamed, and the
         images behind the evaluation filters (resolved by `browse_params`)."""
-        same = self.model_dump(exclude={"rule", "status", "page", "eval_version", *EVAL_FIELDS})
+        same = self.model_dump(exclude={"rule", "status", "page", "order", "eval_version", *EVAL_FIELDS})
         return ImageFilter(
             **same, sampling_rule=self.rule, review_status=self.status, image_ids=self._eval_ids
         )
