@@ -52,11 +52,11 @@ def test_resolve_applies_the_floor_and_says_where_the_threshold_came_from() -> N
     assert force.source == "evaluation of v2 on 312 reviewed frames"
     floored = resolve(Policy(0.6, floor=0.6), "2", summary)
     assert floored.threshold == 0.6
-    assert floored.source == "evaluation of v2 on 312 reviewed frames (its 0.55 raised to the floor 0.60)"
+    assert floored.source == "evaluation of v2 on 312 reviewed frames, its 0.55 raised to the floor 0.60"
     per_class = resolve(Policy(0.4, floor=0.5, per_class=True), "2", summary)
     assert (per_class.threshold, dict(per_class.per_class)) == (0.55, {"car": 0.7, "person": 0.5})
     assert per_class.for_class("bike") == 0.55  # no class threshold: the overall one
-    assert per_class.source.endswith("(person raised to the floor 0.50)")
+    assert per_class.source.endswith(", person raised to the floor 0.50")
     missing = resolve(Policy(0.45, floor=0.4), "3", None)
     assert (missing.threshold, missing.evaluated, missing.source) == (
         0.45,

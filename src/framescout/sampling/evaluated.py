@@ -129,9 +129,9 @@ def resolve(policy: Policy, model_version: str | None, summary: Summary | None) 
     source = f"evaluation of {version} on {_frames(summary.images)}"
     raised = [n for n, t in summary.per_class.items() if policy.per_class and t < per_class[n]]
     if threshold > summary.recommended:
-        source += f" (its {summary.recommended:.2f} raised to the floor {policy.floor:.2f})"
+        source += f", its {summary.recommended:.2f} raised to the floor {policy.floor:.2f}"
     elif raised:
-        source += f" ({', '.join(sorted(raised))} raised to the floor {policy.floor:.2f})"
+        source += f", {', '.join(sorted(raised))} raised to the floor {policy.floor:.2f}"
     return InForce(model_version, threshold, per_class, source, True)
 
 
