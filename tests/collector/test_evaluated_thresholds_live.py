@@ -6,6 +6,7 @@ the same; the dashboard's per-version thresholds name the source."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from framescout.client import Client
 from framescout.collector import Collector
@@ -68,9 +70,10 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reviewed]:
     with server, Client(server.url, key) as client:
         rng = np.random.default_rng(15)
         for hit, miss in zip(TRUE_POSITIVES, FALSE_POSITIVES, strict=True):
-            pixels = rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)
+            out = io.BytesIO()
+            Image.fromarray(rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(out, format="PNG")
             found = car(hit, miss, boxes=[TRUTH, ELSEWHERE])
-            image_id = client.upload_image(TARGET, pixels, predictions=found, model_version="2").id
+            image_id = client.upload_image(TARGET, out.getvalue(), predictions=found, model_version="2").id
             truth = [{"class": "car", "x_min": 10, "y_min": 10, "x_max": 60, "y_max": 60}]
             client.review_image(TARGET, image_id, truth, reviewer="tester")
         assert client.evaluation(TARGET, "2")["recommended_threshold"] == pytest.approx(0.55)
