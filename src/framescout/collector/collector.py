@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from framescout import __version__
+from framescout.client import Client, RetryPolicy
 from framescout.collector.batches import FILE_NAME, BatchCounter
 from framescout.collector.counters import Counters
 from framescout.collector.encoder import Encoder, Job
@@ -161,7 +162,12 @@ class Collector:
         self.labels = check_labels(labels or {})
         self.model_version = model_version
         self.thresholds = (
-            ThresholdsSync(server, api_key or "", project, cache_dir=spool_dir, interval=evaluation_interval)
+            ThresholdsSync(
+                Client(server, api_key or "", retry=RetryPolicy(attempts=1)),
+                project,
+                cache_dir=spool_dir,
+                interval=evaluation_interval,
+            )
             if server and project
             else None
         )

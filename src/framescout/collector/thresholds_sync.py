@@ -1,6 +1,7 @@
 """The thresholds of ``from: evaluation`` schedules: the server's evaluation of the version running here.
 
-    sync = ThresholdsSync(server, api_key, "acme/parking", cache_dir="framescout-spool")
+    client = Client(server, api_key, retry=RetryPolicy(attempts=1))
+    sync = ThresholdsSync(client, "acme/parking", cache_dir="framescout-spool")
     sync.boot("2")                 # one request before the first frame (the cache if it fails)
     rule.use_book(sync.book)       # EvaluatedSchedule rules read the summaries from the book
     sync.start(); sync.track("3")  # a version switch asks at once, in the background
@@ -31,10 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from framescout.atomic import write_file_atomically
-from framescout.client import ApiError, Client, RetryPolicy, ServerUnavailable
+from framescout.client import ApiError, Client, ServerUnavailable
 from framescout.collector.transport import Outcome, classify
 from framescout.retry import Backoff
 from framescout.sampling.evaluated import EvaluationBook, Summary, summarize
@@ -50,24 +49,15 @@ class ThresholdsSync:
     """Keeps one collector's `EvaluationBook` in step with the server's evaluation of its version."""
 
     def __init__(
-        self,
-        server: str,
-        api_key: str,
-        project: str,
-        *,
-        cache_dir: str | Path,
-        interval: float = 300.0,
-        timeout: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
+        self, client: Client, project: str, *, cache_dir: str | Path, interval: float = 300.0
     ) -> None:
+        """Ask through ``client`` (its own: `stop` closes it; one attempt per request, as this loop
+        owns the retries) for the evaluations of ``project`` (``workspace/project``)."""
         if interval <= 0:
             raise ValueError(f"the thresholds interval must be a positive number of seconds; got {interval}")
-        self.server, self.project, self.interval = server.rstrip("/"), project.strip("/"), interval
-        self.cache_path = Path(cache_dir) / CACHE_NAME
+        self._client, self.server, self.project = client, client.url, project.strip("/")
+        self.interval, self.cache_path = interval, Path(cache_dir) / CACHE_NAME
         self.backoff = Backoff(base=min(interval, 30.0), cap=interval, floor=0.5)
-        self._client = Client(
-            self.server, api_key, timeout=timeout, retry=RetryPolicy(attempts=1), transport=transport
-        )
         self.book = EvaluationBook(self.read_cache())
         self._wanted: str | None = None
         self._fetched: dict[str, float] = {}  # version -> when this run last had the server's answer

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -99,13 +99,7 @@ class InForce:
 
     def to_json(self) -> dict[str, Any]:
         """For status pages and ``--json``: version, threshold, per-class thresholds and source."""
-        return {
-            "model_version": self.model_version,
-            "threshold": self.threshold,
-            "per_class": dict(self.per_class),
-            "source": self.source,
-            "evaluated": self.evaluated,
-        }
+        return asdict(self)
 
 
 def resolve(policy: Policy, model_version: str | None, summary: Summary | None) -> InForce:
