@@ -1,6 +1,7 @@
 """``from: evaluation`` end to end, over a real server process: frames of model version 2 reviewed so
 that its F1-optimal threshold is 0.55; a collector running version 2 keeps by 0.55, by 0.60 under a
-floor of 0.60 (its rules pushed to the server and followed), offline from its cache after a restart,
+floor of 0.60 (its rules pushed to the server and followed, after a switch from a version the server
+does not know), offline from its cache after a restart,
 and by the fallback for a version the server has no evaluation of; `rules explain` asks the server
 the same; the dashboard's per-version thresholds name the source."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +140,14 @@ def test_the_floor_holds_and_server_rules_are_followed(reviewed: Reviewed, tmp_p
     pushed = framescout("rules", "push", TARGET, str(path), *auth)
     assert pushed.returncode == 0, pushed.stderr
     sync = RulesSync(reviewed.server.url, reviewed.key, TARGET, cache_dir=tmp_path / "spool")
-    with collector(reviewed, tmp_path / "spool", rules_sync=sync, model_version="2") as running:
+    with collector(reviewed, tmp_path / "spool", rules_sync=sync, model_version="9") as running:
+        unknown = running.observe(frame(), car(0.58))  # 404 model_version_not_found: the fallback
+        assert unknown.keep and unknown.reason.endswith("(fallback: no evaluation for v9)")
+        running.model_version = "2"  # a switch: the next frame asks for version 2 in the background
+        running.observe(frame(), car(0.9))
+        deadline = time.monotonic() + 20
+        while not running.thresholds_in_force()["evidence"]["evaluated"] and time.monotonic() < deadline:
+            time.sleep(0.05)
         floored = running.observe(frame(), car(0.58))
         assert floored.keep and floored.reason == (
             "1 box(es) below 0.60, the threshold for model version 2 (evaluation of v2 on 6 reviewed "
