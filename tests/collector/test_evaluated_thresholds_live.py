@@ -1,9 +1,9 @@
 """``from: evaluation`` end to end, over a real server process: frames of model version 2 reviewed so
-that its F1-optimal threshold is 0.55; a collector running version 2 keeps by 0.55, by 0.60 under a
-floor of 0.60 (its rules pushed to the server and followed, after a switch from a version the server
-does not know), offline from its cache after a restart,
-and by the fallback for a version the server has no evaluation of; `rules explain` asks the server
-the same; the dashboard's per-version thresholds name the source."""
+that its F1-optimal threshold is 0.55; a collector running version 2 keeps by 0.55; under a floor of
+0.60 (its rules pushed to the server and followed, after a switch from a version the server does not
+know) by 0.60; offline from its cache after a restart, and by the fallback for a version it has no
+evaluation of; `rules explain` asks the server the same; the dashboard's per-version thresholds name
+the source."""
 
 from __future__ import annotations
 
