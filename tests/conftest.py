@@ -38,6 +38,12 @@ def coco_tiny() -> Path:
     return require_shared(COCO_TINY)
 
 
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """../shared/data/samples: bus.jpg, dog.jpg, person.jpg, street.png (real photos)."""
+    return require_shared(COCO_TINY.parent / "samples")
+
+
 HOME_VARIABLES = ("HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
 _session_home: Path | None = None
 
@@ -61,6 +67,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _session_home = Path(tempfile.mkdtemp(prefix="framescout-test-home-"))
     os.environ.update(fake_home(_session_home))
     os.environ.pop("FRAMESCOUT_DATA_DIR", None)
+    # Label assist (a background thread that pre-labels bare images) would add predictions to other
+    # tests' uploads as soon as they register a model: off, except where tests/server/
+    # test_label_assist*.py turn it on for their own servers.
+    os.environ["FRAMESCOUT_LABEL_ASSIST"] = "off"
     config.addinivalue_line("markers", f"{backends.MARKER}: run on SQLite + files and on PostgreSQL + S3")
 
 

@@ -89,15 +89,18 @@ def serve(
 
     choice = choose_for_serve(data_dir)
     root = choice.path
-    settings = Settings(
-        data_dir=root,
-        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
-        fetch_timeout=fetch_timeout,
-        fetch_concurrency=fetch_concurrency,
-        fetch_allow=split_list(fetch_allow),
-        max_classes=max_classes,
-        max_new_classes=max_new_classes,
-    )
+    try:
+        settings = Settings(
+            data_dir=root,
+            max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+            fetch_timeout=fetch_timeout,
+            fetch_concurrency=fetch_concurrency,
+            fetch_allow=split_list(fetch_allow),
+            max_classes=max_classes,
+            max_new_classes=max_new_classes,
+        )
+    except ValueError as exc:  # a FRAMESCOUT_LABEL_ASSIST* variable that is not a valid value
+        fail(str(exc))
     try:
         settings.fetch_policy  # noqa: B018  # validates the allow-list before any worker starts
     except ValueError as exc:

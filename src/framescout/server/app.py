@@ -15,6 +15,7 @@ from framescout.server.fetch import Fetcher
 from framescout.server.image_bytes import ThumbnailCache
 from framescout.server.inference import ModelRegistry
 from framescout.server.json_bodies import JSONDepthLimit
+from framescout.server.label_assist import LabelAssistant
 from framescout.server.limits import BodySizeLimit
 from framescout.server.readiness import install_readiness
 from framescout.server.routers import annotations as annotations_router
@@ -41,8 +42,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     store = store or Store.open(settings.data_dir)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assistant = LabelAssistant(store, app.state.models, settings) if settings.label_assist else None
+        if assistant is not None:
+            assistant.start()
         yield
+        if assistant is not None:
+            assistant.stop()
         if owned:
             store.close()
 

@@ -119,10 +119,14 @@ def recall(
 
 
 def usable(prelabels: Prelabels, project: Project, limits: ClassLimits) -> Predictions | None:
-    """The pre-labels as the destination project can take them: boxes of classes a fixed class list
-    does not have are dropped; ``None`` when adding their classes would break the project's class
-    caps (the upload is then stored without pre-labels, never refused because of them)."""
-    predictions = prelabels.predictions
+    """The pre-labels as the destination project can take them (`fit_to_project`)."""
+    return fit_to_project(prelabels.predictions, project, limits)
+
+
+def fit_to_project(predictions: Predictions, project: Project, limits: ClassLimits) -> Predictions | None:
+    """Predictions as ``project`` can take them: boxes of classes a fixed class list does not have are
+    dropped; ``None`` when adding their classes would break the project's class caps (the image is
+    then stored without pre-labels, never refused because of them). Label assist uses it too."""
     if project.strict_classes:
         known = set(project.classes)
         keep = np.fromiter((name in known for name in predictions.class_name), dtype=bool)

@@ -63,7 +63,9 @@ class ServerProcess:
     def create_key(self, workspace: str) -> str:
         return self.cli("keys", "create", "--workspace", workspace).strip().splitlines()[-1]
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
+    def start(self, timeout: float = 90.0) -> ServerProcess:
+        """Start ``framescout serve`` and wait for ``/healthz`` (a server that exits fails at once; the
+        long wait is for loaded machines, where spawning several workers takes tens of seconds)."""
         command = [
             sys.executable, "-m", "framescout", "serve", "--data-dir", str(self.data_dir),
             "--host", self.host, "--port", str(self.port), "--workers", str(self.workers), *self.args,

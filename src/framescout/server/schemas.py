@@ -78,7 +78,10 @@ class AnnotationOut(BaseModel):
     y_max: float
     confidence: float | None = None
     model_version: str | None = None
-    created_by: str | None = Field(None, description="Who saved this ground truth (review UI).")
+    created_by: str | None = Field(
+        None,
+        description="Who saved this ground truth (review UI); `label-assist` on predictions the server made.",
+    )
 
     @classmethod
     def of(cls, a: Annotation) -> AnnotationOut:

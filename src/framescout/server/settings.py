@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,8 +14,36 @@ from framescout.store.datadir import DATA_DIR_ENV, default_data_dir
 if TYPE_CHECKING:
     from framescout.server.fetch import FetchPolicy
 
+LABEL_ASSIST_ENV = "FRAMESCOUT_LABEL_ASSIST"
 FETCH_TIMEOUT = 10.0
 FETCH_CONCURRENCY = 16
+
+
+def label_assist_from_env() -> bool:
+    """``FRAMESCOUT_LABEL_ASSIST``: ``on`` (the default) or ``off``; ValueError naming it otherwise."""
+    value = os.environ.get(LABEL_ASSIST_ENV, "on").strip().lower()
+    if value not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+        raise ValueError(f"{LABEL_ASSIST_ENV} must be on or off, not {value!r}")
+    return value in ("on", "1", "true", "yes")
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def label_assist_interval_from_env() -> float:
+    return _seconds_from_env("FRAMESCOUT_LABEL_ASSIST_INTERVAL", 2.0)
+
+
+def label_assist_lease_from_env() -> float:
+    return _seconds_from_env("FRAMESCOUT_LABEL_ASSIST_LEASE", 300.0)
 
 
 def split_list(text: str | None) -> tuple[str, ...]:
@@ -39,6 +67,13 @@ class Settings:
     max_classes: int = MAX_CLASSES_PER_PROJECT
     max_new_classes: int = MAX_NEW_CLASSES_PER_REQUEST
     thumbnail_size: int = 256
+    label_assist: bool = field(default_factory=label_assist_from_env)
+    """Pre-label images that arrive without predictions with the project's current model
+    (`framescout.server.label_assist`); ``FRAMESCOUT_LABEL_ASSIST=off`` turns it off."""
+    label_assist_interval: float = field(default_factory=label_assist_interval_from_env)
+    """Seconds between label-assist passes when there is nothing to label."""
+    label_assist_lease: float = field(default_factory=label_assist_lease_from_env)
+    """Seconds after which a claim of a worker that died is taken over by another."""
 
     @property
     def max_request_bytes(self) -> int:
@@ -86,4 +121,7 @@ class Settings:
             "FRAMESCOUT_FETCH_ALLOW": ",".join(self.fetch_allow),
             "FRAMESCOUT_MAX_CLASSES": str(self.max_classes),
             "FRAMESCOUT_MAX_NEW_CLASSES": str(self.max_new_classes),
+            LABEL_ASSIST_ENV: "on" if self.label_assist else "off",
+            "FRAMESCOUT_LABEL_ASSIST_INTERVAL": str(self.label_assist_interval),
+            "FRAMESCOUT_LABEL_ASSIST_LEASE": str(self.label_assist_lease),
         }

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 tables: workspaces, API keys, projects, batches, images, tags, annotations, model versions
-and their deployments, server-held rules, devices and their heartbeats."""
+and their deployments, server-held rules, devices and their heartbeats, label-assist claims."""
 
 from __future__ import annotations
 
@@ -392,3 +392,23 @@ class DeviceHeartbeat(Base):
     spool_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     kept_per_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
     final: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class LabelAssist(Base):
+    """Label assist's record of one image (`framescout.store.label_assist`): claimed by a server
+    worker (``running``, until ``claimed_at`` + the lease), then ``done`` (its predictions were
+    written as version ``model_version``'s), ``skipped`` (predictions or ground truth arrived
+    meanwhile) or ``failed`` (``error`` says why; not retried with the same version)."""
+
+    __tablename__ = "label_assist"
+    __table_args__ = (Index("ix_label_assist_project_state", "project_id", "state"),)
+
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    model_version: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10))
+    claimed_by: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    boxes: Mapped[int | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(String(1000))

@@ -1,4 +1,5 @@
-"""Where an image came from and when it was seen: the upload's source and the frame's observed time.
+"""Where an image came from and when it was seen: the upload's source and the frame's observed time
+(and the mark of predictions the server made, `SERVER_MADE`).
 
 Both are read from an upload once, at ingest, into indexed columns (``images.source``,
 ``images.observed_at``), so dashboards group by them in plain SQL on SQLite and PostgreSQL alike
@@ -23,6 +24,10 @@ SOURCE_LABELS = {
     "feedback": "user feedback",
     "bug-report": "bug report",
 }
+
+SERVER_MADE = "label-assist"
+"""``annotations.created_by`` of predictions the server made itself (label assist,
+`framescout.store.label_assist`) rather than received with an upload."""
 
 EARLIEST = datetime(2000, 1, 1)
 """An ``observed_at`` before this is not a wall-clock time (e.g. seconds into a video): ignored."""

@@ -16,6 +16,7 @@ from framescout.store.models import (
     Batch,
     Image,
     ImageTag,
+    LabelAssist,
     Project,
     Report,
 )
@@ -36,9 +37,14 @@ class ImageFilter:
     model_version: str | None = None
     review_status: str | None = None
     """``pending`` (not reviewed yet), ``reviewed`` or ``rejected``."""
+    assist: str | None = None
+    """Label assist (`framescout.store.label_assist`): ``server`` (pre-labelled by the server) or
+    ``failed`` (the server could not pre-label it)."""
 
 
 REVIEW_FILTERS = ("pending", "reviewed", "rejected")
+ASSIST_FILTERS = {"server": "done", "failed": "failed"}
+"""``ImageFilter.assist`` values and the label-assist state each selects."""
 
 
 def get_image(session: Session, project: Project, image_id: str) -> Image:
@@ -100,6 +106,13 @@ def filtered_query(project: Project, f: ImageFilter) -> Select[Image]:
         if f.max_confidence is not None:
             conds.append(Annotation.confidence <= f.max_confidence)
         query = query.where(exists().where(and_(*conds)))
+    if f.assist is not None:
+        state = ASSIST_FILTERS.get(f.assist)
+        if state is None:
+            raise Invalid(
+                "invalid_assist", f"assist must be one of {', '.join(ASSIST_FILTERS)}; got {f.assist!r}"
+            )
+        query = query.where(exists().where(LabelAssist.image_id == Image.id, LabelAssist.state == state))
     return query
 
 

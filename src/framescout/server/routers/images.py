@@ -72,6 +72,10 @@ def list_images(
     status: Annotated[
         Literal["pending", "reviewed", "rejected"] | None, Query(description="Review status.")
     ] = None,
+    assist: Annotated[
+        Literal["server", "failed"] | None,
+        Query(description="Label assist: pre-labelled by the server, or the server failed to."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> ImageList:

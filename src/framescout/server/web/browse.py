@@ -15,7 +15,14 @@ from framescout.server.errors import RequestInvalid
 from framescout.server.image_bytes import original_response, thumbnail_response
 from framescout.server.web.session import ProjectDep, SignedInDep
 from framescout.server.web.templating import render_tab
-from framescout.store.queries import REVIEW_FILTERS, ImageFilter, filter_choices, load_image, query_images
+from framescout.store.queries import (
+    ASSIST_FILTERS,
+    REVIEW_FILTERS,
+    ImageFilter,
+    filter_choices,
+    load_image,
+    query_images,
+)
 from framescout.store.summaries import image_counts
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -37,6 +44,7 @@ class BrowseParams(BaseModel):
     max_confidence: float | None = Field(None, ge=0, le=1)
     model_version: str | None = Field(None, max_length=200)
     device_id: str | None = Field(None, max_length=200)
+    assist: str | None = Field(None, pattern=f"^({'|'.join(ASSIST_FILTERS)})$")
     page: int = Field(1, ge=1, le=100_000)
 
     def to_filter(self) -> ImageFilter:

@@ -13,9 +13,11 @@ from framescout.predictions.box import Box
 from framescout.server.deps import StoreDep
 from framescout.server.schemas import ReviewIn, ReviewSaved
 from framescout.server.web.browse import BrowseDep, BrowseParams
+from framescout.server.web.prelabel_notes import assist_note
 from framescout.server.web.session import CSRF_HEADER, ProjectDep, SignedInDep, check_csrf
 from framescout.server.web.templating import render
 from framescout.store.annotations import list_annotations
+from framescout.store.label_assist import assist_of
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Project
 from framescout.store.queries import get_image, image_feedback
 from framescout.store.review import first_pending, neighbours, save_review
@@ -59,6 +61,7 @@ def review_page(
         tags = [t.name for t in image.tags]
         batch = image.batch.name if image.batch is not None else None
         suggestions = image_feedback(session, image)
+        assist = assist_of(session, image.id)
     truth = [a for a in rows if a.kind == GROUND_TRUTH]
     predictions = [a for a in rows if a.kind == PREDICTION]
     boxes: list[dict[str, Any]] = []
@@ -92,6 +95,7 @@ def review_page(
         batch=batch,
         reports=suggestions,
         prelabels=_prelabels(image.metadata_),
+        assist=assist_note(assist),
         state_json=json.dumps(state).replace("<", "\\u003c"),
         browser_url=state["browserUrl"],
         prev_url=state["prevUrl"],
