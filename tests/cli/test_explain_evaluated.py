@@ -50,6 +50,15 @@ def test_explain_holds_each_version_to_its_evaluated_threshold(tmp_path: Path) -
     )
 
 
+def test_check_names_the_evaluated_settings(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(RULES)
+    checked = framescout("rules", "check", str(tmp_path / "rules.yaml"))
+    assert checked.returncode == 0, checked.stderr
+    assert "1. evidence (threshold_schedule)  thresholds from evaluation (fallback 0.50, floor 0.50)" in (
+        checked.stdout
+    )
+
+
 def test_a_bad_evaluation_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(RULES)
     (tmp_path / "frames.json").write_text("[]")

@@ -41,7 +41,8 @@ def check(config: Path = typer.Argument(..., help="Rules file (YAML or JSON)."))
     for i, rule in enumerate(cfg.rules):
         limits = f"  limits {rule.limits.spec()}{_where(rule.storage or cfg.storage)}" if rule.limits else ""
         route = f"  {describe(Route(rule.project, rule.batch))}" if rule.project or rule.batch else ""
-        console.print(f"  {i + 1}. {rule.name or rule.type} ({rule.type}){escape(limits + route)}")
+        measured = rules_thresholds.describe(rule)
+        console.print(f"  {i + 1}. {rule.name or rule.type} ({rule.type}){escape(measured + limits + route)}")
     if cfg.limits:
         console.print(f"  global limits {escape(str(cfg.limits.spec()) + _where(cfg.storage))}")
     console.print(escape(f"  storage {storage_line(cfg)}"))

@@ -18,6 +18,7 @@ from framescout.cli._output import fail
 from framescout.cli.rules_server import _client
 from framescout.sampling import Sampler
 from framescout.sampling.evaluated import EvaluationBook, summarize
+from framescout.sampling.rule_configs import RuleConfigBase, ScheduleConfig
 from framescout.sampling.rules import EvaluatedSchedule
 
 
@@ -59,6 +60,16 @@ def evaluation_book(
             except ValueError as exc:
                 fail(f"{server}: the evaluation of {version} is not one: {exc}")
     return book
+
+
+def describe(rule: RuleConfigBase) -> str:
+    """For `rules check`: a ``from: evaluation`` schedule's settings (empty for every other rule)."""
+    if not isinstance(rule, ScheduleConfig) or not rule.evaluated:
+        return ""
+    assert rule.fallback is not None
+    floor = f", floor {rule.floor:.2f}" if rule.floor is not None else ""
+    per_class = ", per class" if rule.per_class else ""
+    return f"  thresholds from evaluation (fallback {rule.fallback:.2f}{floor}{per_class})"
 
 
 def use_book(sampler: Sampler, book: EvaluationBook) -> list[EvaluatedSchedule]:
