@@ -28,7 +28,8 @@ from framescout.store.accounts import get_project, get_workspace, register_model
 from framescout.store.deployments import deploy
 from framescout.store.label_assist import claim, current_model
 from framescout.store.models import PREDICTION, Annotation, LabelAssist, utcnow
-from framescout.store.provenance import SERVER_MADE
+from framescout.store.prediction_versions import has_version
+from framescout.store.provenance import LABEL_ASSIST
 from server.web.test_pages import sign_in
 
 pytestmark = pytest.mark.both_backends
@@ -91,13 +92,15 @@ def test_a_bare_upload_is_pre_labelled_and_one_with_predictions_is_not(
     assert assistant.run_once() is False  # nothing left to do
     boxes = [a for a in _record(env, bare)["annotations"] if a["kind"] == PREDICTION]
     assert {"bus", "person"} <= {b["class_name"] for b in boxes}, boxes
-    assert all(b["model_version"] == "1" and b["created_by"] == SERVER_MADE for b in boxes)
+    assert all(b["model_version"] == "1" and b["created_by"] == LABEL_ASSIST for b in boxes)
     assert all(b["confidence"] >= 0.4 for b in boxes)
     [kept] = _record(env, carried)["annotations"]
     assert (kept["class_name"], kept["model_version"], kept["created_by"]) == ("cat", "7", None)
     rows = _rows(env)
     assert set(rows) == {bare}
     assert (rows[bare].state, rows[bare].boxes, rows[bare].model_version) == ("done", len(boxes), 1)
+    with env.store.db.reading() as session:  # the run is recorded, so evaluation and models predict see it
+        assert has_version(session, bare, "1") and not has_version(session, carried, "1")
     assert "bus" in env.client.get("/api/v1/projects/acme/open", headers=env.auth()).json()["classes"]
 
     sign_in(env)
@@ -248,7 +251,7 @@ def test_a_bug_reports_image_is_pre_labelled(
     record = _record(env, image_id)
     assert record["source"] == "bug-report"
     boxes = [a for a in record["annotations"] if a["kind"] == PREDICTION]
-    assert boxes and all(b["created_by"] == SERVER_MADE and b["model_version"] == "1" for b in boxes)
+    assert boxes and all(b["created_by"] == LABEL_ASSIST and b["model_version"] == "1" for b in boxes)
 
 
 def test_stopping_the_worker_leaves_no_claim_behind(

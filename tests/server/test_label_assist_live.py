@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from backends import Backend, Backends
 from framescout.server.process import ServerProcess
 from framescout.store.models import PREDICTION, Annotation, LabelAssist
-from framescout.store.provenance import SERVER_MADE
+from framescout.store.provenance import LABEL_ASSIST
 from server.conftest import Live
 
 pytestmark = pytest.mark.both_backends
@@ -82,7 +82,7 @@ def test_roboflow_uploads_get_the_models_predictions_marked_server_made(
         image_id = result["image"]["id"]
         boxes = assisted.predictions(image_id)
         assert boxes, f"{image_id} got no pre-labels within 30 s"
-        assert all(b["model_version"] == "1" and b["created_by"] == SERVER_MADE for b in boxes)
+        assert all(b["model_version"] == "1" and b["created_by"] == LABEL_ASSIST for b in boxes)
         name = assisted.get(f"/images/{image_id}")["name"]
         # The same model answers the package's own model.predict() (hosted inference) with the same boxes.
         hosted = assisted.live.roboflow("predict", project=PROJECT, version=1, path=str(folder / name))

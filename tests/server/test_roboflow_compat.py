@@ -43,7 +43,7 @@ def test_guide_upload_with_retries_is_stored_once(live: Any, samples: Path) -> N
     first = live.roboflow("upload", project="coco", path=str(image))
     again = live.roboflow("upload", project="coco", path=str(image))
     assert first[0]["image"]["success"] is True
-    assert again[0]["image"] == {"duplicate": True, "id": first[0]["image"]["id"]}
+    assert again[0]["image"] == {"duplicate": True, "id": first[0]["image"]["id"], "predictions_added": 0}
     names = [im["name"] for im in _images(live, "coco")["images"]]
     assert names.count("bus.jpg") == 1
 

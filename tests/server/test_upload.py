@@ -21,7 +21,12 @@ def test_upload_creates_then_answers_duplicate(env: Any, make_jpeg: Callable[...
     assert body["duplicate"] is False and len(body["sha256"]) == 64
     again = env.client.post(URL, headers=env.auth(), files={"file": ("b.jpg", data, "image/jpeg")})
     assert again.status_code == 200
-    assert again.json() == {"id": body["id"], "sha256": body["sha256"], "duplicate": True}
+    assert again.json() == {
+        "id": body["id"],
+        "sha256": body["sha256"],
+        "duplicate": True,
+        "predictions_added": 0,
+    }
     assert env.image_rows() == 1 and len(env.stored_blobs()) == 1
 
 

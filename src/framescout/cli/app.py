@@ -8,6 +8,7 @@ from framescout import __version__
 from framescout.cli import collect, doctor, keys, models_cmd, predict, projects, rules, serve, spool
 from framescout.cli import export as export_cmd
 from framescout.cli import migrate_store as migrate_cmd
+from framescout.cli import models_predict as models_predict_cmd
 from framescout.cli import select as select_cmd
 from framescout.cli import versions as versions_cmd
 from framescout.cli._store import add_store_urls, with_store_urls
@@ -23,6 +24,7 @@ app.add_typer(rules.app, name="rules")
 app.command("serve")(with_store_urls(serve.serve))
 app.add_typer(keys.app, name="keys")
 app.add_typer(projects.app, name="projects")
+models_cmd.app.command("predict")(models_predict_cmd.predict_command)
 app.add_typer(models_cmd.app, name="models")
 app.command("select")(select_cmd.select_command)
 app.command("predict")(predict.predict)

@@ -29,6 +29,8 @@ class UploadResult:
     id: str
     sha256: str
     duplicate: bool
+    predictions_added: int = 0
+    """Known bytes with predictions of a model version the image lacked: the boxes added."""
 
 
 def _split_ref(workspace_project: str) -> tuple[str, str]:
@@ -262,6 +264,31 @@ class Client(RulesMethods):
         )
         return result
 
+    def add_predictions(
+        self,
+        workspace_project: str,
+        image_id: str,
+        model_version: str,
+        predictions: Predictions | Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Make ``predictions`` the image's predictions of ``model_version`` (other versions' and the
+        ground truth stay): a `Predictions`, Roboflow boxes (``x``, ``y``, ``width``, ``height``,
+        ``class``, ``confidence``) or a Roboflow answer. Returns ``count`` and ``replaced``."""
+        workspace, project = _split_ref(workspace_project)
+        payload: Any
+        if isinstance(predictions, Predictions):
+            payload = predictions.to_roboflow()
+        elif isinstance(predictions, Mapping):
+            payload = dict(predictions)
+        else:
+            payload = [dict(box) for box in predictions]
+        result: dict[str, Any] = self._json(
+            "POST",
+            f"/api/v1/projects/{workspace}/{project}/images/{image_id}/predictions",
+            json={"model_version": model_version, "predictions": payload},
+        )
+        return result
+
     def list_annotations(
         self, workspace_project: str, image_id: str, kind: str | None = None
     ) -> list[dict[str, Any]]:
@@ -369,8 +396,9 @@ def _not_json(method: str, path: str, response: httpx.Response) -> UnexpectedRes
 def _upload_result(method: str, path: str, status: int, body: Any) -> UploadResult:
     """The upload answer, checked: a 2xx without ``id``, ``sha256`` and ``duplicate`` is not a success."""
     try:
-        return UploadResult(id=str(body["id"]), sha256=str(body["sha256"]), duplicate=bool(body["duplicate"]))
-    except (KeyError, TypeError, IndexError):
+        added = int(body.get("predictions_added") or 0)
+        return UploadResult(str(body["id"]), str(body["sha256"]), bool(body["duplicate"]), added)
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError):
         raise UnexpectedResponse(
             status,
             "unexpected_response",

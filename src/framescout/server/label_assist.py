@@ -7,7 +7,7 @@ several processes and hosts never label one image twice), runs the registered ON
 the process's shared `ModelRegistry` (the one hosted inference uses: loaded and self-checked once),
 one image at a time on this one thread, so uploads and hosted inference keep the rest of the CPU,
 and writes the boxes as that version's predictions, marked server-made
-(`framescout.store.provenance.SERVER_MADE`).
+(`framescout.store.provenance.LABEL_ASSIST`).
 
 Failures are recorded on the image's claim and never retried with the same version: a model that
 cannot be loaded marks the claimed images ``failed`` and is logged once per process; an image that

@@ -67,6 +67,11 @@ class UploadOut(BaseModel):
     id: str
     sha256: str
     duplicate: bool
+    predictions_added: int = Field(
+        0,
+        description="Known bytes with predictions of a model version the image did not have yet: "
+        "the number of boxes added as that version's predictions.",
+    )
 
 
 class AnnotationOut(BaseModel):

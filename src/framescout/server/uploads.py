@@ -56,7 +56,11 @@ def parse_predictions(
     if text in (None, ""):
         return None
     assert text is not None
-    payload: Any = jsontext.loads(text, field)
+    return predictions_of(jsontext.loads(text, field), field, default_confidence=default_confidence)
+
+
+def predictions_of(payload: Any, field: str, *, default_confidence: float | None = None) -> Predictions:
+    """`parse_predictions` of JSON already parsed (a JSON body's field): the same checks and codes."""
     if not isinstance(payload, dict | list):
         raise Invalid("invalid_predictions", f"{field} must be a JSON object or list")
     items = payload.get("predictions") if isinstance(payload, dict) else payload

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import ColumnElement, delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from framescout.predictions.box import Box
@@ -20,6 +20,7 @@ from framescout.store.models import (
     PREDICTION,
     Annotation,
     Base,
+    Image,
     Project,
     utcnow,
 )
@@ -62,6 +63,28 @@ def annotation_rows(
     return [Annotation(**row, created_by=created_by) for row in values]
 
 
+def checked_boxes(
+    db: Database,
+    project: Project,
+    image_id: str,
+    boxes: Sequence[Box],
+    *,
+    learn: bool = True,
+    class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
+) -> tuple[Image, list[Box]]:
+    """The image and ``boxes`` checked against it and the project as the database has it now
+    (`check_boxes`; with ``learn``, new classes refused early by the caps, re-checked when written)."""
+    with db.reading() as session:
+        image = get_image(session, project, image_id)
+        fresh = session.get(Project, project.id)
+        if fresh is None:
+            raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
+    clean = check_boxes(boxes, image.width, image.height, fresh, learn=learn)
+    if learn and not fresh.strict_classes:
+        new_classes(fresh.classes, [b.class_name for b in clean], class_limits)
+    return image, clean
+
+
 def save_annotations(
     db: Database,
     project: Project,
@@ -74,35 +97,45 @@ def save_annotations(
     learn_classes: bool = True,
     class_limits: ClassLimits = DEFAULT_CLASS_LIMITS,
 ) -> int:
-    """Replace (``overwrite``) or set the image's annotations of one kind; return the number stored.
+    """Replace (``overwrite``) or set the image's annotations of one kind (for predictions: of one
+    model version, so other versions' stay); return the number stored.
 
     The boxes and the class caps are checked against a read snapshot first, outside the write lock;
     the write transaction then only re-checks classes (sets), deletes and bulk-inserts."""
     if kind not in ANNOTATION_KINDS:
         raise Invalid("invalid_kind", f"kind must be one of {ANNOTATION_KINDS}; got {kind!r}")
     check_box_count(len(boxes))
-    with db.reading() as session:
-        image = get_image(session, project, image_id)
-        fresh = session.get(Project, project.id)
-        if fresh is None:
-            raise NotFound("project_not_found", f"project {project.slug!r} no longer exists")
-    clean = check_boxes(boxes, image.width, image.height, fresh, learn=learn_classes)
+    image, clean = checked_boxes(db, project, image_id, boxes, learn=learn_classes, class_limits=class_limits)
     names = [b.class_name for b in clean]
-    if learn_classes and not fresh.strict_classes:
-        new_classes(fresh.classes, names, class_limits)  # refuse early; re-checked below
     rows = row_values(clean, image.id, kind, model_version, utcnow())
-    has_kind = exists().where(Annotation.image_id == image.id, Annotation.kind == kind)
+    same = _same_set(kind, model_version)
+    has_kind = exists().where(Annotation.image_id == image.id, same)
     with db.write_engine.begin() as conn:
         if not overwrite and conn.execute(select(has_kind)).scalar():
-            raise Conflict(
-                "already_annotated", f"image {image_id} already annotated ({kind}); pass overwrite"
-            )
+            what = kind if kind == GROUND_TRUTH else f"predictions of model version {model_version!r}"
+            raise Conflict("already_annotated", f"image {image_id} already has {what}; pass overwrite")
         if names and learn_classes:
             learn_new_classes(conn, project, names, class_limits)
-        conn.execute(delete(Annotation).where(Annotation.image_id == image.id, Annotation.kind == kind))
+        conn.execute(delete(Annotation).where(Annotation.image_id == image.id, same))
         if rows:
             conn.execute(INSERT_ANNOTATION, rows)
     return len(clean)
+
+
+def _same_set(kind: str, model_version: str | None) -> ColumnElement[bool]:
+    """The rows a save of ``kind`` replaces: the ground truth, or the predictions of that one model
+    version (``None``: those without a version), never another version's."""
+    return Annotation.kind == GROUND_TRUTH if kind == GROUND_TRUTH else predictions_of(model_version)
+
+
+def predictions_of(model_version: str | None) -> ColumnElement[bool]:
+    """The annotations that are predictions of ``model_version`` (``None``: those without a version)."""
+    version = (
+        Annotation.model_version.is_(None)
+        if model_version is None
+        else Annotation.model_version == model_version
+    )
+    return (Annotation.kind == PREDICTION) & version
 
 
 def list_annotations(session: Session, image_id: str, kind: str | None = None) -> list[Annotation]:

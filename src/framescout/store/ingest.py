@@ -38,6 +38,7 @@ from framescout.store.models import (
     new_id,
     utcnow,
 )
+from framescout.store.prediction_versions import UPLOAD, record_run, write_version
 from framescout.store.provenance import observed_time, upload_source
 from framescout.store.validation import check_box_count, check_boxes, checked_fields, image_error
 from framescout.upload_fields import COLUMN_FIELDS, UploadFields
@@ -60,6 +61,9 @@ class IngestResult:
     id: str
     sha256: str
     duplicate: bool
+    predictions_added: int = 0
+    """Known bytes with predictions of a model version the image did not have yet: that many boxes
+    were added as that version's predictions (`framescout.store.prediction_versions`)."""
 
 
 # Statements built once: constructing SQLAlchemy statements per request costs more than running them.
@@ -171,7 +175,7 @@ def store_prepared(
     with db.read_engine.connect() as conn:
         existing = find_duplicate(conn, project.id, sha256)
     if existing is not None:  # the same bytes passed verify_image when they were stored
-        return _duplicate(db, existing, sha256, attach)
+        return _duplicate(db, project, existing, prepared, attach)
     try:
         verify_image(data, max_pixels=limits.max_pixels, max_bytes=limits.max_bytes, info=prepared.info)
     except ImageError as exc:
@@ -197,18 +201,35 @@ def store_prepared(
             existing = find_duplicate(conn, project.id, sha256)
         if existing is None:
             raise
-        return _duplicate(db, existing, sha256, attach)
+        return _duplicate(db, project, existing, prepared, attach)
     except BaseException:
         _forget_blob(db, blobs, sha256, created)
         raise
     return IngestResult(image_id, sha256, False)
 
 
-def _duplicate(db: Database, image_id: str, sha256: str, attach: Attach | None) -> IngestResult:
-    if attach is not None:
-        with db.write_engine.begin() as conn:
+def _duplicate(
+    db: Database, project: Project, image_id: str, p: PreparedImage, attach: Attach | None
+) -> IngestResult:
+    """Known bytes: nothing new is stored but ``attach``'s rows and, when the upload carries
+    predictions of a model version the image has none of yet, those predictions (a retry of the same
+    version leaves the stored ones as they are; predictions without a version are dropped, as the
+    image's own are not told apart from them)."""
+    # A ``predictions`` field of a version, even an empty one (the version found nothing there).
+    version = p.fields.model_version if p.fields.predictions is not None else None
+    added: int | None = None
+    if attach is None and not version:
+        return IngestResult(image_id, p.sha256, True)
+    with db.write_engine.begin() as conn:
+        if version:
+            lock_hashes(conn, [p.sha256])
+            limits = p.limits.class_limits
+            added = write_version(
+                conn, project, image_id, p.boxes, version, replace=False, made_by=UPLOAD, class_limits=limits
+            )
+        if attach is not None:
             attach(conn, image_id, True)
-    return IngestResult(image_id, sha256, True)
+    return IngestResult(image_id, p.sha256, True, added or 0)
 
 
 def _insert_rows(conn: Connection, project: Project, image_id: str, now: datetime, p: PreparedImage) -> None:
@@ -235,6 +256,8 @@ def _insert_rows(conn: Connection, project: Project, image_id: str, now: datetim
     if boxes:
         rows = row_values(boxes, image_id, PREDICTION, fields.model_version, now)
         conn.execute(INSERT_ANNOTATION, rows)
+    if fields.predictions is not None and fields.model_version:  # even none found: the version saw it
+        record_run(conn, image_id, fields.model_version, len(boxes), UPLOAD)
 
 
 def _forget_blob(db: Database, blobs: BlobStore, sha256: str, created: bool) -> None:

@@ -35,7 +35,8 @@ from framescout.store.models import (
     Project,
     utcnow,
 )
-from framescout.store.provenance import SERVER_MADE
+from framescout.store.prediction_versions import SERVER, record_run
+from framescout.store.provenance import LABEL_ASSIST
 
 RUNNING, DONE, SKIPPED, FAILED = "running", "done", "skipped", "failed"
 
@@ -151,7 +152,8 @@ def finish(
     limits: ClassLimits,
 ) -> str:
     """Write ``boxes`` as version ``version``'s predictions of the image, made by the server
-    (``created_by`` = `SERVER_MADE`), and mark the claim ``done``; return the state written.
+    (``created_by`` = `LABEL_ASSIST`; the run is recorded in ``prediction_runs``, also when it found
+    nothing), and mark the claim ``done``; return the state written.
 
     Nothing is written when the claim is no longer this worker's (it expired and another took it),
     and the claim becomes ``skipped`` when the image got annotations or a review meanwhile."""
@@ -165,7 +167,9 @@ def finish(
         if state == DONE and boxes:
             learn_new_classes(conn, project, [b.class_name for b in boxes], limits)
             rows = row_values(boxes, image_id, PREDICTION, str(version), now)
-            conn.execute(INSERT_ANNOTATION, [{**r, "created_by": SERVER_MADE} for r in rows])
+            conn.execute(INSERT_ANNOTATION, [{**r, "created_by": LABEL_ASSIST} for r in rows])
+        if state == DONE:
+            record_run(conn, image_id, str(version), len(boxes), SERVER)
         conn.execute(
             update(LabelAssist)
             .where(LabelAssist.image_id == image_id)

@@ -207,6 +207,21 @@ class Annotation(Base):
     """COCO's crowd flag (a region of many objects), kept so a COCO import exports back unchanged."""
 
 
+class PredictionRun(Base):
+    """One model version's predictions of one image as a set: that the version saw the image (even
+    when it found nothing), how many boxes it stored and who made them (`store.prediction_versions`)."""
+
+    __tablename__ = "prediction_runs"
+
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(200), primary_key=True)
+    boxes: Mapped[int] = mapped_column(Integer, default=0)
+    made_by: Mapped[str] = mapped_column(String(20))
+    """``upload`` (sent with the image, or with the same bytes again), ``api`` (the predictions
+    route) or ``server`` (made by framescout itself: ``framescout models predict``)."""
+    created_at: Mapped[Created]
+
+
 class RecentInference(Base):
     """A hosted-inference answer kept for a few minutes, so an upload of the same image right after
     (the official ``roboflow`` package's ``active_learning()`` flow) gets those predictions as

@@ -1,5 +1,5 @@
 """Where an image came from and when it was seen: the upload's source and the frame's observed time
-(and the mark of predictions the server made, `SERVER_MADE`).
+(and the marks of predictions the server made, `LABEL_ASSIST` and `MODELS_PREDICT`).
 
 Both are read from an upload once, at ingest, into indexed columns (``images.source``,
 ``images.observed_at``), so dashboards group by them in plain SQL on SQLite and PostgreSQL alike
@@ -25,9 +25,12 @@ SOURCE_LABELS = {
     "bug-report": "bug report",
 }
 
-SERVER_MADE = "label-assist"
-"""``annotations.created_by`` of predictions the server made itself (label assist,
-`framescout.store.label_assist`) rather than received with an upload."""
+LABEL_ASSIST = "label-assist"
+"""``annotations.created_by`` of predictions the server made itself for an image that arrived without
+any (label assist, `framescout.store.label_assist`)."""
+MODELS_PREDICT = "framescout models predict"
+"""``annotations.created_by`` of predictions ``framescout models predict`` made over stored frames
+(`framescout.store.prediction_versions`)."""
 
 EARLIEST = datetime(2000, 1, 1)
 """An ``observed_at`` before this is not a wall-clock time (e.g. seconds into a video): ignored."""

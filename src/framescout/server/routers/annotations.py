@@ -39,7 +39,8 @@ def add(
     ] = None,
     model_version: str | None = None,
 ) -> AnnotationsSaved:
-    """Parse and store boxes; 409 when the image already has annotations of this kind (unless overwrite).
+    """Parse and store boxes; 409 when the image already has ground truth, or (``kind=prediction``)
+    predictions of this ``model_version`` (unless overwrite, which replaces those only).
 
     Capped: at most 1,000 boxes per image (422 ``too_many_boxes``), 1,000 new classes per request
     (``too_many_new_classes``) and 10,000 classes per project (``too_many_classes``) by default."""

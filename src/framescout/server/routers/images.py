@@ -49,7 +49,8 @@ async def upload(
     result = await ingest_upload(store, settings, fetcher, project, fields, file=form.file, url=form.url)
     if result.duplicate:
         response.status_code = 200
-    return UploadOut(id=result.id, sha256=result.sha256, duplicate=result.duplicate)
+    added = result.predictions_added
+    return UploadOut(id=result.id, sha256=result.sha256, duplicate=result.duplicate, predictions_added=added)
 
 
 @router.get("", response_model=ImageList)

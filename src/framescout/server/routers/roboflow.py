@@ -109,7 +109,8 @@ async def upload(
     image: Annotated[str | None, Query(description="A hosted image URL instead of a file.")] = None,
     metadata: str | None = None,
 ) -> dict[str, Any]:
-    """Answers ``{"success": true, "id"}``, or ``{"duplicate": true, "id"}`` for bytes already stored.
+    """Answers ``{"success": true, "id"}``, or ``{"duplicate": true, "id", "predictions_added"}`` for
+    bytes already stored (pre-labels of a model version the image lacks are added to it).
 
     The image is stored with source ``roboflow``; when the same image went through this workspace's
     hosted inference in the last minutes (``workspace.active_learning()`` does that first), those
@@ -155,7 +156,7 @@ async def upload(
         store, settings, fetcher, target, fields, file=file, url=url, before=with_prelabels
     )
     if result.duplicate:
-        return {"duplicate": True, "id": result.id}
+        return {"duplicate": True, "id": result.id, "predictions_added": result.predictions_added}
     return {"success": True, "id": result.id}
 
 

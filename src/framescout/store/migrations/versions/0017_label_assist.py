@@ -1,7 +1,7 @@
 """label assist: one row per image the server pre-labels (claim, state, model version, error)
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-01 15:10:00
 
 The row is the claim (its primary key is the image, so two workers cannot both hold one image) and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
