@@ -23,6 +23,7 @@ from framescout.server.routers import deployments as deployments_router
 from framescout.server.routers import devices as devices_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
 from framescout.server.routers import predictions as predictions_router
+from framescout.server.routers import rule_yield as rule_yield_router
 from framescout.server.routers import rules as rules_router
 from framescout.server.security import SecurityHeaders
 from framescout.server.settings import Settings
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(deployments_router.router)
     app.include_router(devices_router.router)
     app.include_router(predictions_router.router)
+    app.include_router(rule_yield_router.router)
     install_web_ui(app)  # before the root-level routes: /ui must not be read as a workspace
     # Last: root-level Roboflow-compatible paths must not shadow the native API.
     app.include_router(roboflow.router)

@@ -19,6 +19,7 @@ from framescout.store.db import Database
 from framescout.store.errors import Invalid
 from framescout.store.models import GROUND_TRUTH, REJECTED, REVIEWED, Annotation, Image, Project, utcnow
 from framescout.store.queries import ImageFilter, filtered_query, get_image
+from framescout.store.review_order import DEFAULT_ORDER, SortKey, after, key_values, ordered, sort_keys
 from framescout.store.validation import MAX_BOXES_PER_IMAGE, check_boxes
 
 MAX_REVIEW_BOXES = MAX_BOXES_PER_IMAGE  # the same cap as annotation uploads and predictions
@@ -73,46 +74,45 @@ def save_review(
 
 
 def neighbours(
-    db: Database, project: Project, image_id: str, f: ImageFilter, *, pending_only: bool = False
+    db: Database,
+    project: Project,
+    image_id: str,
+    f: ImageFilter,
+    *,
+    pending_only: bool = False,
+    keys: Sequence[SortKey] | None = None,
 ) -> tuple[str | None, str | None]:
-    """The images before and after ``image_id`` in the browser's order (newest first) under ``f``.
+    """The images before and after ``image_id`` in the queue's order (``keys``: newest first unless
+    said, `framescout.store.review_order`) under ``f``.
 
     With ``pending_only`` the "next" is the next image still waiting for review, wrapping around to
-    the newest one so a reviewer working through a queue never falls off its end."""
+    the first one so a reviewer working through a queue never falls off its end."""
+    keys = keys or sort_keys(DEFAULT_ORDER)
     with db.reading() as session:
         current = get_image(session, project, image_id)
-        query = filtered_query(project, f)
-        key = (current.created_at, current.id)
-        newer = query.where(
-            (Image.created_at > key[0]) | ((Image.created_at == key[0]) & (Image.id < key[1]))
-        ).order_by(Image.created_at.asc(), Image.id.desc())
-        older = query.where(
-            (Image.created_at < key[0]) | ((Image.created_at == key[0]) & (Image.id > key[1]))
-        ).order_by(Image.created_at.desc(), Image.id.asc())
-        previous = session.scalar(newer.with_only_columns(Image.id).limit(1))
+        query = filtered_query(project, f).with_only_columns(Image.id)
+        values = key_values(session, keys, current.id)
+        newer = ordered(query.where(after(keys, values, reverse=True)), keys, reverse=True)
+        older = ordered(query.where(after(keys, values)), keys)
+        previous = session.scalar(newer.limit(1))
         if pending_only:
             waiting = Image.review_status.is_(None)
-            following = session.scalar(older.where(waiting).with_only_columns(Image.id).limit(1))
+            following = session.scalar(older.where(waiting).limit(1))
             if following is None:
                 following = session.scalar(
-                    query.where(waiting, Image.id != current.id)
-                    .order_by(Image.created_at.desc(), Image.id.asc())
-                    .with_only_columns(Image.id)
-                    .limit(1)
+                    ordered(query.where(waiting, Image.id != current.id), keys).limit(1)
                 )
         else:
-            following = session.scalar(older.with_only_columns(Image.id).limit(1))
+            following = session.scalar(older.limit(1))
     return previous, following
 
 
-def first_pending(db: Database, project: Project, f: ImageFilter) -> str | None:
-    """The newest image under ``f`` that still waits for review."""
+def first_pending(
+    db: Database, project: Project, f: ImageFilter, keys: Sequence[SortKey] | None = None
+) -> str | None:
+    """The first image under ``f`` that still waits for review, in the queue's order (newest first
+    unless ``keys`` says otherwise)."""
+    query = filtered_query(project, f).where(Image.review_status.is_(None)).with_only_columns(Image.id)
     with db.reading() as session:
-        found: str | None = session.scalar(
-            filtered_query(project, f)
-            .where(Image.review_status.is_(None))
-            .order_by(Image.created_at.desc(), Image.id.asc())
-            .with_only_columns(Image.id)
-            .limit(1)
-        )
+        found: str | None = session.scalar(ordered(query, keys or sort_keys(DEFAULT_ORDER)).limit(1))
     return found

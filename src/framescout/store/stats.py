@@ -17,6 +17,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from framescout.store.models import GROUND_TRUTH, PREDICTION, Annotation, Image, Project, Report
 from framescout.store.rule_stats import KeptOverTime, kept_over_time, rule_totals
+from framescout.store.rule_yield import RuleYield, rules_yield, version_corrections
 from framescout.store.version_stats import ModelVersionStats, model_version_stats
 
 HISTOGRAM_BINS = 20
@@ -71,20 +72,24 @@ class ProjectStats:
     open_bugs: int
     feedback: dict[str, int] = field(default_factory=dict)
     rules: dict[str, int] = field(default_factory=dict)
+    rule_yield: list[RuleYield] = field(default_factory=list)
+    """Per rule and model version, what review changed (`rule_yield.rules_yield`)."""
 
 
 def project_stats(session: Session, project: Project, *, kept_by: str = "rule") -> ProjectStats:
     """Everything the dashboard shows, in a handful of aggregate queries; the kept frames over time
     split by ``kept_by`` (``rule`` or ``device``, `rule_stats.SPLITS`)."""
     open_bugs, feedback = report_counts(session, project)
+    yields = rules_yield(session, project)  # reviewed frames are paired once, for both panels
     return ProjectStats(
         progress=review_progress(session, project),
         kept=kept_over_time(session, project, by=kept_by),
         histogram=confidence_histogram(session, project),
-        model_versions=model_version_stats(session, project),
+        model_versions=model_version_stats(session, project, corrections=version_corrections(yields)),
         open_bugs=open_bugs,
         feedback=feedback,
         rules=rule_totals(session, project),
+        rule_yield=yields,
     )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
-from framescout.store.corrections import corrections
+from framescout.store.corrections import corrections as count_corrections
 from framescout.store.models import PREDICTION, Annotation, Image, Project
 from framescout.store.rule_stats import NO_RULE
 from framescout.store.thresholds import parse_source, parse_threshold
@@ -58,9 +58,12 @@ class ModelVersionStats:
         return self.corrected / self.reviewed if self.reviewed else None
 
 
-def model_version_stats(session: Session, project: Project) -> list[ModelVersionStats]:
+def model_version_stats(
+    session: Session, project: Project, *, corrections: tuple[dict[str, int], dict[str, int]] | None = None
+) -> list[ModelVersionStats]:
     """Per model version: frames, frames kept by confidence rules, mean prediction confidence, the
-    thresholds in force, frames reviewed and the reviewed frames whose ground truth was corrected."""
+    thresholds in force, frames reviewed and the reviewed frames whose ground truth was corrected
+    (``corrections``: those two already counted, as `framescout.store.corrections.corrections` counts)."""
     kind = Image.metadata_["rule_kind"].as_string()
     frames = session.execute(
         select(
@@ -84,7 +87,7 @@ def model_version_stats(session: Session, project: Project) -> list[ModelVersion
         ).all()
     )
     thresholds = _thresholds(session, project)
-    reviewed, corrected = corrections(session, project)
+    reviewed, corrected = corrections or count_corrections(session, project)
     out = [
         ModelVersionStats(
             str(version),

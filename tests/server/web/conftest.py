@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,18 @@ def browser() -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def signed_in_page(browser: Any, server: Any) -> tuple[Any, Any, list[str]]:
+    """A new 1400×900 context and page signed in to ``server`` (``url`` and ``key``), and the list the
+    page's script errors and console errors are collected into (the meant 401 of signing in cleared)."""
+    from server.web.test_browser_review import _sign_in
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, server)
+    errors.clear()
+    return context, page, errors

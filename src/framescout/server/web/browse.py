@@ -23,6 +23,7 @@ from framescout.store.queries import (
     load_image,
     query_images,
 )
+from framescout.store.review_order import ORDERS
 from framescout.store.summaries import image_counts
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -45,11 +46,13 @@ class BrowseParams(BaseModel):
     model_version: str | None = Field(None, max_length=200)
     device_id: str | None = Field(None, max_length=200)
     assist: str | None = Field(None, pattern=f"^({'|'.join(ASSIST_FILTERS)})$")
+    order: str | None = Field(None, pattern=f"^({'|'.join(ORDERS)})$")
+    """The review queue's order (`framescout.store.review_order`); the grid stays newest first."""
     page: int = Field(1, ge=1, le=100_000)
 
     def to_filter(self) -> ImageFilter:
         """The store's filter: the fields of the same name, ``rule`` and ``status`` renamed."""
-        same = self.model_dump(exclude={"rule", "status", "page"})
+        same = self.model_dump(exclude={"rule", "status", "page", "order"})
         return ImageFilter(**same, sampling_rule=self.rule, review_status=self.status)
 
     def query(self, **changes: Any) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from framescout.store.corrections import CHANGE_KINDS
 from framescout.store.rule_stats import OTHER_DEVICES, KeptOverTime
+from framescout.store.rule_yield import RuleYield
 
 PALETTE = (
     "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed",
@@ -54,7 +56,17 @@ def _nice_max(value: int) -> int:
     return 10 * magnitude
 
 
-def _axis(chart: Chart, top_value: int) -> float:
+def _nice_ceiling(value: float) -> float:
+    """`_nice_max` for values that may be fractions (0.2, 0.5, 1, 2, 5, … at or above ``value``)."""
+    if value <= 0:
+        return 1.0
+    shift = 1.0
+    while value * shift < 1:
+        shift *= 10
+    return _nice_max(int(value * shift - 1e-9) + 1) / shift
+
+
+def _axis(chart: Chart, top_value: float) -> float:
     """Add y ticks for 0..top_value and return pixels per unit."""
     plot_height = chart.height - PLOT_BOTTOM - PLOT_TOP
     scale = plot_height / top_value
@@ -160,5 +172,42 @@ def histogram_chart(counts: list[int], *, width: int = 1000, height: int = 220) 
         )
     for value in (0.0, 0.25, 0.5, 0.75, 1.0):
         chart.x_labels.append((PLOT_LEFT + value * (width - PLOT_LEFT - PLOT_RIGHT), f"{value:.2f}"))
+    chart.empty = False
+    return chart
+
+
+CHANGE_COLOURS = {"added": "#16a34a", "removed": "#dc2626", "relabelled": "#d97706", "moved": "#7c3aed"}
+YIELD_BARS = 12
+
+
+def yield_chart(
+    rows: list[RuleYield], *, width: int = 1000, height: int = 220, top: int = YIELD_BARS
+) -> Chart:
+    """Stacked bars: corrections per reviewed frame of each rule under each model version (the ``top``
+    highest, in ``rows``' order), one colour per kind of change."""
+    chart = Chart(width, height)
+    ranked = [r for r in rows if r.changes is not None and r.corrections_per_reviewed_frame is not None][:top]
+    if not ranked or not any(r.corrections_per_reviewed_frame for r in ranked):
+        return chart
+    scale = _axis(chart, _nice_ceiling(max(r.corrections_per_reviewed_frame or 0.0 for r in ranked)))
+    slot = (width - PLOT_LEFT - PLOT_RIGHT) / len(ranked)
+    bar_width = min(max(slot * 0.8, 1.0), MAX_BAR_WIDTH)
+    totals = dict.fromkeys(CHANGE_KINDS, 0)
+    for i, row in enumerate(ranked):
+        assert row.changes is not None
+        label = f"{row.rule} · v{row.model_version}" if row.model_version is not None else row.rule
+        base = float(height - PLOT_BOTTOM)
+        x = PLOT_LEFT + i * slot + (slot - bar_width) / 2
+        for kind in CHANGE_KINDS:
+            n = getattr(row.changes, kind)
+            totals[kind] += n
+            if not n:
+                continue
+            h = n / row.changes.reviewed * scale
+            base -= h
+            title = f"{label}: {n} {kind} over {row.changes.reviewed} reviewed frame(s)"
+            chart.bars.append(Bar(x, base, bar_width, h, CHANGE_COLOURS[kind], title))
+        chart.x_labels.append((PLOT_LEFT + (i + 0.5) * slot, label if len(label) <= 18 else label[:17] + "…"))
+    chart.legend = [(CHANGE_COLOURS[kind], kind, totals[kind]) for kind in CHANGE_KINDS]
     chart.empty = False
     return chart

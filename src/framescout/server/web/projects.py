@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from framescout.server.deps import StoreDep
 from framescout.server.errors import RequestInvalid
-from framescout.server.web.charts import histogram_chart, kept_chart
+from framescout.server.web.charts import histogram_chart, kept_chart, yield_chart
 from framescout.server.web.session import ProjectDep, SignedInDep, check_csrf
 from framescout.server.web.templating import render, render_tab
 from framescout.store.accounts import list_projects
@@ -41,7 +41,7 @@ def dashboard(
     kept_by: Annotated[str, Query(max_length=20)] = "rule",
 ) -> HTMLResponse:
     """Kept frames over time per rule (or per device: ``?kept_by=device``), the confidence histogram,
-    review progress, reports, model versions."""
+    review progress, reports, model versions, rule yield."""
     if kept_by not in SPLITS:
         raise RequestInvalid("invalid_filter", f"kept_by must be one of {', '.join(SPLITS)}; got {kept_by!r}")
     with store.db.reading() as session:
@@ -55,6 +55,7 @@ def dashboard(
         stats=stats,
         kept=kept_chart(stats.kept),
         histogram=histogram_chart(stats.histogram),
+        rule_yield=yield_chart(stats.rule_yield),
         bugs=bugs,
     )
 
