@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from framescout import __version__
-from framescout.cli import collect, doctor, keys, models_cmd, predict, projects, rules, serve, spool
+from framescout.cli import collect, doctor, evaluate, keys, models_cmd, predict, projects, rules, serve, spool
 from framescout.cli import export as export_cmd
 from framescout.cli import migrate_store as migrate_cmd
 from framescout.cli import models_predict as models_predict_cmd
@@ -28,6 +28,7 @@ models_cmd.app.command("predict")(models_predict_cmd.predict_command)
 app.add_typer(models_cmd.app, name="models")
 app.command("select")(select_cmd.select_command)
 app.command("predict")(predict.predict)
+app.command("evaluate")(evaluate.evaluate)
 app.command("collect")(collect.collect)
 app.add_typer(spool.app, name="spool")
 app.command("export")(with_store_urls(export_cmd.export_command))

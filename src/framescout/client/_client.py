@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from framescout.client._errors import ApiError, ServerUnavailable, UnexpectedResponse
+from framescout.client._evaluation import EvaluationMethods
 from framescout.client._rules import RulesMethods
 from framescout.predictions import Predictions
 from framescout.predictions.box import boxes_from_predictions
@@ -59,7 +60,7 @@ def _image_name(image: ImageInput) -> str | None:
 _SDK_FIELDS = frozenset(spec.name for spec in SDK_FIELDS)
 
 
-class Client(RulesMethods):
+class Client(RulesMethods, EvaluationMethods):
     """A framescout server at ``url`` used with one workspace's ``api_key``.
 
     Requests that fail with a connection error or an answer in `framescout.retry.RETRY_STATUSES` (408,

@@ -21,6 +21,7 @@ from framescout.server.readiness import install_readiness
 from framescout.server.routers import annotations as annotations_router
 from framescout.server.routers import deployments as deployments_router
 from framescout.server.routers import devices as devices_router
+from framescout.server.routers import evaluation as evaluation_router
 from framescout.server.routers import images, inference, projects, reports, roboflow, similarity, workspaces
 from framescout.server.routers import predictions as predictions_router
 from framescout.server.routers import rule_yield as rule_yield_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(devices_router.router)
     app.include_router(predictions_router.router)
     app.include_router(rule_yield_router.router)
+    app.include_router(evaluation_router.router)
     install_web_ui(app)  # before the root-level routes: /ui must not be read as a workspace
     # Last: root-level Roboflow-compatible paths must not shadow the native API.
     app.include_router(roboflow.router)

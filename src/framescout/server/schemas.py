@@ -87,6 +87,9 @@ class AnnotationOut(BaseModel):
         None,
         description="Who saved this ground truth (review UI); `label-assist` on predictions the server made.",
     )
+    iscrowd: bool = Field(
+        False, description="COCO's crowd flag (ground truth): a region of many objects, not one to find."
+    )
 
     @classmethod
     def of(cls, a: Annotation) -> AnnotationOut:
