@@ -25,7 +25,7 @@ from framescout.store.provenance import observed_time
 from framescout.store.review import save_review
 from framescout.store.rule_stats import kept_over_time, rule_totals
 from framescout.store.stats import confidence_histogram, review_progress
-from framescout.store.thresholds import parse_threshold
+from framescout.store.thresholds import parse_source, parse_threshold
 from framescout.store.version_stats import model_version_stats
 
 pytestmark = pytest.mark.both_backends
@@ -230,6 +230,12 @@ def test_thresholds_are_read_from_the_reasons_framescout_rules_write() -> None:
     assert parse_threshold("conditionals met: person at 45% in [10, 90]%, area 5200 px") == "in [10, 90]%"
     assert parse_threshold("max least confidence 0.71 ≥ 0.60") == "≥ 0.60"
     assert parse_threshold("1% of traffic") is None and parse_threshold(None) is None
+    evaluated = "1 box(es) below 0.70, the threshold for model version 2 for fire hydrant (evaluation of v2"
+    assert parse_threshold(evaluated + " on 9 reviewed frames)") == "fire hydrant < 0.70"
+    assert parse_source(evaluated + " on 9 reviewed frames)") == "evaluation of v2 on 9 reviewed frames"
+    fallback = "1 box(es) below 0.40, the threshold for model version 3 (fallback: no evaluation for v3)"
+    assert (parse_threshold(fallback), parse_source(fallback)) == ("< 0.40", "fallback: no evaluation for v3")
+    assert parse_source("2 box(es) below 0.50, the threshold for model version 3") is None
 
 
 def test_model_versions_show_thresholds_reviewed_and_corrected(project: tuple[Store, Project]) -> None:
@@ -261,6 +267,23 @@ def test_model_versions_show_thresholds_reviewed_and_corrected(project: tuple[St
     assert (two.version, two.thresholds, two.frames, two.reviewed, two.corrected) == (
         "2", ["schedule: < 0.50"], 2, 2, 1,
     )  # fmt: skip
+
+
+def test_evaluated_thresholds_show_the_source_of_their_latest_frame(project: tuple[Store, Project]) -> None:
+    store, proj = project
+    reason = (
+        "1 box(es) below 0.55, the threshold for model version 2 (evaluation of v2 on {} reviewed frames)"
+    )
+    start = datetime(2026, 12, 1, 9, 0)
+    for i, frames in enumerate((30, 312, 40)):  # the 312 one is the latest
+        add(store, proj, 100 + i, rule="evidence", version="2", confidences=(0.5,),
+            reason=reason.format(frames), at=start + timedelta(hours=(0, 5, 2)[i]))  # fmt: skip
+    fallback = "1 box(es) below 0.40, the threshold for model version 3 (fallback: no evaluation for v3)"
+    add(store, proj, 104, rule="evidence", version="3", confidences=(0.3,), reason=fallback)
+    with store.db.reading() as session:
+        two, three = model_version_stats(session, proj)
+    assert two.thresholds == ["evidence: < 0.55 (evaluation of v2 on 312 reviewed frames)"]
+    assert three.thresholds == ["evidence: < 0.40 (fallback: no evaluation for v3)"]
 
 
 def test_frames_without_a_rule_are_listed_by_source(project: tuple[Store, Project]) -> None:

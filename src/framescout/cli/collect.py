@@ -170,6 +170,11 @@ def collect(
     rules_interval: float = typer.Option(
         30.0, min=0.1, help="With --server and no --rules: check the server's rules every this many seconds."
     ),
+    evaluation_interval: float = typer.Option(
+        300.0,
+        min=1.0,
+        help="With --server: refresh the running version's evaluation (from: evaluation rules).",
+    ),
     server: str | None = typer.Option(None, envvar="FRAMESCOUT_SERVER", help="Server URL; none = offline."),
     api_key: str | None = typer.Option(None, envvar="FRAMESCOUT_API_KEY", help="API key for --server."),
     project: str | None = typer.Option(None, help="WORKSPACE/PROJECT to upload to."),
@@ -286,6 +291,7 @@ def collect(
             "spool_dir": spool,
             "upload_timeout": upload_timeout,
             "heartbeat_interval": heartbeat_interval or None,
+            "evaluation_interval": evaluation_interval,
         }
     collector = Collector(**options)
     earlier = collector.spooled_at_start

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from framescout.cli import rules_server
+from framescout.cli import rules_server, rules_thresholds
 from framescout.cli._output import console, errors, fail
 from framescout.predictions import Predictions, PredictionsError
 from framescout.sampling import ConfigError, ManualClock, Sampler, ThresholdSchedule, load_config
@@ -41,7 +41,8 @@ def check(config: Path = typer.Argument(..., help="Rules file (YAML or JSON)."))
     for i, rule in enumerate(cfg.rules):
         limits = f"  limits {rule.limits.spec()}{_where(rule.storage or cfg.storage)}" if rule.limits else ""
         route = f"  {describe(Route(rule.project, rule.batch))}" if rule.project or rule.batch else ""
-        console.print(f"  {i + 1}. {rule.name or rule.type} ({rule.type}){escape(limits + route)}")
+        measured = rules_thresholds.describe(rule)
+        console.print(f"  {i + 1}. {rule.name or rule.type} ({rule.type}){escape(measured + limits + route)}")
     if cfg.limits:
         console.print(f"  global limits {escape(str(cfg.limits.spec()) + _where(cfg.storage))}")
     console.print(escape(f"  storage {storage_line(cfg)}"))
@@ -116,16 +117,36 @@ def explain(
     model_version: str | None = typer.Option(
         None, help="Model version of frames that do not carry a 'model_version' (threshold schedules)."
     ),
+    evaluation: list[Path] = typer.Option(
+        [],
+        "--evaluation",
+        help="A version's evaluation (`framescout evaluate --json`) for `from: evaluation` schedules; "
+        "repeat it per version.",
+    ),
+    evaluation_from: str | None = typer.Option(
+        None,
+        "--evaluation-from",
+        help="WORKSPACE/PROJECT: ask the server for the evaluation of each version the frames carry.",
+    ),
+    server: str | None = rules_server.SERVER_OPTION,
+    api_key: str | None = rules_server.API_KEY_OPTION,
 ) -> None:
     """Replay the rules over recorded predictions and say, for each frame, kept or not and why.
 
-    Each threshold schedule's line at the end says which threshold it used, for which versions."""
+    Each threshold schedule's line at the end says which threshold it used, for which versions; a
+    ``from: evaluation`` schedule's says where each version's came from (``--evaluation`` files, the
+    server with ``--evaluation-from``, else its fallback)."""
     if fps <= 0:
         fail("--fps must be positive")
     cfg = _load(config)
     frames = read_frames(predictions)
     clock = ManualClock(0.0)
     sampler = cfg.build(clock, shared=False)  # a replay must not spend the fleet's shared credit
+    carried = {model_version if f.get("model_version") is None else str(f["model_version"]) for f in frames}
+    book = rules_thresholds.evaluation_book(
+        evaluation, evaluation_from, carried, server=server, api_key=api_key
+    )
+    evaluated = rules_thresholds.use_book(sampler, book)
     if cfg.shared_storages():
         errors.print(  # stderr: --json output stays one decision per line
             "[yellow]note[/] explain counts every limit in this replay; the shared storage is not used"
@@ -168,7 +189,7 @@ def explain(
                 escape(decision.reason),
                 *map(escape, to),
             )
-    notes = schedule_notes(cfg, sampler, versions)
+    notes = schedule_notes(cfg, sampler, versions) + rules_thresholds.evaluated_notes(evaluated, versions)
     if as_json:
         for note in notes:  # stdout stays one JSON object per line
             errors.print(escape(note), soft_wrap=True)
@@ -206,8 +227,8 @@ def schedule_notes(
     rules = {rule.name: rule for rule in sampler.rules}
     notes = []
     for rule_config in cfg.rules:
-        if not isinstance(rule_config, ScheduleConfig):
-            continue
+        if not isinstance(rule_config, ScheduleConfig) or rule_config.evaluated:
+            continue  # from: evaluation schedules: `rules_thresholds.evaluated_notes`
         name = rule_config.name or rule_config.type
         rule = rules[name]
         assert isinstance(rule, ThresholdSchedule)

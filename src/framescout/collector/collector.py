@@ -14,7 +14,10 @@ accumulate in the spool for ``framescout spool push`` later.
 
 With a ``rules_sync`` (`collector/rules_sync.py`) the collector follows the project's server-held
 rules: a new version is built off the inference thread (`offer_rules`) and swapped in by `observe()`
-before the next frame (`Sampler.swap`: unchanged rules keep their limit state).
+before the next frame (`Sampler.swap`: unchanged rules keep their limit state). With a server, the
+``from: evaluation`` threshold schedules read the server's evaluation of the running version
+(`collector/thresholds_sync.py`: asked at boot, when the version changes and every
+``evaluation_interval`` seconds, cached per version for offline boots).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from framescout import __version__
+from framescout.client import Client, RetryPolicy
 from framescout.collector.batches import FILE_NAME, BatchCounter
 from framescout.collector.counters import Counters
 from framescout.collector.encoder import Encoder, Job
@@ -36,6 +40,7 @@ from framescout.collector.heartbeat import HEARTBEAT_SECONDS, Heartbeats, heartb
 from framescout.collector.record import FrameRecord
 from framescout.collector.rules_sync import RulesSync, ServedRules
 from framescout.collector.spool import Spool
+from framescout.collector.thresholds_sync import ThresholdsSync
 from framescout.collector.transport import HttpTransport, Transport
 from framescout.collector.uploader import Uploader
 from framescout.device_names import check_device_id
@@ -52,6 +57,7 @@ from framescout.sampling import (
 )
 from framescout.sampling.config import NoveltyConfig
 from framescout.sampling.routing import Route, routes
+from framescout.sampling.rules import EvaluatedSchedule
 from framescout.selection import ColorTexture, NoveltyFilter, PerceptualHash
 
 log = logging.getLogger("framescout.collector")
@@ -125,6 +131,7 @@ class Collector:
         labels: Mapping[str, str] | None = None,
         heartbeat_interval: float | None = HEARTBEAT_SECONDS,
         batch: str | None = None,
+        evaluation_interval: float = 300.0,
     ) -> None:
         if server and not (api_key and project):
             raise ValueError("uploading needs api_key and project ('workspace/project') besides server")
@@ -154,6 +161,22 @@ class Collector:
         self.device_id = check_device_id(device_id or socket.gethostname())
         self.labels = check_labels(labels or {})
         self.model_version = model_version
+        self.thresholds = (
+            ThresholdsSync(
+                Client(server, api_key or "", retry=RetryPolicy(attempts=1)),
+                project,
+                cache_dir=spool_dir,
+                interval=evaluation_interval,
+            )
+            if server and project
+            else None
+        )
+        """Where ``from: evaluation`` schedules get their thresholds (``None``: no server, they fall back)."""
+        self._tracked: str | None = None
+        self._evaluated = self._use_book(self.sampler)
+        if self._evaluated and self.thresholds is not None:
+            self.thresholds.boot(model_version)  # one request before the first frame
+            self._track(model_version)
         self.started_at = datetime.now(UTC)
         self.counters = Counters()
         self.spool = Spool(spool_dir, spool_cap_bytes)
@@ -199,6 +222,7 @@ class Collector:
         """Take a new server version (called on the rules thread): build it here, off the inference
         thread, and let `observe()` swap it in before the next frame. `ValueError` if it cannot be built."""
         sampler, _ = build_sampler(rules.config, self._namespace, self.sampler.clock)
+        self._use_book(sampler)
         self._offered = _Offer(rules.etag, sampler, rules.config)
 
     def _apply_offer(self, offer: _Offer) -> None:
@@ -213,6 +237,7 @@ class Collector:
             self._novelty_settings = novelty
             self.novelty = self.encoder.novelty = novelty_filter(novelty)
         self.rules_etag = offer.etag
+        self._evaluated = any(isinstance(rule, EvaluatedSchedule) for rule in self.sampler.rules)
         log.info(
             "rules %s in force: kept %s, changed %s, added %s, removed %s",
             offer.etag[:12],
@@ -242,6 +267,8 @@ class Collector:
         if offer is not self._applied and offer is not None:
             self._apply_offer(offer)
         version = model_version or self.model_version
+        if self._evaluated and version != self._tracked:
+            self._track(version)
         decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
         self.counters.observed(decision.rule, decision.limited, nothing_detected=len(predictions) == 0)
         if decision.keep and decision.rule is not None:
@@ -262,6 +289,32 @@ class Collector:
             priority = self._priority.get(decision.rule, 1)
             self.encoder.submit(Job(image, predictions, priority, frame, route.batch))
         return decision
+
+    def _use_book(self, sampler: Sampler) -> bool:
+        """Point ``sampler``'s ``from: evaluation`` schedules at this collector's evaluations; whether
+        it has any."""
+        evaluated = [rule for rule in sampler.rules if isinstance(rule, EvaluatedSchedule)]
+        if self.thresholds is not None:
+            for rule in evaluated:
+                rule.use_book(self.thresholds.book)
+        return bool(evaluated)
+
+    def _track(self, version: str | None) -> None:
+        """The running version changed (or a schedule needs it for the first time): ask for its
+        evaluation in the background."""
+        self._tracked = version
+        if self.thresholds is not None:
+            self.thresholds.track(version)
+            self.thresholds.start()
+
+    def thresholds_in_force(self) -> dict[str, dict[str, Any]]:
+        """Per ``from: evaluation`` schedule, the thresholds the running version is held to and
+        their source (`framescout.sampling.evaluated.InForce.to_json`)."""
+        return {
+            rule.name: rule.in_force(self.model_version).to_json()
+            for rule in self.sampler.rules
+            if isinstance(rule, EvaluatedSchedule)
+        }
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until kept frames are spooled and, when uploading, delivered; ``False`` on timeout."""
@@ -288,6 +341,8 @@ class Collector:
         snapshot["shared_limits"] = self.sampler.shared_limits()
         snapshot["rules_etag"] = self.rules_etag
         snapshot["rules_sync"] = self.rules_sync.status() if self.rules_sync else None
+        snapshot["thresholds"] = self.thresholds_in_force()
+        snapshot["thresholds_sync"] = self.thresholds.status() if self.thresholds else None
         snapshot["heartbeat"] = self.heartbeats.status() if self.heartbeats else None
         return snapshot
 
@@ -310,6 +365,8 @@ class Collector:
         self._closed = True
         if self.rules_sync is not None:
             self.rules_sync.stop()
+        if self.thresholds is not None:
+            self.thresholds.stop()
         self.encoder.join()
         self.encoder.stop()
         if self.uploader:

@@ -135,19 +135,61 @@ class ConfidenceConfig(RuleConfigBase):
 
 @rule_type
 class ScheduleConfig(RuleConfigBase):
-    """Below-threshold sampling whose threshold rises with the model version."""
+    """Below-threshold sampling whose threshold rises with the model version: written per version
+    (``schedule``), or measured per version on the reviewed frames (``from: evaluation``, with a
+    ``fallback`` for versions not measured yet, an optional ``floor`` and ``per_class`` thresholds;
+    `framescout.sampling.evaluated`)."""
 
     type: Literal["threshold_schedule"]
-    schedule: Annotated[dict[str, Fraction], Field(min_length=1)]
+    schedule: Annotated[dict[str, Fraction], Field(min_length=1)] | None = None
     default: Fraction | None = None
     classes: list[str] | None = None
+    source: Literal["evaluation"] | None = Field(default=None, alias="from")
+    fallback: Fraction | None = None
+    floor: Fraction | None = None
+    per_class: bool | None = None
 
     @field_validator("schedule", mode="before")
     @classmethod
     def _keys_as_text(cls, value: Any) -> Any:
         return {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else value
 
+    @model_validator(mode="after")
+    def _one_source(self) -> ScheduleConfig:
+        if self.source is None:
+            given = [k for k in ("fallback", "floor", "per_class") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} take effect only with from: evaluation")
+            if self.schedule is None:
+                raise ValueError("give schedule: {version: threshold}, or from: evaluation with a fallback")
+            return self
+        if self.schedule is not None or self.default is not None:
+            raise ValueError(
+                "from: evaluation measures each version's threshold: drop schedule and default "
+                "(fallback holds versions not measured yet)"
+            )
+        if self.fallback is None:
+            raise ValueError("from: evaluation needs fallback: the threshold of a version not measured yet")
+        if self.floor is not None and self.fallback < self.floor:
+            raise ValueError(f"fallback {self.fallback} is below the floor {self.floor}")
+        return self
+
+    @property
+    def evaluated(self) -> bool:
+        """Whether the thresholds come from the server's evaluations (``from: evaluation``)."""
+        return self.source == "evaluation"
+
     def build(self, seed: int | None) -> rules.Rule:
+        if self.source == "evaluation":
+            assert self.fallback is not None
+            return rules.EvaluatedSchedule(
+                fallback=self.fallback,
+                floor=self.floor,
+                per_class=bool(self.per_class),
+                classes=self.classes,
+                **self.common(),
+            )
+        assert self.schedule is not None
         return rules.ThresholdSchedule(
             self.schedule, default=self.default, classes=self.classes, **self.common()
         )

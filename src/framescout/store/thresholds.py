@@ -12,7 +12,14 @@ import re
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _THRESHOLD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"below confidence {_NUMBER}"), "< {0}"),  # confidence_below
-    (re.compile(rf"below {_NUMBER}, the threshold for model version"), "< {0}"),  # threshold_schedule
+    # threshold_schedule from: evaluation with per-class thresholds, then every threshold_schedule
+    (
+        re.compile(
+            rf"below {_NUMBER}, the threshold for model version \S+ for (.+?) \((?:evaluation|fallback)"
+        ),
+        "{1} < {0}",
+    ),
+    (re.compile(rf"below {_NUMBER}, the threshold for model version"), "< {0}"),
     (re.compile(rf"with confidence in \[{_NUMBER}, {_NUMBER}\]"), "in [{0}, {1}]"),  # confidence_between
     (re.compile(rf"within ±{_NUMBER} of {_NUMBER}"), "{1} ± {0}"),  # confidence_near
     (re.compile(rf"class threshold \(e\.g\. (.+?) {_NUMBER} < {_NUMBER}\)"), "{0} < {2}"),  # per class
@@ -31,3 +38,14 @@ def parse_threshold(reason: str | None) -> str | None:
         if found:
             return shape.format(*found.groups())
     return None
+
+
+_SOURCE = re.compile(r", the threshold for model version .*?\(((?:evaluation of|fallback:) .*)\)$")
+
+
+def parse_source(reason: str | None) -> str | None:
+    """Where a ``from: evaluation`` schedule's threshold came from, as its reason says (``"1 box(es)
+    below 0.55, the threshold for model version 2 (evaluation of v2 on 312 reviewed frames)"`` →
+    ``"evaluation of v2 on 312 reviewed frames"``); ``None`` for every other reason."""
+    found = _SOURCE.search(reason or "")
+    return found.group(1) if found else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from framescout.store.corrections import corrections as count_corrections
 from framescout.store.models import PREDICTION, Annotation, Image, Project
 from framescout.store.rule_stats import NO_RULE
-from framescout.store.thresholds import parse_threshold
+from framescout.store.thresholds import parse_source, parse_threshold
 
 CONFIDENCE_RULE_KINDS = frozenset(
     {
@@ -40,7 +41,9 @@ class ModelVersionStats:
     by_confidence_rules: int
     mean_confidence: float | None
     thresholds: list[str] = field(default_factory=list)
-    """``rule: threshold`` as parsed from the sampling reasons, e.g. ``low-conf: < 0.40``."""
+    """``rule: threshold`` as parsed from the sampling reasons, e.g. ``low-conf: < 0.40``; a ``from:
+    evaluation`` schedule's with the source of its latest frame, e.g. ``evidence: < 0.55 (evaluation of
+    v2 on 312 reviewed frames)``."""
     reviewed: int = 0
     corrected: int = 0
     """Reviewed frames whose ground truth differs from the predictions (a box added, removed,
@@ -101,9 +104,10 @@ def model_version_stats(
 
 
 def _thresholds(session: Session, project: Project) -> dict[str, list[str]]:
-    """Per model version, ``rule: threshold`` for every distinct threshold its kept frames name."""
+    """Per model version, ``rule: threshold`` for every distinct threshold its kept frames name (and,
+    for a threshold measured by evaluation, where the latest frame kept by it says it came from)."""
     rows = session.execute(
-        select(Image.model_version, Image.sampling_rule, Image.sampling_reason)
+        select(Image.model_version, Image.sampling_rule, Image.sampling_reason, func.max(Image.created_at))
         .where(
             Image.project_id == project.id,
             Image.model_version.is_not(None),
@@ -111,12 +115,19 @@ def _thresholds(session: Session, project: Project) -> dict[str, list[str]]:
         )
         .group_by(Image.model_version, Image.sampling_rule, Image.sampling_reason)
     ).all()
-    found: dict[str, dict[str, None]] = defaultdict(dict)
-    for version, rule, reason in rows:
+    found: dict[str, dict[str, tuple[datetime, str | None]]] = defaultdict(dict)
+    for version, rule, reason, latest in rows:
         threshold = parse_threshold(reason)
-        if threshold is not None:
-            found[str(version)][f"{rule or NO_RULE}: {threshold}"] = None
-    return {version: sorted(items) for version, items in found.items()}
+        if threshold is None:
+            continue
+        key = f"{rule or NO_RULE}: {threshold}"
+        seen = found[str(version)].get(key)
+        if seen is None or latest > seen[0]:
+            found[str(version)][key] = (latest, parse_source(reason))
+    return {
+        version: sorted(f"{key} ({source})" if source else key for key, (_, source) in items.items())
+        for version, items in found.items()
+    }
 
 
 def _float_or_none(value: float | None) -> float | None:

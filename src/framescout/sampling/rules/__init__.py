@@ -11,6 +11,7 @@ from framescout.sampling.rules.confidence import (
     ThresholdSchedule,
 )
 from framescout.sampling.rules.counts import ClassesPresent, DetectionCount, EveryNth
+from framescout.sampling.rules.evaluated import EvaluatedSchedule
 from framescout.sampling.rules.random import RandomSample, TimeQuota
 from framescout.sampling.rules.uncertainty import UncertaintyAbove
 
@@ -20,6 +21,7 @@ __all__ = [
     "ConfidenceBetween",
     "ConfidenceNear",
     "DetectionCount",
+    "EvaluatedSchedule",
     "EveryNth",
     "NothingDetected",
     "PerClassBelow",
