@@ -54,7 +54,12 @@ def test_a_report_correcting_to_a_class_just_added_is_taken(
         f"{BASE}/feedback",
         headers=env.auth(),
         files={"file": ("r.jpg", make_jpeg(seed=4), "image/jpeg")},
-        data={"verdict": "wrong", "corrected": _boxes("zebra", None), "predictions": _boxes("person")},
+        data={
+            "verdict": "wrong",
+            "prediction": "0",
+            "corrected": _boxes("zebra", None),
+            "predictions": _boxes("person"),
+        },
     )
     assert report.status_code == 201, report.text
     assert report.json()["corrected"][0]["class"] == "zebra"

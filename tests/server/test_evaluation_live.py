@@ -59,14 +59,15 @@ def _degraded(boxes: list[Box], rng: random.Random, size: tuple[int, int]) -> li
 
 
 def _stored(client: Client, ids: list[str], version: str) -> list[EvalImage]:
-    """The frames as the server stores them: its ground truth and the version's predictions."""
+    """The frames as the server stores them: its ground truth and the version's predictions, in the
+    route's order (by image id), so that pycocotools breaks score ties between images the same way."""
     images = []
     for image_id in ids:
         rows = client.list_annotations(TARGET, image_id)
         truth = [Box.from_row(r) for r in rows if r["kind"] == "ground_truth"]
         mine = [Box.from_row(r) for r in rows if r["kind"] == "prediction" and r["model_version"] == version]
         images.append(EvalImage(image_id, truth, mine))
-    return images
+    return sorted(images, key=lambda image: image.image_id)
 
 
 @pytest.fixture(scope="module")

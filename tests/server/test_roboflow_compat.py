@@ -35,7 +35,9 @@ def _images(live: Any, project: str, **params: Any) -> dict[str, Any]:
 def test_workspace_and_project_load(live: Any) -> None:
     info = live.roboflow("workspace_info", project="coco")
     assert info["url"] == "acme" and info["id"] == "acme/coco"
-    assert set(info["projects"]) == {"acme/coco", "acme/picked"}  # nothing of workspace "other"
+    # (other modules add projects to the shared server's workspace) nothing of workspace "other"
+    assert {"acme/coco", "acme/picked"} <= set(info["projects"])
+    assert all(p.startswith("acme/") for p in info["projects"])
 
 
 def test_guide_upload_with_retries_is_stored_once(live: Any, samples: Path) -> None:
