@@ -64,8 +64,8 @@ class VectorIndex:
         """Search breadth: higher finds true neighbours more often, at some speed."""
         self._index.expansion_search = value  # type: ignore[misc]  # settable at run time; stubs say read-only
 
-    def add(self, ids: Sequence[str], vectors: NDArray[Any]) -> None:
-        """Add (or replace) vectors under ``ids``."""
+    def add(self, ids: Sequence[str], vectors: NDArray[Any], *, threads: int = 0) -> None:
+        """Add (or replace) vectors under ``ids``, on ``threads`` cores (0 = all)."""
         if len(ids) != len(vectors):
             raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
         replaced = [i for i in ids if i in self._key_of]
@@ -73,7 +73,7 @@ class VectorIndex:
             self.remove(replaced)
         keys = np.arange(self._next, self._next + len(ids), dtype=np.uint64)
         self._next += len(ids)
-        self._index.add(keys, np.ascontiguousarray(vectors))
+        self._index.add(keys, np.ascontiguousarray(vectors), threads=threads)
         for key, item in zip(keys.tolist(), ids, strict=True):
             self._key_of[item] = key
             self._id_of[key] = item
@@ -87,14 +87,18 @@ class VectorIndex:
             self._index.remove(np.asarray(keys, dtype=np.uint64))
         return len(keys)
 
-    def search(self, queries: NDArray[Any], k: int = 10) -> tuple[list[list[str]], NDArray[np.float32]]:
-        """The ``k`` nearest ids and their distances for each query row (fewer when the index is small)."""
+    def search(
+        self, queries: NDArray[Any], k: int = 10, *, threads: int = 0
+    ) -> tuple[list[list[str]], NDArray[np.float32]]:
+        """The ``k`` nearest ids and their distances for each query row (fewer when the index is small).
+
+        A batch of queries is searched on ``threads`` cores (0 = all)."""
         queries = np.ascontiguousarray(queries)
         if queries.ndim == 1:
             queries = queries[None]
         if not len(self):
             return [[] for _ in range(len(queries))], np.zeros((len(queries), 0), dtype=np.float32)
-        matches = self._index.search(queries, min(k, len(self)))
+        matches = self._index.search(queries, min(k, len(self)), threads=threads)
         keys = np.atleast_2d(matches.keys)
         distances = np.atleast_2d(np.asarray(matches.distances, dtype=np.float32))
         counts = np.atleast_1d(np.asarray(getattr(matches, "counts", keys.shape[1])))
