@@ -49,6 +49,25 @@ class Ours:
         return np.array(ids, dtype=np.int64)
 
 
+class RawUsearch:
+    """usearch's own ``Index`` with integer keys: ours without the wrapper, to show what it costs."""
+
+    def __init__(self, dim: int, *, dtype: str = "f16", connectivity: int = 16, ef_add: int = 128) -> None:
+        from usearch.index import Index
+
+        self.index = Index(
+            ndim=dim, metric="cos", dtype=dtype, connectivity=connectivity, expansion_add=ef_add
+        )
+        self.name = f"usearch Index, raw ({dtype}, M={connectivity})"
+
+    def build(self, data: NDArray[np.float32], threads: int) -> None:
+        self.index.add(np.arange(len(data), dtype=np.uint64), data, threads=threads)
+
+    def search(self, queries: NDArray[np.float32], k: int, ef: int, threads: int) -> NDArray[np.int64]:
+        self.index.expansion_search = ef
+        return np.asarray(self.index.search(queries, k, threads=threads).keys, dtype=np.int64)
+
+
 class Faiss:
     """faiss-cpu ``IndexHNSWFlat`` (float32 vectors), inner product on unit vectors."""
 

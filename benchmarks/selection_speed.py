@@ -33,6 +33,7 @@ from _ann_peers import (
     Hnswlib,
     Ours,
     Point,
+    RawUsearch,
     interleaved_qps,
     recall_at,
     smallest_ef,
@@ -119,11 +120,15 @@ def datasets(n: int, dim: int, n_queries: int) -> dict[str, tuple[NDArray[np.flo
 
 
 def engines(dim: int, variants: list[str], peers: bool) -> list[Engine]:
-    """Ours in each ``dtype:connectivity`` variant (the first is the product's default), then peers."""
+    """Ours in each ``dtype:connectivity`` variant (the first is the product's default; ``raw-f16:16``
+    is usearch's own index without our wrapper), then the peers."""
     out: list[Engine] = []
     for variant in variants:
         dtype, _, m = variant.partition(":")
-        out.append(Ours(dim, dtype=dtype or None, connectivity=int(m or 16)))
+        if dtype.startswith("raw-"):
+            out.append(RawUsearch(dim, dtype=dtype[4:], connectivity=int(m or 16)))
+        else:
+            out.append(Ours(dim, dtype=dtype or None, connectivity=int(m or 16)))
     if peers:
         out += [Faiss(dim), Hnswlib(dim)]
     return out
@@ -226,7 +231,8 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         default="f16:16",
-        help="ours as dtype:connectivity, comma-separated (f16:16 is the product's default)",
+        help="ours as dtype:connectivity, comma-separated (f16:16 is the product's default; raw-f16:16 "
+        "is usearch without our wrapper)",
     )
     parser.add_argument("--no-peers", action="store_true", help="ours only (faiss, hnswlib not needed)")
     parser.add_argument("--datasets", default="embedding-like,hard")

@@ -105,6 +105,21 @@ def test_vector_index_add_remove_search_save_load(tmp_path: Path) -> None:
         VectorIndex.load(tmp_path / "missing.usearch")
 
 
+def test_vector_index_threads() -> None:
+    """Building and searching on one thread or on all finds the same neighbours; a negative count is
+    refused by name (usearch itself would raise a TypeError listing its C++ signature)."""
+    vectors = np.random.default_rng(1).normal(size=(300, 16)).astype(np.float32)
+    index = VectorIndex(16, "cos")
+    index.add([f"v{i}" for i in range(300)], vectors, threads=1)
+    one, _ = index.search(vectors[:50], k=3, threads=1)
+    assert [row[0] for row in one] == [f"v{i}" for i in range(50)]
+    assert index.search(vectors[:50], k=3, threads=0)[0] == one
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        index.search(vectors[:2], threads=-1)
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        index.add(["w"], vectors[:1], threads=-2)
+
+
 def test_remove_duplicates_exact_then_near(photos: list[np.ndarray]) -> None:
     images = [*photos[:5], photos[1], recompressed(photos[2]), photos[6]]
     digests = [sha256_hex(encode_jpeg(img)) for img in images]

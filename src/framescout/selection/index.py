@@ -68,6 +68,7 @@ class VectorIndex:
         """Add (or replace) vectors under ``ids``, on ``threads`` cores (0 = all)."""
         if len(ids) != len(vectors):
             raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+        _check_threads(threads)
         replaced = [i for i in ids if i in self._key_of]
         if replaced:
             self.remove(replaced)
@@ -93,6 +94,7 @@ class VectorIndex:
         """The ``k`` nearest ids and their distances for each query row (fewer when the index is small).
 
         A batch of queries is searched on ``threads`` cores (0 = all)."""
+        _check_threads(threads)
         queries = np.ascontiguousarray(queries)
         if queries.ndim == 1:
             queries = queries[None]
@@ -102,8 +104,10 @@ class VectorIndex:
         keys = np.atleast_2d(matches.keys)
         distances = np.atleast_2d(np.asarray(matches.distances, dtype=np.float32))
         counts = np.atleast_1d(np.asarray(getattr(matches, "counts", keys.shape[1])))
+        id_of = self._id_of  # plain ints from tolist(): a dict lookup per hit, no NumPy scalar each
         ids = [
-            [self._id_of[int(key)] for key in row[:count]] for row, count in zip(keys, counts, strict=True)
+            [id_of[key] for key in row[:count]]
+            for row, count in zip(keys.tolist(), counts.tolist(), strict=True)
         ]
         return ids, distances
 
@@ -145,6 +149,11 @@ class VectorIndex:
         index._id_of = {v: k for k, v in index._key_of.items()}
         index._next = int(meta["next"])
         return index
+
+
+def _check_threads(threads: int) -> None:
+    if threads < 0:
+        raise ValueError(f"threads must be >= 0 (0 = all cores), not {threads}")
 
 
 def _write_atomic(path: Path, text: str) -> None:
