@@ -153,12 +153,16 @@ def index_speed(
             builds.pop()
             continue
         chosen.append((engine, point))
-    measured = interleaved_qps(chosen, queries, args.threads, args.repeats)
-    print(f"    {'engine':<38} {'build s':>7} {'ef':>5} {'recall@10':>9} {'q/s best':>9} {'median':>8}")
-    for (engine, _), point, build in zip(chosen, measured, builds, strict=True):
+    all_cores = interleaved_qps(chosen, queries, args.threads, args.repeats)
+    one_core = interleaved_qps(chosen, queries, 1, args.repeats)
+    print(
+        f"    {'engine':<38} {'build s':>7} {'ef':>5} {'recall@10':>9}"
+        f" {'q/s best':>9} {'median':>8} {'1 thread':>9} {'median':>8}"
+    )
+    for (engine, _), point, single, build in zip(chosen, all_cores, one_core, builds, strict=True):
         print(
             f"    {engine.name:<38} {build:7.1f} {point.ef:5d} {point.recall:9.4f}"
-            f" {point.qps_best:9,.0f} {point.qps_median:8,.0f}"
+            f" {point.qps_best:9,.0f} {point.qps_median:8,.0f} {single.qps_best:9,.0f} {single.qps_median:8,.0f}"
         )
     del chosen
 
@@ -247,7 +251,7 @@ def main() -> None:
     print(
         f"vector index, cosine, {args.n:,} x {args.dim}, {args.queries} held-out queries, k=10; "
         f"each engine at its smallest ef with recall@10 >= {args.target}; build and search on "
-        f"{threads} threads; q/s best and median of {args.repeats} interleaved passes:"
+        f"{threads} threads (and search on 1); q/s best and median of {args.repeats} interleaved passes:"
     )
     for name in args.datasets.split(","):
         print(f"  {name}:")
