@@ -162,7 +162,8 @@ def index_speed(
     for (engine, _), point, single, build in zip(chosen, all_cores, one_core, builds, strict=True):
         print(
             f"    {engine.name:<38} {build:7.1f} {point.ef:5d} {point.recall:9.4f}"
-            f" {point.qps_best:9,.0f} {point.qps_median:8,.0f} {single.qps_best:9,.0f} {single.qps_median:8,.0f}"
+            f" {point.qps_best:9,.0f} {point.qps_median:8,.0f}"
+            f" {single.qps_best:9,.0f} {single.qps_median:8,.0f}"
         )
     del chosen
 
