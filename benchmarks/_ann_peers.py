@@ -52,13 +52,15 @@ class Ours:
 class RawUsearch:
     """usearch's own ``Index`` with integer keys: ours without the wrapper, to show what it costs."""
 
-    def __init__(self, dim: int, *, dtype: str = "f16", connectivity: int = 16, ef_add: int = 128) -> None:
+    def __init__(
+        self, dim: int, *, dtype: str = "f16", metric: str = "cos", connectivity: int = 16, ef_add: int = 128
+    ) -> None:
         from usearch.index import Index
 
         self.index = Index(
-            ndim=dim, metric="cos", dtype=dtype, connectivity=connectivity, expansion_add=ef_add
+            ndim=dim, metric=metric, dtype=dtype, connectivity=connectivity, expansion_add=ef_add
         )
-        self.name = f"usearch Index, raw ({dtype}, M={connectivity})"
+        self.name = f"usearch Index, raw ({dtype}, {metric}, M={connectivity})"
 
     def build(self, data: NDArray[np.float32], threads: int) -> None:
         self.index.add(np.arange(len(data), dtype=np.uint64), data, threads=threads)

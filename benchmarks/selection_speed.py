@@ -125,8 +125,9 @@ def engines(dim: int, variants: list[str], peers: bool) -> list[Engine]:
     out: list[Engine] = []
     for variant in variants:
         dtype, _, m = variant.partition(":")
-        if dtype.startswith("raw-"):
-            out.append(RawUsearch(dim, dtype=dtype[4:], connectivity=int(m or 16)))
+        if dtype.startswith("raw-"):  # raw-f16 or raw-f16-ip (inner product: the vectors are unit length)
+            raw_dtype, _, metric = dtype[4:].partition("-")
+            out.append(RawUsearch(dim, dtype=raw_dtype, metric=metric or "cos", connectivity=int(m or 16)))
         else:
             out.append(Ours(dim, dtype=dtype or None, connectivity=int(m or 16)))
     if peers:
