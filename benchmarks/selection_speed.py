@@ -3,8 +3,11 @@
 Targets (PRODUCT.md): perceptual-hash novelty check >= 1,000 images/s per core excluding decode;
 vector index at 100k x 512: >= 10k queries/s at recall@10 >= 0.99.
 
-Peers measured in the same run: plain ``imagehash.phash`` on the full decoded image; exact
-brute-force search (NumPy matrix products) for the index.
+Peers measured in the same run: plain ``imagehash.phash`` on the full decoded image; for the index,
+exact brute force (NumPy matrix products), faiss-cpu ``IndexHNSWFlat`` and hnswlib (the ``bench``
+extra; ``_ann_peers.py``), each with the same graph parameters and at its own smallest search breadth
+reaching the recall target, timed interleaved; for k-center, farthest-first in plain NumPy (with
+precomputed norms, and the textbook distance per pick), checked to pick the same rows.
 
 Index data: there is no 100k-image corpus on this machine, so vectors are synthetic and the script
 says which. "embedding-like" has the structure of real image embeddings (1,000 clusters, variance
@@ -13,7 +16,8 @@ noise outweighs their separation in every direction, a tougher case reported for
 random vectors are not used: in 512 dimensions all their distances are nearly equal, so "nearest"
 means nothing.)
 
-    python benchmarks/selection_speed.py [--n 100000] [--dim 512] [--queries 2000] [--skip-kcenter]
+    python benchmarks/selection_speed.py [--n 100000] [--dim 512] [--queries 2000] [--target 0.99]
+        [--variants f16:16,bf16:16,raw-f16-ip:16] [--no-peers] [--kcenter-budget 0] [--skip-phash]
 """
 
 from __future__ import annotations
