@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from framescout.predictions import Predictions
 from framescout.sampling.uncertainty import MATRIX_SCORERS, SCORERS, Aggregate
+
+if TYPE_CHECKING:
+    from framescout.selection.stability import Stability
 
 
 class SelectionError(ValueError):
@@ -24,6 +28,7 @@ class Pool:
     - ``predictions``: one detector `Predictions` per item (uncertainty is aggregated over boxes);
     - ``embeddings``: ``(n, D)`` feature vectors (diversity); a ``numpy.memmap`` works for large pools;
     - ``labeled_embeddings``: ``(m, D)`` features of what is already labelled (diversity starts from it);
+    - ``stability``: one `Stability` per item: how its predicted boxes hold up under other views;
     - ``size``: the item count, for pools that carry none of the above (random selection).
     """
 
@@ -33,9 +38,11 @@ class Pool:
     labeled_embeddings: NDArray[np.floating] | None = None
     aggregate: Aggregate = "max"
     size: int | None = None
+    stability: Sequence[Stability] | None = None
 
     def __post_init__(self) -> None:
-        sizes = {len(f) for f in (self.probs, self.predictions, self.embeddings) if f is not None}
+        fields = (self.probs, self.predictions, self.embeddings, self.stability)
+        sizes = {len(f) for f in fields if f is not None}
         if self.size is not None:
             sizes.add(self.size)
         if len(sizes) > 1:
