@@ -77,7 +77,13 @@ def start_ray_head(cpus: int = 2) -> RayHead:
     env.pop("RAY_ADDRESS", None)
     log = (root / "head.log").open("wb")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    head = RayHead(process, f"127.0.0.1:{gcs}", root, cpus, {**LOOPBACK, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
+    head = RayHead(
+        process,
+        f"127.0.0.1:{gcs}",
+        root,
+        cpus,
+        {**LOOPBACK, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token},
+    )
     if not _wait_for_port(gcs, 120, process):
         tail = (root / "head.log").read_text(errors="replace")[-800:]
         head.stop()

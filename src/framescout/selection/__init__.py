@@ -1,5 +1,10 @@
 """Batch selection and novelty: pick what to label next from a pool, skip what was already seen."""
 
+# OpenCV before usearch (selection.index): usearch's extension carries its own C++ runtime, and when it
+# is the first one loaded, a later `import onnxruntime` (a detector, an ONNX embedder) crashes the
+# process (SIGSEGV). Loading OpenCV first, which links the system's libstdc++, avoids it.
+import cv2  # noqa: F401
+
 from framescout.selection.dedup import DedupResult, remove_duplicates
 from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder, PerceptualHash, hamming
 from framescout.selection.explain import PickDetail, Selection, explain, select_explained

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from framescout.selection.folder import PoolItem, ScannedPool
+from framescout.selection.folder import PoolItem, ScannedPool, scan_scored
 from framescout.selection.image_sources import read_image
-from framescout.selection.scoring import ScoredImage, ScoringConfig, scan_scored
+from framescout.selection.scoring import ScoredImage, ScoringConfig
 
 RAY_EXTRA_HINT = "--ray needs Ray Data: pip install 'framescout[ray]'"
 BATCH_SIZE = 16  # images per actor call: large enough to amortise a call, small enough to balance
@@ -127,8 +127,12 @@ def score_on_ray(
         return []
     size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     blocks = [
-        pa.table({"index": np.arange(start, min(start + batch_size, len(locations)), dtype=np.int64),
-                  "location": list(locations[start : start + batch_size])})
+        pa.table(
+            {
+                "index": np.arange(start, min(start + batch_size, len(locations)), dtype=np.int64),
+                "location": list(locations[start : start + batch_size]),
+            }
+        )
         for start in range(0, len(locations), batch_size)
     ]
     scores = ray.data.from_arrow(blocks).map_batches(
@@ -153,7 +157,9 @@ def score_on_ray(
             progress(done)
     missing = [i for i, r in enumerate(results) if r is None]
     if missing:
-        raise RuntimeError(f"Ray returned no result for {len(missing)} image(s), e.g. {locations[missing[0]]}")
+        raise RuntimeError(
+            f"Ray returned no result for {len(missing)} image(s), e.g. {locations[missing[0]]}"
+        )
     return [r for r in results if r is not None]
 
 
@@ -180,7 +186,13 @@ class _ScoreBatch:
                 (folder / field).mkdir()
                 (folder / field / name).write_bytes(ray.get(ref))
                 paths[field] = str(folder / field / name)
-            self.scorer = dataclasses.replace(config, **paths).build()  # loads the files into memory
+            here = dataclasses.replace(
+                config,
+                model=paths.get("model", config.model),
+                classes=paths.get("classes", config.classes),
+                embedder=paths.get("embedder", config.embedder),
+            )
+            self.scorer = here.build()  # loads the files into memory: the copies can go
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         self.reader = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="framescout-read")
