@@ -12,11 +12,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from framescout.cli._output import console, errors, fail
+from framescout.cli._select_sources import image_items, scan_on_ray, scoring_config
 from framescout.export import safe_name
 from framescout.predictions.box import Box, predictions_from_boxes
 from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedder, SelectionError, select
 from framescout.selection.explain import PickDetail, explain
-from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, list_images, scan
+from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, scan
 from framescout.selection.report import SheetEntry, write_contact_sheet
 
 
@@ -51,7 +52,11 @@ def _project_items(client: Any, project: str) -> list[PoolItem]:
 
 
 def select_command(
-    images: Path | None = typer.Option(None, "--images", help="Folder of unlabelled images (recursive)."),
+    images: str | None = typer.Option(
+        None,
+        "--images",
+        help="Folder of unlabelled images (recursive), or s3://bucket/prefix (boto3's AWS_* variables).",
+    ),
     project: str | None = typer.Option(
         None, "--project", help="WORKSPACE/PROJECT on --server: pick among its unlabelled images."
     ),
@@ -89,6 +94,15 @@ def select_command(
     show: int = typer.Option(
         10, "--show", min=0, help="Rows of the why-picked table printed on stderr (0: none)."
     ),
+    ray: str | None = typer.Option(
+        None,
+        "--ray",
+        help="Score the images on a Ray cluster: auto (this machine's, else a Ray started here) or "
+        "its ADDRESS (HOST:PORT). Needs the ray extra.",
+    ),
+    ray_workers: int | None = typer.Option(
+        None, "--ray-workers", min=1, help="Ray actors scoring at once (default: one per CPU of the cluster)."
+    ),
 ) -> None:
     """Rank images by uncertainty and diversity, drop duplicates, and output the best BUDGET."""
     if (images is None) == (project is None):
@@ -100,6 +114,8 @@ def select_command(
         fail(f"--strategy {strategy} ranks by model uncertainty: give --model (or use kcenter / random)")
     if report is not None and report.is_dir():
         fail(f"--report {report} is a folder; give the HTML file to write")
+    if ray is not None and images is None:
+        fail("--ray scores --images (a folder or s3://bucket/prefix), not --project")
     if (upload or project) and not (server and api_key):
         fail("--project and --upload need --server and --api-key (or FRAMESCOUT_SERVER / FRAMESCOUT_API_KEY)")
     client = None
@@ -109,10 +125,8 @@ def select_command(
         client = Client(server, api_key)
     try:
         if images is not None:
-            if not images.is_dir():
-                fail(f"{images} is not a folder")
-            items = [PoolItem(str(p), p.read_bytes) for p in list_images(images)]
-            where = str(images)
+            items = image_items(images)
+            where = images
         else:
             assert client is not None and project is not None
             items = _fetch(client, project)
@@ -128,13 +142,30 @@ def select_command(
                 fail(str(exc))
         with _progress() as progress:
             task = progress.add_task("reading images", total=len(items))
-            scanned = scan(
-                items,
-                embedder=features,
-                detector=detector,
-                near_duplicate_bits=near_duplicate_bits,
-                progress=lambda done: progress.update(task, completed=done),
-            )
+            if ray is not None:  # the same scoring, on the cluster (detector and features: checked here)
+                config = scoring_config(
+                    model=model,
+                    model_format=model_format,
+                    classes=classes,
+                    embedder=embedder,
+                    want_embeddings=features is not None,
+                )
+                scanned = scan_on_ray(
+                    ray,
+                    items,
+                    config,
+                    workers=ray_workers,
+                    near_duplicate_bits=near_duplicate_bits,
+                    progress=lambda done: progress.update(task, completed=done),
+                )
+            else:
+                scanned = scan(
+                    items,
+                    embedder=features,
+                    detector=detector,
+                    near_duplicate_bits=near_duplicate_bits,
+                    progress=lambda done: progress.update(task, completed=done),
+                )
         if not scanned.items:
             fail(f"none of the {len(items)} image(s) in {where} could be read")
         try:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import pickle
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +75,8 @@ def ray_cluster(address: str) -> Iterator[Any]:
     if ray.is_initialized():
         yield ray
         return
+    if address != "auto":
+        _check_reachable(address)
     env = {name: os.environ[name] for name in FORWARDED_VARIABLES if os.environ.get(name)}
     try:
         ray.init(
@@ -86,9 +90,24 @@ def ray_cluster(address: str) -> Iterator[Any]:
         raise RayUnavailable(f"--ray {address}: cannot connect to a Ray cluster: {first}") from None
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False  # the CLI draws its own
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # no INFO line per dataset on stderr
         yield ray
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast when nothing listens at a ``HOST:PORT`` address: Ray itself retries for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(f"--ray {address!r} is not auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise RayUnavailable(
+            f"--ray {address}: nothing answers there ({exc.strerror or exc}); start the cluster's head "
+            "with `ray start --head`, or give its address (HOST:PORT)"
+        ) from None
 
 
 def scan_on_ray(
