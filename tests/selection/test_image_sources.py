@@ -117,7 +117,12 @@ def test_bad_s3_input_fails_in_one_line_naming_the_setting(
 
 def test_an_empty_prefix_has_no_images(s3: services.SeaweedS3) -> None:
     result = framescout(
-        "select", "--images", f"s3://{BUCKET}/empty-{uuid.uuid4().hex[:6]}", "--budget", "2", env=s3.environment()
+        "select",
+        "--images",
+        f"s3://{BUCKET}/empty-{uuid.uuid4().hex[:6]}",
+        "--budget",
+        "2",
+        env=s3.environment(),
     )
     assert result.returncode == 1 and "no images found" in result.stderr
 
