@@ -18,6 +18,8 @@ from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedde
 from framescout.selection.explain import PickDetail, explain
 from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, list_images, scan
 from framescout.selection.report import SheetEntry, write_contact_sheet
+from framescout.selection.scoring import check_views
+from framescout.selection.stability import VIEWS
 
 
 def _progress() -> Progress:
@@ -66,6 +68,12 @@ def select_command(
     classes: Path | None = typer.Option(None, help="Class names file for the detector."),
     embedder: Path | None = typer.Option(
         None, help="ONNX image encoder for diversity (default: a colour/texture descriptor)."
+    ),
+    views: str = typer.Option(
+        "",
+        "--views",
+        help=f"Comma-separated views ({', '.join(VIEWS)}) the model also predicts on, to score how "
+        "stable its boxes are (each view is one more inference per image; needs --model).",
     ),
     near_duplicate_bits: int = typer.Option(
         4, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
@@ -119,6 +127,7 @@ def select_command(
             where = project
         if not items:
             fail(f"no images found in {where}")
+        view_names = _views(views, model is not None)
         detector = _detector(model, model_format, classes) if model else None
         features: Embedder | None = None
         if STRATEGIES[strategy].needs_embeddings:
@@ -132,6 +141,7 @@ def select_command(
                 items,
                 embedder=features,
                 detector=detector,
+                views=view_names,
                 near_duplicate_bits=near_duplicate_bits,
                 progress=lambda done: progress.update(task, completed=done),
             )
@@ -154,6 +164,16 @@ def select_command(
     finally:
         if client is not None:
             client.close()
+
+
+def _views(text: str, has_model: bool) -> tuple[str, ...]:
+    """``--views flip,rescale`` as view names, checked (unknown names, no model: one-line errors)."""
+    names = tuple(v.strip() for v in text.split(",") if v.strip() and v.strip() != "none")
+    try:
+        check_views(names, has_model=has_model)
+    except ValueError as exc:
+        fail(f"--views: {exc}")
+    return names
 
 
 def _fetch(client: Any, project: str) -> list[PoolItem]:

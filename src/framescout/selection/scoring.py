@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from framescout.imaging import ImageError, decode_image, sha256_hex, to_bgr
 from framescout.predictions import Predictions
 from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder, PerceptualHash
-from framescout.selection.stability import VIEWS, Stability
+from framescout.selection.stability import VIEWS, Stability, stability_of
 
 
 class Detector(Protocol):
@@ -125,6 +125,8 @@ class Scorer:
         predictions = stability = None
         if self.detector is not None:
             predictions = self.detector.predict(image, confidence=self.confidence)
+            if self.views:
+                stability = stability_of(self.detector, image, predictions, self.views, self.confidence)
         return ScoredImage(
             sha256=sha256_hex(data),
             phash=self._hasher.hash_one(image),
