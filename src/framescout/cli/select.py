@@ -18,7 +18,7 @@ from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedde
 from framescout.selection.explain import PickDetail, explain
 from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, list_images, scan
 from framescout.selection.report import SheetEntry, write_contact_sheet
-from framescout.selection.scoring import check_views
+from framescout.selection.scoring import SESSION_THREADS, check_views
 from framescout.selection.stability import VIEWS
 
 
@@ -32,7 +32,8 @@ def _detector(model: Path, model_format: str | None, classes: Path | None) -> An
 
     try:
         names = models.load_class_names(classes) if classes else None
-        return models.OnnxDetector(model, class_names=names, format=model_format)
+        # one thread per inference: the scan keeps several images in flight (selection.scoring)
+        return models.OnnxDetector(model, class_names=names, format=model_format, threads=SESSION_THREADS)
     except (OSError, ValueError) as exc:
         fail(str(exc))
 
