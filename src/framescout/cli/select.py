@@ -19,6 +19,8 @@ from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedde
 from framescout.selection.explain import PickDetail, explain
 from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, scan
 from framescout.selection.report import SheetEntry, write_contact_sheet
+from framescout.selection.scoring import SESSION_THREADS, check_views
+from framescout.selection.stability import VIEWS
 
 
 def _progress() -> Progress:
@@ -31,7 +33,8 @@ def _detector(model: Path, model_format: str | None, classes: Path | None) -> An
 
     try:
         names = models.load_class_names(classes) if classes else None
-        return models.OnnxDetector(model, class_names=names, format=model_format)
+        # one thread per inference: the scan keeps several images in flight (selection.scoring)
+        return models.OnnxDetector(model, class_names=names, format=model_format, threads=SESSION_THREADS)
     except (OSError, ValueError) as exc:
         fail(str(exc))
 
@@ -71,6 +74,12 @@ def select_command(
     classes: Path | None = typer.Option(None, help="Class names file for the detector."),
     embedder: Path | None = typer.Option(
         None, help="ONNX image encoder for diversity (default: a colour/texture descriptor)."
+    ),
+    views: str = typer.Option(
+        "",
+        "--views",
+        help=f"Comma-separated views ({', '.join(VIEWS)}) the model also predicts on, to score how "
+        "stable its boxes are (each view is one more inference per image; needs --model).",
     ),
     near_duplicate_bits: int = typer.Option(
         4, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
@@ -133,6 +142,7 @@ def select_command(
             where = project
         if not items:
             fail(f"no images found in {where}")
+        view_names = _views(views, model is not None)
         detector = _detector(model, model_format, classes) if model else None
         features: Embedder | None = None
         if STRATEGIES[strategy].needs_embeddings:
@@ -149,6 +159,7 @@ def select_command(
                     classes=classes,
                     embedder=embedder,
                     want_embeddings=features is not None,
+                    views=view_names,
                 )
                 scanned = scan_on_ray(
                     ray,
@@ -163,6 +174,7 @@ def select_command(
                     items,
                     embedder=features,
                     detector=detector,
+                    views=view_names,
                     near_duplicate_bits=near_duplicate_bits,
                     progress=lambda done: progress.update(task, completed=done),
                 )
@@ -185,6 +197,16 @@ def select_command(
     finally:
         if client is not None:
             client.close()
+
+
+def _views(text: str, has_model: bool) -> tuple[str, ...]:
+    """``--views flip,rescale`` as view names, checked (unknown names, no model: one-line errors)."""
+    names = tuple(v.strip() for v in text.split(",") if v.strip() and v.strip() != "none")
+    try:
+        check_views(names, has_model=has_model)
+    except ValueError as exc:
+        fail(f"--views: {exc}")
+    return names
 
 
 def _fetch(client: Any, project: str) -> list[PoolItem]:
