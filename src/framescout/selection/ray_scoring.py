@@ -73,6 +73,7 @@ def ray_cluster(address: str) -> Iterator[Any]:
     (``HOST:PORT`` of the head's GCS, or ``ray://HOST:10001``). Already connected: used as it is."""
     ray = import_ray()
     if ray.is_initialized():
+        _quiet(ray)
         yield ray
         return
     if address != "auto":
@@ -89,11 +90,16 @@ def ray_cluster(address: str) -> Iterator[Any]:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RayUnavailable(f"--ray {address}: cannot connect to a Ray cluster: {first}") from None
     try:
-        ray.data.DataContext.get_current().enable_progress_bars = False  # the CLI draws its own
-        logging.getLogger("ray.data").setLevel(logging.ERROR)  # no INFO line per dataset on stderr
+        _quiet(ray)
         yield ray
     finally:
         ray.shutdown()
+
+
+def _quiet(ray: Any) -> None:
+    """No progress bars (the CLI draws its own) and no INFO lines per dataset from Ray Data."""
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
