@@ -104,10 +104,7 @@ def select_command(
         10, "--show", min=0, help="Rows of the why-picked table printed on stderr (0: none)."
     ),
     ray: str | None = typer.Option(
-        None,
-        "--ray",
-        help="Score the images on a Ray cluster: auto (this machine's, else a Ray started here) or "
-        "its ADDRESS (HOST:PORT). Needs the ray extra.",
+        None, "--ray", help="Score on a Ray cluster: auto (this machine's, else a new one) or HOST:PORT."
     ),
     ray_workers: int | None = typer.Option(
         None, "--ray-workers", min=1, help="Ray actors scoring at once (default: one per CPU of the cluster)."
