@@ -123,21 +123,21 @@ def test_an_address_where_nothing_listens_fails_in_one_line(folder: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
-def test_ray_needs_images_not_a_project(folder: Path) -> None:
-    result = framescout(
-        "select",
-        "--project",
-        "acme/p",
-        "--budget",
-        "2",
-        "--ray",
-        "auto",
-        "--server",
-        "http://x",
-        "--api-key",
-        "k",
-    )
-    assert result.returncode == 1 and "--ray scores --images" in result.stderr
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (
+            ["--project", "acme/p", "--ray", "auto", "--server", "http://x", "--api-key", "k"],
+            "--ray scores --images",
+        ),
+        (["--images", "FOLDER", "--ray-workers", "2"], "--ray-workers sets the actors of --ray"),
+        (["--images", "FOLDER", "--ray", "nonsense"], "--ray 'nonsense' is not auto, HOST:PORT"),
+    ],
+)
+def test_ray_options_that_cannot_work_fail_in_one_line(folder: Path, options: list[str], says: str) -> None:
+    result = framescout("select", "--budget", "2", *(str(folder) if o == "FOLDER" else o for o in options))
+    assert result.returncode == 1 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_without_ray_installed_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

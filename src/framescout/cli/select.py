@@ -122,6 +122,8 @@ def select_command(
         fail(f"--report {report} is a folder; give the HTML file to write")
     if ray is not None and images is None:
         fail("--ray scores --images (a folder or s3://bucket/prefix), not --project")
+    if ray_workers is not None and ray is None:
+        fail("--ray-workers sets the actors of --ray: give --ray auto or --ray HOST:PORT")
     if (upload or project) and not (server and api_key):
         fail("--project and --upload need --server and --api-key (or FRAMESCOUT_SERVER / FRAMESCOUT_API_KEY)")
     client = None
