@@ -8,7 +8,8 @@ and ``--views``; a Ray worker is one actor (one CPU of the cluster) running ``Sc
 .score_many`` on batches of 16 images it reads itself, as ``framescout select --ray`` does
 (`framescout.selection.ray_scoring.score_on_ray`). Ray runs locally here (``ray.init`` on loopback,
 ``--cpus`` CPUs), started once before the runs; each run's wall time includes its actors' start
-(import, model load), and "steady" is the rate from the first batch back to the last.
+(import, model load), and "steady" is the rate from the first batch back to the last. The local run
+is repeated at the end: on a shared machine the two local figures bracket how the load moved.
 
     python benchmarks/selection_ray.py [--images 1000] [--views flip,rescale,noise] [--workers 1,2]
 """
@@ -92,6 +93,7 @@ def main() -> None:
                     rows.append(on_ray(paths, config, workers))
         finally:
             ray.shutdown()
+        rows.append({**local(paths, config), "run": "local Scorer, again"})  # brackets the load's drift
     inferences = 1 + len(views)
     for row in rows:
         rate = len(paths) / row["wall_s"]
