@@ -147,3 +147,13 @@ def test_without_ray_installed_the_error_names_the_extra(monkeypatch: pytest.Mon
         ray_scoring.ray_cluster("auto"),
     ):
         pass
+
+
+@pytest.mark.parametrize(
+    ("count", "workers", "rows"),
+    [(1, 1, 16), (12, 2, 16), (1000, 2, 64), (1000, 1, 128), (10**6, 2, 1024), (10**6, 64, 1024)],
+)
+def test_blocks_are_whole_batches_about_eight_per_worker_and_bounded(
+    count: int, workers: int, rows: int
+) -> None:
+    assert ray_scoring.block_rows(count, workers, 16) == rows

@@ -36,6 +36,7 @@ from framescout.selection.scoring import ScoredImage, ScoringConfig
 
 RAY_EXTRA_HINT = "--ray needs Ray Data: pip install 'framescout[ray]'"
 BATCH_SIZE = 16  # images per actor call: large enough to amortise a call, small enough to balance
+MAX_BLOCK_ROWS = 1024  # rows of one Ray Data block: the unit Ray hands to an actor
 READ_THREADS = 8  # concurrent reads per actor: S3 GETs wait on the network, not the CPU
 # The driver's S3 settings reach the workers (a worker node has none of its own, as a rule).
 FORWARDED_VARIABLES = (
@@ -151,14 +152,15 @@ def score_on_ray(
     if not locations:
         return []
     size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    rows = block_rows(len(locations), size, batch_size)
     blocks = [
         pa.table(
             {
-                "index": np.arange(start, min(start + batch_size, len(locations)), dtype=np.int64),
-                "location": list(locations[start : start + batch_size]),
+                "index": np.arange(start, min(start + rows, len(locations)), dtype=np.int64),
+                "location": list(locations[start : start + rows]),
             }
         )
-        for start in range(0, len(locations), batch_size)
+        for start in range(0, len(locations), rows)
     ]
     scores = ray.data.from_arrow(blocks).map_batches(
         _ScoreBatch,
@@ -186,6 +188,14 @@ def score_on_ray(
             f"Ray returned no result for {len(missing)} image(s), e.g. {locations[missing[0]]}"
         )
     return [r for r in results if r is not None]
+
+
+def block_rows(count: int, workers: int, batch_size: int) -> int:
+    """Rows per Ray Data block: about 8 blocks per worker (Ray balances whole blocks), whole batches,
+    at most `MAX_BLOCK_ROWS` (a million images are ~1,000 blocks, not 60,000 of one batch each)."""
+    wanted = -(-count // (8 * workers))
+    batches = max(1, min(MAX_BLOCK_ROWS // batch_size, -(-wanted // batch_size)))
+    return batches * batch_size
 
 
 def _ship_files(ray: Any, config: ScoringConfig) -> dict[str, tuple[str, Any]]:
