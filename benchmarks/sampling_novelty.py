@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -80,19 +81,14 @@ def time_call(fn: Callable[[], Any], repeats: int) -> str:
 
 
 def onnx_encoder(folder: Path) -> dict[str, Any]:
-    """NanoDet-m with its deepest backbone feature map exposed as an output (an image encoder)."""
-    import onnx
+    """NanoDet-m with its deepest backbone feature map exposed as an output (the tests' encoder)."""
     import onnxruntime
 
     onnxruntime.set_default_logger_severity(3)  # the edited graph's initializer warnings
+    sys.path.insert(0, str(ROOT / "tests"))
+    from onnx_graphs import nanodet_feature_encoder  # needs the onnx package (the dev extra)
 
-    model = onnx.load(str(NANODET))
-    lateral = next(n for n in model.graph.node if "fpn.lateral_convs.2.conv.weight" in n.input)
-    layer = lateral.input[0]
-    model.graph.output.append(onnx.helper.make_tensor_value_info(layer, onnx.TensorProto.FLOAT, None))
-    path = folder / "nanodet-features.onnx"
-    onnx.save(model, str(path))
-    return {"onnx": str(path), "size": [416, 416], "channels": "bgr", "output": layer}
+    return nanodet_feature_encoder(NANODET, folder)
 
 
 def main() -> None:

@@ -100,27 +100,11 @@ def test_rules_with_the_same_features_describe_a_frame_once() -> None:
     assert outlier._features is scene._features
 
 
-def onnx_encoder(nanodet_path: Path, tmp_path: Path) -> dict[str, Any]:
-    """The deepest backbone feature map of the real NanoDet-m, exposed as an output: an image encoder."""
-    onnx = pytest.importorskip("onnx", reason="onnx (dev extra) edits the graph to expose a layer")
-    model = onnx.load(str(nanodet_path))
-    lateral = next(n for n in model.graph.node if "fpn.lateral_convs.2.conv.weight" in n.input)
-    layer = lateral.input[0]
-    model.graph.output.append(onnx.helper.make_tensor_value_info(layer, onnx.TensorProto.FLOAT, None))
-    path = tmp_path / "nanodet-features.onnx"
-    onnx.save(model, str(path))
-    return {
-        "onnx": str(path),
-        "size": [416, 416],
-        "channels": "bgr",
-        "output": layer,
-        "mean": [103.53 / 255, 116.28 / 255, 123.675 / 255],
-        "std": [57.375 / 255, 57.12 / 255, 58.395 / 255],
-    }
-
-
 def test_an_onnx_encoder_finds_the_cuts_too(nanodet_path: Path, tmp_path: Path) -> None:
-    encoder = onnx_encoder(nanodet_path, tmp_path)
+    pytest.importorskip("onnx", reason="onnx (dev extra) edits the graph to expose a layer")
+    from onnx_graphs import nanodet_feature_encoder
+
+    encoder = nanodet_feature_encoder(nanodet_path, tmp_path)
     sampler = sampler_of({"type": "scene_change", "embedder": encoder, "every": 2})
     (first, second) = kept(sampler)
     cut, back = cut_stream().cuts

@@ -353,9 +353,11 @@ class FeatureRuleConfig(RuleConfigBase):
     distance floor a steady camera stays under, the warm-up and the stride (``every``)."""
 
     embedder: Embedder = "color-texture"
-    percentile: Annotated[float, Field(gt=0, lt=0.5)]
+    percentile: Annotated[float, Field(gt=0, lt=0.5)] | None = None
+    """Default: the rule's (`EmbeddingOutlier.default_percentile`, `SceneChange.default_percentile`)."""
     min_distance: Annotated[float, Field(ge=0, le=2)] = 0.02
-    warmup: Annotated[int, Field(ge=2, le=10_000)]
+    warmup: Annotated[int, Field(ge=2, le=10_000)] | None = None
+    """Default: the rule's ``default_warmup``."""
     every: Annotated[int, Field(ge=1, le=10_000)] = 1
 
     def features(self) -> dict[str, Any]:
@@ -377,13 +379,12 @@ class OutlierConfig(FeatureRuleConfig):
 
     type: Literal["outlier"]
     window: Annotated[int, Field(ge=2, le=10_000)] = 64
-    warmup: Annotated[int, Field(ge=2, le=10_000)] = 16
-    percentile: Annotated[float, Field(gt=0, lt=0.5)] = 0.02
 
     @model_validator(mode="after")
     def _warmup_fits(self) -> OutlierConfig:
-        if self.warmup > self.window:
-            raise ValueError(f"warmup ({self.warmup}) cannot exceed window ({self.window})")
+        warmup = rules.EmbeddingOutlier.default_warmup if self.warmup is None else self.warmup
+        if warmup > self.window:
+            raise ValueError(f"warmup ({warmup}) cannot exceed window ({self.window})")
         return self
 
     def build(self, seed: int | None) -> rules.Rule:
@@ -396,8 +397,6 @@ class SceneChangeConfig(FeatureRuleConfig):
 
     type: Literal["scene_change"]
     smoothing: Annotated[float, Field(gt=0, le=1)] = 0.1
-    warmup: Annotated[int, Field(ge=2, le=10_000)] = 8
-    percentile: Annotated[float, Field(gt=0, lt=0.5)] = 0.01
 
     def build(self, seed: int | None) -> rules.Rule:
         return rules.SceneChange(smoothing=self.smoothing, **self.features())

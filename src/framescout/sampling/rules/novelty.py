@@ -37,22 +37,28 @@ class _Model(Protocol):
 
 
 class _FeatureRule(Rule):
-    """What both novelty rules share: the features, the stride, the floor and the test."""
+    """What both novelty rules share: the features, the stride, the floor and the test. ``warmup`` and
+    ``percentile`` default to each rule's ``default_warmup`` and ``default_percentile``."""
 
     sees_every_frame = True
     needs_image = True
 
+    default_warmup = 8
+    default_percentile = 0.01
+
     def __init__(
         self,
         *,
-        percentile: float,
-        min_distance: float,
-        warmup: int,
+        percentile: float | None = None,
+        min_distance: float = 0.02,
+        warmup: int | None = None,
         every: int = 1,
         embedder: EmbedderSpec = COLOR_TEXTURE,
         **common: Any,
     ) -> None:
         super().__init__(**common)
+        percentile = self.default_percentile if percentile is None else percentile
+        warmup = self.default_warmup if warmup is None else warmup
         if not 0.0 < percentile < 1.0:
             raise ValueError(f"percentile must be within (0, 1); got {percentile}")
         if not 0.0 <= min_distance <= 2.0:
@@ -93,26 +99,22 @@ class _FeatureRule(Rule):
 
 class EmbeddingOutlier(_FeatureRule):
     """Keep a frame far from the mean direction of the last ``window`` frames: at most ``percentile``
-        of them are as far, and it is at least ``min_distance`` from each of them (unlike any recent frame:
+    of them are as far, and it is at least ``min_distance`` from each of them (unlike any recent frame:
     after a cut, the first frame of the new scene is kept, not the run of frames that follow while the
     window fills with the new scene), after ``warmup`` frames."""
 
     kind = "outlier"
+    default_warmup = 16
+    default_percentile = 0.02
 
-    def __init__(
-        self,
-        *,
-        window: int = 64,
-        warmup: int = 16,
-        percentile: float = 0.02,
-        min_distance: float = 0.02,
-        **options: Any,
-    ) -> None:
-        if window < 2 or warmup > window:
-            raise ValueError(f"window must be at least 2 and at least warmup; got {window}, warmup {warmup}")
-        super().__init__(percentile=percentile, min_distance=min_distance, warmup=warmup, **options)
+    def __init__(self, *, window: int = 64, **options: Any) -> None:
+        super().__init__(**options)
+        if window < 2 or self.warmup > window:
+            raise ValueError(
+                f"window must be at least 2 and at least warmup; got {window}, warmup {self.warmup}"
+            )
         self.window = window
-        self._model = RecentFrames(window, warmup)
+        self._model = RecentFrames(window, self.warmup)
 
     def _reason(self, judgement: Judgement) -> str:
         return (
@@ -129,20 +131,12 @@ class SceneChange(_FeatureRule):
 
     kind = "scene_change"
 
-    def __init__(
-        self,
-        *,
-        smoothing: float = 0.1,
-        warmup: int = 8,
-        percentile: float = 0.01,
-        min_distance: float = 0.02,
-        **options: Any,
-    ) -> None:
+    def __init__(self, *, smoothing: float = 0.1, **options: Any) -> None:
         if not 0.0 < smoothing <= 1.0:
             raise ValueError(f"smoothing must be within (0, 1]; got {smoothing}")
-        super().__init__(percentile=percentile, min_distance=min_distance, warmup=warmup, **options)
+        super().__init__(**options)
         self.smoothing = smoothing
-        self._scene = RunningScene(smoothing, warmup)
+        self._scene = RunningScene(smoothing, self.warmup)
         self._model = self._scene
 
     def _marked(self, vector: Vector) -> None:
