@@ -4,7 +4,7 @@
 (`framescout.selection.ColorTexture`, no model) by default, or a user's ONNX image encoder
 (`framescout.selection.OnnxEmbedder`). It runs on the inference thread, so a large frame is first
 sampled down to the descriptor's own size (nearest neighbour, 128x128: it reads 16k of the 2 million
-pixels of a 1920x1080 frame, where the descriptor's area filter reads them all and costs ~10 ms); the
+pixels of a 1920x1080 frame, where the descriptor's area filter reads them all and costs 5-20 ms); the
 descriptor looks at histograms, which the sampling barely moves (steady frames stay within 0.002 of
 each other, a cut is 0.9 away, measured on the shared videos).
 
