@@ -48,6 +48,14 @@ def test_a_cut_to_another_scene_is_kept_and_steady_frames_are_not(
     assert kept(sampler_of(rule)) == [cut_stream().cuts[i] for i in cuts]
 
 
+@pytest.mark.parametrize("kind", ["outlier", "scene_change"])
+def test_without_the_floor_the_percentile_alone_keeps_steady_frames(kind: str) -> None:
+    """Why ``min_distance`` exists: some steady frame is always the farthest of its window."""
+    cut = cut_stream().cuts[0]
+    assert kept(sampler_of({"type": kind}), 0, cut) == []
+    assert kept(sampler_of({"type": kind, "min_distance": 0, "percentile": 0.1}), 0, cut) != []
+
+
 def test_the_reason_gives_the_numbers_behind_the_keep() -> None:
     stream = cut_stream()
     sampler = sampler_of({"type": "outlier", "name": "new"}, {"type": "scene_change"})
