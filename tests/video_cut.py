@@ -1,6 +1,8 @@
-"""A real stream with real scene cuts, for the novelty rules: frames of ``people.mp4`` (a steady street
+"""Real streams with real scene cuts, for the novelty rules: frames of ``people.mp4`` (a steady street
 camera, 1920x1080), then frames of ``soccer.mp4`` (another scene, scaled to 1920x1080), then people
-again. Decoded once per session; tests skip when ../shared is missing."""
+again; and ``soccer.mp4`` itself, a broadcast with two cuts of its own (a wipe to a blurred pitch at
+frame 274, a cut to a close-up at 543). Decoded once per session; tests skip when ../shared is
+missing."""
 
 from __future__ import annotations
 
@@ -26,7 +28,12 @@ class CutStream:
     """Indexes of the first frame of each new scene (people -> soccer, soccer -> people)."""
 
 
-def read_frames(path: Path, count: int, start: int = 0) -> list[NDArray[np.uint8]]:
+BROADCAST_START = 230
+BROADCAST_CUTS = (274 - BROADCAST_START, 543 - BROADCAST_START)
+"""Where soccer.mp4's own cuts fall in `broadcast` (frames 230-599, seen by eye)."""
+
+
+def read_frames(path: Path, count: int, start: int = 0, full_hd: bool = True) -> list[NDArray[np.uint8]]:
     capture = cv2.VideoCapture(str(require_shared(path)))
     capture.set(cv2.CAP_PROP_POS_FRAMES, start)
     frames: list[NDArray[np.uint8]] = []
@@ -34,7 +41,7 @@ def read_frames(path: Path, count: int, start: int = 0) -> list[NDArray[np.uint8
         ok, frame = capture.read()
         if not ok:
             break
-        if frame.shape[:2] != (1080, 1920):
+        if full_hd and frame.shape[:2] != (1080, 1920):
             frame = cv2.resize(frame, (1920, 1080), interpolation=cv2.INTER_LINEAR)
         frames.append(np.asarray(frame, dtype=np.uint8))
     capture.release()
@@ -55,3 +62,14 @@ def cut_stream() -> CutStream:
     require_shared(VIDEOS / "people.mp4")
     require_shared(VIDEOS / "soccer.mp4")
     return _stream()
+
+
+@cache
+def _broadcast() -> tuple[NDArray[np.uint8], ...]:
+    return tuple(read_frames(VIDEOS / "soccer.mp4", 600 - BROADCAST_START, BROADCAST_START, full_hd=False))
+
+
+def broadcast() -> tuple[NDArray[np.uint8], ...]:
+    """soccer.mp4's frames 230-599 at their own 852x480 (skips the test when ../shared is missing)."""
+    require_shared(VIDEOS / "soccer.mp4")
+    return _broadcast()

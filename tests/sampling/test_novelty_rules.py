@@ -13,7 +13,7 @@ import pytest
 from framescout import Predictions
 from framescout.sampling import ConfigError, ManualClock, Sampler, parse_config
 from framescout.sampling.rules import EmbeddingOutlier, SceneChange
-from video_cut import cut_stream
+from video_cut import BROADCAST_CUTS, broadcast, cut_stream
 
 NONE = Predictions.empty()
 
@@ -46,6 +46,18 @@ def test_a_cut_to_another_scene_is_kept_and_steady_frames_are_not(
     rule: dict[str, Any], cuts: tuple[int, ...]
 ) -> None:
     assert kept(sampler_of(rule)) == [cut_stream().cuts[i] for i in cuts]
+
+
+@pytest.mark.parametrize("kind", ["outlier", "scene_change"])
+def test_a_broadcasts_own_cuts_are_kept(kind: str) -> None:
+    """soccer.mp4 as it is: a wipe and a cut in 370 frames of a moving broadcast camera. The outlier
+    rule keeps exactly the two; scene_change also keeps one fast camera move (0.025 away)."""
+    sampler = sampler_of({"type": kind})
+    frames = broadcast()
+    found = [i for i, f in enumerate(frames) if sampler.decide(NONE, image=f, timestamp=i / 30).keep]
+    assert set(BROADCAST_CUTS) <= set(found) and len(found) <= len(BROADCAST_CUTS) + 1
+    if kind == "outlier":
+        assert found == list(BROADCAST_CUTS)
 
 
 @pytest.mark.parametrize("kind", ["outlier", "scene_change"])
