@@ -62,6 +62,7 @@ class FrameFeatures:
 
         self._to_bgr = to_bgr
         self._embedder: _Embedder
+        self._shrink_to: tuple[int, int] | None = None
         if isinstance(embedder, str):
             if embedder != COLOR_TEXTURE:
                 raise ValueError(f"unknown embedder {embedder!r}; use {COLOR_TEXTURE!r} or {{onnx: path}}")
@@ -73,14 +74,14 @@ class FrameFeatures:
             for key in ("size", "mean", "std"):
                 if key in settings:
                     settings[key] = tuple(settings[key])
-            onnx = OnnxEmbedder(path, **settings)
-            self._embedder, self._shrink_to = onnx, onnx.size  # it resizes to its input anyway
+            self._embedder = OnnxEmbedder(path, **settings)  # it resizes (bilinear) to its input itself
         self.dim = int(self(np.zeros((64, 64, 3), dtype=np.uint8)).shape[0])
         self._last: tuple[object, Vector] | None = None
 
     def of(self, frame: object, image: Any) -> Vector:
         """``image``'s vector, described once per ``frame`` however many rules ask (the last frame's
-        vector is kept; a frame object is new for every decision, so the cache cannot go stale)."""
+        vector is kept, and the frame with it; a frame object is new for every decision, so the cache
+        cannot go stale)."""
         last = self._last  # one read and one write of a tuple: safe if two samplers share this
         if last is not None and last[0] is frame:
             return last[1]
@@ -89,11 +90,13 @@ class FrameFeatures:
         return vector
 
     def __call__(self, image: Any) -> Vector:
-        """The frame's unit vector (the descriptor sees the frame sampled down to its own size)."""
+        """The frame's unit vector (the colour/texture descriptor sees the frame sampled down to its own
+        size; an encoder resizes it to its input)."""
         bgr: NDArray[Any] = self._to_bgr(image)
-        width, height = self._shrink_to
-        if bgr.shape[0] > height or bgr.shape[1] > width:
-            bgr = np.asarray(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_NEAREST))
+        if self._shrink_to is not None:
+            width, height = self._shrink_to
+            if bgr.shape[0] > height or bgr.shape[1] > width:
+                bgr = np.asarray(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_NEAREST))
         vector = np.asarray(self._embedder.embed([bgr])[0], dtype=np.float32)
         return unit(vector)
 

@@ -41,7 +41,6 @@ class _FeatureRule(Rule):
     ``percentile`` default to each rule's ``default_warmup`` and ``default_percentile``."""
 
     sees_every_frame = True
-    needs_image = True
 
     default_warmup = 8
     default_percentile = 0.01
