@@ -28,7 +28,7 @@ from framescout.predictions import Predictions
 from framescout.selection import STRATEGIES
 from framescout.selection.budget import expected_boxes, select_boxes
 from framescout.selection.folder import PoolItem, ScannedPool
-from framescout.selection.pipeline import DEFAULT_WITH_MODEL, load_detector, pick, scan_pool
+from framescout.selection.pipeline import DEFAULT_VIEWS, DEFAULT_WITH_MODEL, load_detector, pick, scan_pool
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ERROR_SCORE, IOU = 0.35, 0.5
@@ -133,20 +133,26 @@ def run_pool(
 
 
 def box_budget(scanned: ScannedPool, card: Scorecard, draws: int, seeds: int) -> dict[str, list[float]]:
-    """The default strategy with ``budget_boxes`` = 20% of the pool's expected boxes, against random
-    picks to the same box budget."""
+    """``budget_boxes`` = 20% of the pool's expected boxes, the default strategy (and the other box
+    measures) against random picks to the same box budget."""
     budget = max(1, round(0.2 * int(expected_boxes(scanned.pool).sum())))
-    ours = [pick(scanned, DEFAULT_WITH_MODEL, budget_boxes=budget, seed=s).indices for s in range(seeds)]
     theirs = [select_boxes(scanned.pool, budget, "random", seed=s) for s in range(draws)]
-    mine = np.mean([(*card.row(p), len(p), card.found[p].sum()) for p in ours], axis=0)
     rand = np.mean([(*card.row(p), len(p), card.found[p].sum()) for p in theirs], axis=0)
     print(
-        f"box budget {budget} expected boxes: {DEFAULT_WITH_MODEL} picks {mine[3]:.1f} images, "
-        f"{mine[2]:.0f} truth boxes, {mine[4]:.0f} errors ({mine[1]:.3f}/truth box); random "
-        f"{rand[3]:.1f} images, {rand[2]:.0f} truth boxes, {rand[4]:.1f} errors ({rand[1]:.3f}/truth box): "
-        f"{mine[4] / rand[4]:.2f}x the errors, {mine[1] / rand[1]:.2f}x per truth box"
+        f"box budget {budget} expected boxes; random: {rand[3]:.1f} images, {rand[2]:.0f} truth boxes, "
+        f"{rand[4]:.1f} errors ({rand[1]:.3f}/truth box)"
     )
-    return {"ours": [float(v) for v in mine], "random": [float(v) for v in rand]}
+    results = {"random": [float(v) for v in rand]}
+    for strategy in (DEFAULT_WITH_MODEL, "errors_mean", "errors_sum"):
+        ours = [pick(scanned, strategy, budget_boxes=budget, seed=s).indices for s in range(seeds)]
+        mine = np.mean([(*card.row(p), len(p), card.found[p].sum()) for p in ours], axis=0)
+        print(
+            f"  {strategy:<18} {mine[3]:5.1f} images, {mine[2]:4.0f} truth boxes, {mine[4]:4.0f} errors "
+            f"({mine[1]:.3f}/truth box): {mine[4] / rand[4]:.2f}x the errors, "
+            f"{mine[1] / rand[1]:.2f}x per truth box"
+        )
+        results[strategy] = [float(v) for v in mine]
+    return results
 
 
 def main() -> None:
@@ -156,6 +162,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="Also write the ratios here.")
+    parser.add_argument("--views", default=",".join(DEFAULT_VIEWS), help="As `framescout select --views`.")
     args = parser.parse_args()
     model, coco = SHARED / "models" / "nanodet-m" / "nanodet_m.onnx", SHARED / "data" / "coco-tiny"
     if not model.exists() or not coco.exists():
@@ -165,12 +172,14 @@ def main() -> None:
     truths = load_truth(coco)
     print(f"NanoDet-m, errors = false positives + misses at IoU {IOU}, detections scoring >= {ERROR_SCORE}")
     print(f"random = mean of {args.draws} draws; other strategies: mean of {args.seeds} seeds")
+    print(f"views: {args.views or 'none'}")
     everything: dict[str, object] = {}
     for name, splits in (("coco-tiny", ("train2017", "val2017")), ("train half", ("train2017",)),
                          ("val half", ("val2017",))):  # fmt: skip
         paths = sorted(p for p in truths if Path(p).parent.name in splits)
         items = [PoolItem(p, Path(p).read_bytes) for p in paths]
-        scanned = scan_pool(items, "margin_kcenter", detector=detector)  # with embeddings: all strategies
+        views = tuple(v for v in args.views.split(",") if v)
+        scanned = scan_pool(items, "margin_kcenter", detector=detector, views=views)  # embeddings: for all
         everything[name] = run_pool(name, scanned, Scorecard(scanned, truths), args.draws, args.seeds)
     if args.json:
         args.json.write_text(json.dumps(everything, indent=2))

@@ -21,6 +21,7 @@ from framescout.selection.aggregation import (
 )
 from framescout.selection.budget import expected_boxes, select_boxes
 from framescout.selection.explain import explain
+from framescout.selection.stability import Stability
 
 
 def boxes(confidences: Sequence[float], classes: Sequence[str] | None = None) -> Predictions:
@@ -137,3 +138,18 @@ def test_every_pick_of_a_detector_pool_carries_its_score_components() -> None:
     assert [d.uncertainty_rank for d in details] == [1, 2, 3]
     assert details[0].components["score"] == details[0].uncertainty["errors_normalised"]
     assert "expected errors" in details[0].reason and "most doubtful: person 0.45" in details[0].reason
+
+
+def test_unstable_boxes_and_boxes_only_other_views_saw_add_expected_errors() -> None:
+    p = boxes([0.8, 0.6, 0.2])
+    steady = Stability(np.zeros(3), np.zeros(0), views=("flip",))
+    shaky = Stability(np.array([0.9, 0.0, 0.0]), np.array([0.7, 0.1]), views=("flip",))
+    plain, calm, rough = image_errors(p), image_errors(p, steady), image_errors(p, shaky)
+    assert calm.errors == pytest.approx(plain.errors) and calm.stability == 0.0
+    assert rough.false_positives > calm.false_positives  # the first box moved or vanished in a view
+    assert rough.misses == pytest.approx(calm.misses + calibrated(np.array([0.7, 0.1])).sum())
+    assert rough.only_in_other_views == 1 and rough.stability == pytest.approx(0.45)
+    assert {"stability", "only_in_other_views"} <= set(rough.components("normalised"))
+    assert "stability" not in plain.components("normalised")
+    pool = Pool(predictions=[p, p], stability=[steady, shaky])
+    assert int(select(pool, 1, "errors_sum")[0]) == 1

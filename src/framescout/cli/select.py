@@ -26,6 +26,8 @@ from framescout.selection.pipeline import (
     scan_pool,
 )
 from framescout.selection.report import SheetEntry, write_contact_sheet
+from framescout.selection.scoring import check_views
+from framescout.selection.stability import VIEWS
 
 
 def _progress() -> Progress:
@@ -88,6 +90,12 @@ def select_command(
     embedder: Path | None = typer.Option(
         None, help="ONNX image encoder for diversity (default: a colour/texture descriptor)."
     ),
+    views: str = typer.Option(
+        "",
+        "--views",
+        help=f"Comma-separated views ({', '.join(VIEWS)}) the model also predicts on, to score how "
+        "stable its boxes are (each view is one more inference per image; needs --model).",
+    ),
     near_duplicate_bits: int = typer.Option(
         NEAR_DUPLICATE_BITS, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
     ),
@@ -145,6 +153,7 @@ def select_command(
             where = project
         if not items:
             fail(f"no images found in {where}")
+        view_names = _views(views, model is not None)
         detector = _detector(model, model_format, classes) if model else None
         if weights is None and client is not None and project is not None:
             weights = _project_class_weights(client, project)
@@ -156,6 +165,7 @@ def select_command(
                     strategy,
                     detector=detector,
                     embedder=embedder,
+                    views=view_names,
                     near_duplicate_bits=near_duplicate_bits,
                     progress=lambda done: progress.update(task, completed=done),
                 )
@@ -182,6 +192,16 @@ def select_command(
     finally:
         if client is not None:
             client.close()
+
+
+def _views(text: str, has_model: bool) -> tuple[str, ...]:
+    """``--views flip,rescale`` as view names, checked (unknown names, no model: one-line errors)."""
+    names = tuple(v.strip() for v in text.split(",") if v.strip() and v.strip() != "none")
+    try:
+        check_views(names, has_model=has_model)
+    except ValueError as exc:
+        fail(f"--views: {exc}")
+    return names
 
 
 def _fetch(client: Any, project: str) -> list[PoolItem]:

@@ -17,8 +17,9 @@ from numpy.typing import NDArray
 from framescout.selection.budget import select_boxes
 from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder
 from framescout.selection.explain import PickDetail, explain
-from framescout.selection.folder import Detector, PoolItem, ScannedPool, scan
+from framescout.selection.folder import PoolItem, ScannedPool, scan
 from framescout.selection.pool import SelectionError
+from framescout.selection.scoring import Detector
 from framescout.selection.strategies import STRATEGIES, select
 
 DEFAULT_WITH_MODEL = "errors_normalised"
@@ -29,6 +30,8 @@ CONFIDENCE = 0.05
 """The detector's score threshold when scanning: low, so the faint boxes that may be missed objects
 are seen (the box-aware scores calibrate them; they add little unless they are near `REPORTED`)."""
 NEAR_DUPLICATE_BITS = 4
+DEFAULT_VIEWS: tuple[str, ...] = ()
+"""Views scored by default (``--views``): none; see docs/selection.md for what views add and cost."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +73,18 @@ def scan_pool(
     *,
     detector: Detector | None = None,
     embedder: Path | None = None,
+    views: Sequence[str] = DEFAULT_VIEWS,
     near_duplicate_bits: int = NEAR_DUPLICATE_BITS,
     progress: Callable[[int], None] | None = None,
 ) -> ScannedPool:
-    """Read, hash, deduplicate, embed (when ``strategy`` needs it) and predict (with ``detector``)."""
+    """Read, hash, deduplicate, embed (when ``strategy`` needs it), predict (with ``detector``) and
+    score the predictions' stability under ``views`` (with a detector only)."""
     return scan(
         items,
         embedder=make_embedder(strategy, embedder),
         detector=detector,
         confidence=CONFIDENCE,
+        views=tuple(views) if detector is not None else (),
         near_duplicate_bits=near_duplicate_bits,
         progress=progress,
     )

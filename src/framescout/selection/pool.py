@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +22,9 @@ BOX_MEASURES: dict[str, BoxAggregate] = {
 """Box-aware measures of detector pools (`framescout.selection.aggregation`), by the name strategies
 rank by: expected errors summed, per expected object, and normalised."""
 
+if TYPE_CHECKING:
+    from framescout.selection.stability import Stability
+
 
 class SelectionError(ValueError):
     """A selection that cannot be made as asked (a strategy missing the data it needs, a bad budget)."""
@@ -36,6 +40,7 @@ class Pool:
       the labelled set more; `framescout.selection.aggregation.class_weights`); box measures only;
     - ``embeddings``: ``(n, D)`` feature vectors (diversity); a ``numpy.memmap`` works for large pools;
     - ``labeled_embeddings``: ``(m, D)`` features of what is already labelled (diversity starts from it);
+    - ``stability``: one `Stability` per item: how its predicted boxes hold up under other views;
     - ``size``: the item count, for pools that carry none of the above (random selection).
     """
 
@@ -46,9 +51,11 @@ class Pool:
     labeled_embeddings: NDArray[np.floating] | None = None
     aggregate: Aggregate = "max"
     size: int | None = None
+    stability: Sequence[Stability] | None = None
 
     def __post_init__(self) -> None:
-        sizes = {len(f) for f in (self.probs, self.predictions, self.embeddings) if f is not None}
+        fields = (self.probs, self.predictions, self.embeddings, self.stability)
+        sizes = {len(f) for f in fields if f is not None}
         if self.size is not None:
             sizes.add(self.size)
         if len(sizes) > 1:
@@ -83,8 +90,7 @@ class Pool:
         """Expected errors per item (detector pools; computed once, on first use)."""
         if self.predictions is None:
             raise SelectionError("box-aware strategies need detector predictions for the pool")
-        stability = getattr(self, "stability", None)
-        return pool_errors(self.predictions, stability, self.class_weights)
+        return pool_errors(self.predictions, self.stability, self.class_weights)
 
     def require_embeddings(self, strategy: str) -> NDArray[np.floating]:
         if self.embeddings is None:
