@@ -200,10 +200,12 @@ def class_weights(
     floor: float = 0.5,
     ceiling: float = 3.0,
 ) -> dict[str, float]:
-    """Per-class weights from the labelled set: rare classes count more, ``sqrt(median count /
-    count)``, and weak ones too, times ``2 - AP`` where an evaluation gives the class an AP (AP50 is
-    the natural choice: the error count is at IoU 0.5); clipped to [floor, ceiling]. Classes the
-    labelled set never saw get the ceiling (rarer than anything seen); classes absent here weigh 1."""
+    """Per-class weights from the labelled set, clipped to [floor, ceiling]: a weak class counts more,
+    ``2 - AP`` where an evaluation gives it an AP (AP50 is the natural choice: the error count is at
+    IoU 0.5); a class without one counts more the rarer it is, ``sqrt(median count / count)``, and
+    one the labelled set never saw gets the ceiling. An AP already says how rarity hurts the model,
+    so it replaces the rarity term (both together cost per-image yield on coco-tiny,
+    docs/selection.md). Classes absent here weigh 1."""
     if not counts and not ap:
         return {}
     seen = [c for c in counts.values() if c > 0]
@@ -212,10 +214,12 @@ def class_weights(
     weights = {}
     for name in sorted(names):
         count = counts.get(name, 0)
-        rarity = (median / count) ** 0.5 if count > 0 else ceiling
         score = (ap or {}).get(name)
-        weakness = 1.0 if score is None else 2.0 - min(max(score, 0.0), 1.0)
-        weights[name] = float(min(max(rarity * weakness, floor), ceiling))
+        if score is not None:
+            weight = 2.0 - min(max(score, 0.0), 1.0)
+        else:
+            weight = (median / count) ** 0.5 if count > 0 else ceiling
+        weights[name] = float(min(max(weight, floor), ceiling))
     return weights
 
 
