@@ -25,6 +25,7 @@ from framescout.selection.pipeline import (
     pick,
     scan_pool,
 )
+from framescout.selection.pool import BOX_MEASURES
 from framescout.selection.report import SheetEntry, write_contact_sheet
 from framescout.selection.scoring import check_views
 from framescout.selection.stability import VIEWS
@@ -266,7 +267,7 @@ def _table(
     table.add_column("image", overflow="fold", max_width=48)
     measure = details[0].measure if details else None
     if measure:
-        table.add_column(measure, justify="right")
+        table.add_column("score" if measure in BOX_MEASURES else measure, justify="right")
         table.add_column("rank", justify="right")
     distances = any(d.distance_at_pick is not None for d in details)
     if distances:
