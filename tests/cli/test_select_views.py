@@ -15,21 +15,9 @@ def test_views_score_stability_for_every_pick(tmp_path: Path, coco_tiny: Path, n
     for src in sorted((coco_tiny / "val2017").glob("*.jpg"))[:3]:
         shutil.copy(src, pool / src.name)
     out = tmp_path / "pick.json"
-    result = framescout(
-        "select",
-        "--images",
-        str(pool),
-        "--budget",
-        "2",
-        "--model",
-        str(nanodet_path),
-        "--classes",
-        str(nanodet_path.parent / "coco.names"),
-        "--views",
-        "flip, noise",
-        "--out",
-        str(out),
-    )
+    model = ["--model", str(nanodet_path), "--classes", str(nanodet_path.parent / "coco.names")]
+    pick = ["--images", str(pool), "--budget", "2", "--out", str(out)]
+    result = framescout("select", *pick, *model, "--views", "flip, noise")
     assert result.returncode == 0, result.stderr
     picked = json.loads(out.read_text())["picked"]
     assert len(picked) == 2
