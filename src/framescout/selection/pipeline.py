@@ -19,7 +19,7 @@ from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder
 from framescout.selection.explain import PickDetail, explain
 from framescout.selection.folder import PoolItem, ScannedPool, scan
 from framescout.selection.pool import SelectionError
-from framescout.selection.scoring import Detector
+from framescout.selection.scoring import SESSION_THREADS, Detector
 from framescout.selection.strategies import STRATEGIES, select
 
 DEFAULT_WITH_MODEL = "errors_normalised"
@@ -55,7 +55,10 @@ def load_detector(model: Path, model_format: str | None = None, classes: Path | 
     from framescout import models  # the runners load onnxruntime: only when a model is used
 
     names = models.load_class_names(classes) if classes else None
-    detector: Detector = models.OnnxDetector(model, class_names=names, format=model_format)
+    # one thread per inference: the scan keeps several images in flight (selection.scoring)
+    detector: Detector = models.OnnxDetector(
+        model, class_names=names, format=model_format, threads=SESSION_THREADS
+    )
     return detector
 
 

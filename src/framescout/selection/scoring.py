@@ -26,6 +26,12 @@ from framescout.predictions import Predictions
 from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder, PerceptualHash
 from framescout.selection.stability import VIEWS, Stability, stability_of
 
+SESSION_THREADS = 1
+"""ONNX Runtime threads per inference. One, with `Scorer.workers` images in flight: NanoDet-m's input
+is fixed at batch 1, so parallel images beat parallel operators on a few cores (docs/benchmarks.md,
+"Selection scoring")."""
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+
 
 class Detector(Protocol):
     """What selection needs of a model runner (see `framescout.models`)."""
@@ -63,6 +69,9 @@ class ScoringConfig:
     want_embeddings: bool = False
     views: tuple[str, ...] = ()
     confidence: float = 0.05
+    threads: int | None = None
+    """Images scored at once by `Scorer.score_many` (default: the CPU count, at most 4); each
+    inference runs on one core, so ``threads`` inferences overlap with decoding and post-processing."""
 
     def __post_init__(self) -> None:
         check_views(self.views, has_model=self.model is not None)
@@ -74,11 +83,19 @@ class ScoringConfig:
             from framescout import models  # onnxruntime: only when a model is used
 
             names = models.load_class_names(Path(self.classes)) if self.classes else None
-            detector = models.OnnxDetector(self.model, class_names=names, format=self.model_format)
+            detector = models.OnnxDetector(
+                self.model, class_names=names, format=self.model_format, threads=SESSION_THREADS
+            )
         embedder: Embedder | None = None
         if self.want_embeddings:
             embedder = OnnxEmbedder(self.embedder) if self.embedder else ColorTexture()
-        return Scorer(detector=detector, embedder=embedder, views=self.views, confidence=self.confidence)
+        return Scorer(
+            detector=detector,
+            embedder=embedder,
+            views=self.views,
+            confidence=self.confidence,
+            workers=self.threads,
+        )
 
 
 def check_views(views: Sequence[str], *, has_model: bool) -> None:
@@ -95,8 +112,9 @@ def check_views(views: Sequence[str], *, has_model: bool) -> None:
 class Scorer:
     """Scores images one by one (`score`) or in batches (`score_many`) with one detector/embedder.
 
-    ``workers`` threads run `score_many` (default: the CPU count, at most 4): while one image is in
-    ONNX Runtime, another is being decoded, hashed or post-processed."""
+    ``workers`` threads run `score_many` (default `DEFAULT_WORKERS`: the CPU count, at most 4): while
+    one image is in ONNX Runtime, another is being decoded, hashed or post-processed. Give a detector
+    whose session runs on one thread (`SESSION_THREADS`), or the threads compete for the cores."""
 
     def __init__(
         self,
@@ -112,7 +130,7 @@ class Scorer:
         self.embedder = embedder
         self.views = tuple(views)
         self.confidence = confidence
-        self.workers = workers or min(4, os.cpu_count() or 1)
+        self.workers = workers or DEFAULT_WORKERS
         self._hasher = PerceptualHash()
         self._pool: ThreadPoolExecutor | None = None
 

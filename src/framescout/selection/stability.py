@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import cv2
@@ -82,10 +83,24 @@ def _same(xyxy: Boxes) -> Boxes:
     return xyxy
 
 
+_NOISE_TILE = 256
+
+
+@lru_cache(maxsize=1)
+def _noise_tile() -> NDArray[np.int16]:
+    """A fixed tile of Gaussian noise (seeded): the same noise for the same image, wherever it is
+    scored, and ~20x cheaper than drawing a full frame of normals per image."""
+    rng = np.random.default_rng(0)
+    tile = rng.normal(0.0, NOISE_SIGMA, (_NOISE_TILE, _NOISE_TILE, 3)).round()
+    return tile.astype(np.int16)
+
+
 def _noise(image: BGRImage) -> tuple[BGRImage, Callable[[Boxes], Boxes]]:
-    rng = np.random.default_rng(0)  # the same noise for the same image, wherever it is scored
-    noisy = image.astype(np.float32) + rng.normal(0.0, NOISE_SIGMA, image.shape).astype(np.float32)
-    return noisy.clip(0, 255).astype(np.uint8), _same
+    height, width = image.shape[:2]
+    reps = (-(-height // _NOISE_TILE), -(-width // _NOISE_TILE), 1)
+    noise = np.tile(_noise_tile(), reps)[:height, :width]
+    noisy = cv2.add(image, noise, dtype=cv2.CV_16S)  # saturating, no float copy of the frame
+    return np.asarray(noisy.clip(0, 255), dtype=np.uint8), _same
 
 
 def _blur(image: BGRImage) -> tuple[BGRImage, Callable[[Boxes], Boxes]]:
@@ -122,13 +137,16 @@ def pairwise_iou(a: Boxes, b: Boxes) -> NDArray[np.float64]:
     """``(len(a), len(b))`` IoU of xyxy boxes."""
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)), dtype=np.float64)
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod((bottom_right - top_left).clip(0), axis=2)
-    area_a = np.prod((a[:, 2:] - a[:, :2]).clip(0), axis=1)
-    area_b = np.prod((b[:, 2:] - b[:, :2]).clip(0), axis=1)
+    left = np.maximum(a[:, None, 0], b[None, :, 0])
+    top = np.maximum(a[:, None, 1], b[None, :, 1])
+    right = np.minimum(a[:, None, 2], b[None, :, 2])
+    bottom = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = (right - left).clip(0) * (bottom - top).clip(0)
+    area_a = (a[:, 2] - a[:, 0]).clip(0) * (a[:, 3] - a[:, 1]).clip(0)
+    area_b = (b[:, 2] - b[:, 0]).clip(0) * (b[:, 3] - b[:, 1]).clip(0)
     union = area_a[:, None] + area_b[None, :] - inter
-    return np.asarray(np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0), dtype=np.float64)
+    out: NDArray[np.float64] = inter / np.maximum(union, 1e-12)
+    return out
 
 
 def match_boxes(iou: NDArray[np.float64], min_iou: float = MATCH_IOU) -> NDArray[np.intp]:
