@@ -21,6 +21,8 @@ from framescout.selection.aggregation import (
 )
 from framescout.selection.budget import expected_boxes, select_boxes
 from framescout.selection.explain import explain
+from framescout.selection.folder import PoolItem, ScannedPool
+from framescout.selection.pipeline import default_strategy, pick
 from framescout.selection.stability import Stability
 
 
@@ -153,3 +155,21 @@ def test_unstable_boxes_and_boxes_only_other_views_saw_add_expected_errors() -> 
     assert "stability" not in plain.components("normalised")
     pool = Pool(predictions=[p, p], stability=[steady, shaky])
     assert int(select(pool, 1, "errors_sum")[0]) == 1
+
+
+def test_the_cli_pipeline_picks_by_images_or_boxes_with_class_weights() -> None:
+    sample = [boxes([0.45, 0.9], ["dog", "car"]), boxes([0.45, 0.9], ["car", "car"]), boxes([0.97])]
+    items = [PoolItem(f"{i}.jpg", bytes) for i in range(3)]
+    scanned = ScannedPool(items=items, pool=Pool(predictions=sample), hashes=["a", "b", "c"])
+    assert (default_strategy(True), default_strategy(False)) == ("errors_normalised", "kcenter")
+    plain = pick(scanned, "errors_normalised", budget=1)
+    weighted = pick(scanned, "errors_normalised", budget=1, class_weights={"dog": 3.0, "car": 0.5})
+    assert (
+        weighted.indices.tolist() == [0] and weighted.details[0].components["class_weight"] == 1.75
+    )  # mean over its reported boxes
+    assert scanned.pool.class_weights is None and plain.details[0].components["class_weight"] == 1.0
+    by_boxes = pick(scanned, "errors_normalised", budget_boxes=3)
+    assert sum(d.components["reported_boxes"] for d in by_boxes.details) >= 3
+    assert len(pick(scanned, "errors_normalised", budget=1, budget_boxes=5).indices) == 1  # capped
+    with pytest.raises(SelectionError, match="give an image budget or a box budget"):
+        pick(scanned, "errors_normalised")
