@@ -6,11 +6,12 @@ close to the model's own throughput divided by 4, against the plain one-view run
 
 The pool is a folder of ``--images`` distinct JPEGs made from coco-tiny (train2017 + val2017, 160
 photos): copy ``k`` of a photo is cropped by ``k`` pixels and re-encoded, so no two files are equal.
-Every runner scores the same files; the model-only figure is ONNX Runtime alone on one pre-processed
-input (no decode, no post-processing), the ceiling of any runner. The machine's load average is
-printed: on a shared machine the figures move with it, compare rows of one run.
+Every runner scores the same files, ``--chunk`` images at a time in turns, so that on a shared
+machine the other processes' load falls on all runners alike; CPU milliseconds per image (all
+threads of this process) do not depend on that load. The model-only row is ONNX Runtime alone on one
+pre-processed input (no decode, no post-processing), the ceiling of any runner.
 
-    python benchmarks/selection_scoring.py [--images 1000] [--sweep 200] [--out result.json]
+    python benchmarks/selection_scoring.py [--images 1000] [--sweep 100] [--chunk 20] [--out result.json]
 """
 
 from __future__ import annotations
@@ -50,89 +51,109 @@ def make_pool(n: int, folder: Path) -> list[Path]:
     return paths
 
 
-def timed(run: Callable[[], object], count: int) -> float:
-    """Items per second of ``run`` (which handles ``count`` items)."""
-    start = time.perf_counter()
-    run()
-    return count / (time.perf_counter() - start)
+class Runner:
+    """One way of scoring images: ``run(paths)`` handles them; ``inferences`` per image."""
+
+    def __init__(self, name: str, run: Callable[[list[Path]], object], inferences: int) -> None:
+        self.name, self.run, self.inferences = name, run, inferences
+        self.images = 0
+        self.wall = self.cpu = 0.0
+
+    def timed(self, paths: list[Path]) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.run(paths)
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+        self.images += len(paths)
 
 
-def model_only(threads: int | None, runs: int = 100) -> float:
-    """Inferences per second of the bare session on one letterboxed input."""
-    detector = OnnxDetector(MODEL, class_names=load_class_names(MODEL.parent / "coco.names"), threads=threads)
+def _detector(threads: int | None) -> OnnxDetector:
+    return OnnxDetector(MODEL, class_names=load_class_names(MODEL.parent / "coco.names"), threads=threads)
+
+
+def model_only(threads: int | None) -> Runner:
+    """The bare session on one letterboxed input, once per image: the ceiling of any runner."""
+    detector = _detector(threads)
     image = to_bgr(decode_image(sorted(COCO.glob("val2017/*.jpg"))[0].read_bytes()))
     blob, _ = detector.layout.preprocess(image, detector.input_size)
     detector._run(blob)
-    return timed(lambda: [detector._run(blob) for _ in range(runs)], runs)
+    name = f"model only (ONNX Runtime, threads={threads or 'default'})"
+    return Runner(name, lambda paths: [detector._run(blob) for _ in paths], 1)
 
 
-def plain(paths: list[Path], threads: int | None) -> float:
-    """The one-view runner: read, decode, predict, one image after the other."""
-    detector = OnnxDetector(MODEL, class_names=load_class_names(MODEL.parent / "coco.names"), threads=threads)
+def plain() -> Runner:
+    """The one-view runner: read, decode, predict, one image after the other (default session)."""
+    detector = _detector(None)
 
-    def run() -> None:
+    def run(paths: list[Path]) -> None:
         for path in paths:
             detector.predict(to_bgr(decode_image(path.read_bytes())), confidence=0.05)
 
-    return timed(run, len(paths))
+    return Runner("plain one-view runner (read, decode, predict)", run, 1)
 
 
-def scorer(paths: list[Path], views: tuple[str, ...], workers: int, threads: int | None) -> float:
+def scorer(views: tuple[str, ...], workers: int, threads: int | None) -> Runner:
     """`Scorer.score_many` in batches of 32, as ``framescout select`` scans."""
-    detector = OnnxDetector(MODEL, class_names=load_class_names(MODEL.parent / "coco.names"), threads=threads)
-    scoring = Scorer(detector=detector, views=views, workers=workers)
+    scoring = Scorer(detector=_detector(threads), views=views, workers=workers)
 
-    def run() -> None:
+    def run(paths: list[Path]) -> None:
         for start in range(0, len(paths), 32):
             scoring.score_many([p.read_bytes() for p in paths[start : start + 32]])
 
-    try:
-        return timed(run, len(paths))
-    finally:
-        scoring.close()
+    shown = ",".join(views) or "none"
+    name = f"Scorer views={shown} workers={workers} threads={threads or 'default'}"
+    return Runner(name, run, 1 + len(views))
+
+
+def interleaved(runners: list[Runner], paths: list[Path], chunk: int) -> None:
+    """Every runner scores every image, ``chunk`` images at a time, taking turns (rotated each round)
+    so that the load of a shared machine falls on all of them alike; then prints the totals."""
+    for r, start in enumerate(range(0, len(paths), chunk)):
+        part = paths[start : start + chunk]
+        for k in range(len(runners)):
+            runners[(r + k) % len(runners)].timed(part)
+    for runner in runners:
+        rate = runner.images / runner.wall
+        print(
+            f"  {runner.name:54s} {rate:7.2f} images/s {rate * runner.inferences:6.1f} inferences/s "
+            f"{1000 * runner.cpu / runner.images:7.1f} CPU ms/image"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1000, help="pool size for the headline rows")
-    parser.add_argument("--sweep", type=int, default=200, help="pool size for the thread sweep (0: skip)")
+    parser.add_argument("--sweep", type=int, default=100, help="pool size for the thread sweep (0: skip)")
+    parser.add_argument("--chunk", type=int, default=20, help="images per turn")
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
     args = parser.parse_args()
     if not (MODEL.is_file() and COCO.is_dir()):
         raise SystemExit(f"needs {MODEL} and {COCO} (the ../shared data folder)")
     cores = os.cpu_count() or 1
-    rows: list[dict[str, Any]] = []
-
-    def report(name: str, images_per_s: float, inferences: int, size: int) -> None:
-        load = os.getloadavg()[0]
-        rows.append({"runner": name, "images": size, "images_per_s": images_per_s, "load": load})
-        per_inf = images_per_s * inferences
-        print(f"  {name:58s} {images_per_s:7.2f} images/s  {per_inf:6.1f} inferences/s  (load {load:.1f})")
-
-    print(f"{cores} cores; NanoDet-m 416x416, batch 1")
-    for threads in (None, SESSION_THREADS):
-        report(f"model only, session threads={threads or 'default'}", model_only(threads), 1, 100)
+    results: dict[str, Any] = {"cores": cores, "load_before": os.getloadavg()[0]}
+    print(f"{cores} cores, load average {os.getloadavg()[0]:.1f}; NanoDet-m 416x416, batch 1")
     with tempfile.TemporaryDirectory(prefix="framescout-scoring-") as tmp:
         paths = make_pool(max(args.images, args.sweep), Path(tmp))
         if args.sweep:
-            sweep = paths[: args.sweep]
-            print(f"thread sweep, {len(sweep)} images:")
-            for threads in (None, SESSION_THREADS):
-                for views in ((), VIEWS):
-                    for workers in (1, cores, cores + 1):
-                        session = threads or "default"
-                        name = f"Scorer views={len(views)} workers={workers} session threads={session}"
-                        report(name, scorer(sweep, views, workers, threads), 1 + len(views), len(sweep))
+            print(f"thread sweep, {args.sweep} images, 3 views:")
+            sweep = [
+                scorer(VIEWS, w, t) for t, w in ((None, 1), (None, cores), (1, 1), (1, cores), (1, cores + 1))
+            ]
+            interleaved(sweep, paths[: args.sweep], args.chunk)
+            results["sweep"] = [vars(r) | {"run": None} for r in sweep]
         print(f"headline, {args.images} images:")
-        headline = paths[: args.images]
-        report("plain one-view runner (default session)", plain(headline, None), 1, len(headline))
-        report(
-            f"Scorer views=0 workers={cores}", scorer(headline, (), cores, SESSION_THREADS), 1, len(headline)
-        )
-        name = f"Scorer views={len(VIEWS)} ({','.join(VIEWS)}) workers={cores}"
-        report(name, scorer(headline, VIEWS, cores, SESSION_THREADS), 1 + len(VIEWS), len(headline))
+        headline = [
+            model_only(SESSION_THREADS),
+            plain(),
+            scorer((), cores, SESSION_THREADS),
+            scorer(VIEWS, cores, SESSION_THREADS),
+        ]
+        interleaved(headline, paths[: args.images], args.chunk)
+        results["headline"] = [vars(r) | {"run": None} for r in headline]
+    results["load_after"] = os.getloadavg()[0]
+    print(f"load average after: {results['load_after']:.1f}")
     if args.out:
-        write_file_atomically(args.out, json.dumps({"cores": cores, "rows": rows}, indent=2).encode())
+        write_file_atomically(args.out, json.dumps(results, indent=2).encode())
 
 
 if __name__ == "__main__":

@@ -15,11 +15,22 @@ from framescout.cli._output import console, errors, fail
 from framescout.cli._select_sources import image_items, scan_on_ray, scoring_config
 from framescout.export import safe_name
 from framescout.predictions.box import Box, predictions_from_boxes
-from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedder, SelectionError, select
-from framescout.selection.explain import PickDetail, explain
-from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, scan
+from framescout.selection import STRATEGIES, SelectionError
+from framescout.selection.aggregation import class_weights_from_json
+from framescout.selection.explain import PickDetail
+from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups
+from framescout.selection.pipeline import (
+    CONFIDENCE,
+    NEAR_DUPLICATE_BITS,
+    default_strategy,
+    load_detector,
+    make_embedder,
+    pick,
+    scan_pool,
+)
+from framescout.selection.pool import BOX_MEASURES
 from framescout.selection.report import SheetEntry, write_contact_sheet
-from framescout.selection.scoring import SESSION_THREADS, check_views
+from framescout.selection.scoring import check_views
 from framescout.selection.stability import VIEWS
 
 
@@ -29,12 +40,8 @@ def _progress() -> Progress:
 
 
 def _detector(model: Path, model_format: str | None, classes: Path | None) -> Any:
-    from framescout import models  # the runners load onnxruntime: only when --model is used
-
     try:
-        names = models.load_class_names(classes) if classes else None
-        # one thread per inference: the scan keeps several images in flight (selection.scoring)
-        return models.OnnxDetector(model, class_names=names, format=model_format, threads=SESSION_THREADS)
+        return load_detector(model, model_format, classes)
     except (OSError, ValueError) as exc:
         fail(str(exc))
 
@@ -63,9 +70,25 @@ def select_command(
     project: str | None = typer.Option(
         None, "--project", help="WORKSPACE/PROJECT on --server: pick among its unlabelled images."
     ),
-    budget: int = typer.Option(..., "--budget", "-n", min=1, help="How many images to pick."),
+    budget: int | None = typer.Option(
+        None, "--budget", "-n", min=1, help="How many images to pick (with --budget-boxes: at most)."
+    ),
+    budget_boxes: int | None = typer.Option(
+        None,
+        "--budget-boxes",
+        min=1,
+        help="Pick until the expected boxes to label (predicted boxes scoring >= 0.35) reach N.",
+    ),
     strategy: str | None = typer.Option(
-        None, help=f"One of: {', '.join(STRATEGIES)}. Default: margin_kcenter with a model, else kcenter."
+        None,
+        help=f"One of: {', '.join(STRATEGIES)}. Default: {default_strategy(True)} with a model, "
+        f"else {default_strategy(False)}.",
+    ),
+    class_weights: Path | None = typer.Option(
+        None,
+        "--class-weights",
+        help="Weigh classes by the labelled set: `framescout evaluate --json` output (support, AP50) "
+        "or COCO annotations (counts). Default with --project: the project's own evaluation.",
     ),
     model: Path | None = typer.Option(None, help="ONNX detector whose uncertainty ranks the pool."),
     model_format: str | None = typer.Option(
@@ -82,7 +105,7 @@ def select_command(
         "stable its boxes are (each view is one more inference per image; needs --model).",
     ),
     near_duplicate_bits: int = typer.Option(
-        4, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
+        NEAR_DUPLICATE_BITS, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
     ),
     seed: int = typer.Option(0, help="Random seed (ties, random strategy, first k-center pick)."),
     out: Path | None = typer.Option(None, help="Write the pick as JSON."),
@@ -113,11 +136,16 @@ def select_command(
     """Rank images by uncertainty and diversity, drop duplicates, and output the best BUDGET."""
     if (images is None) == (project is None):
         fail("give exactly one of --images FOLDER or --project WORKSPACE/PROJECT")
-    strategy = strategy or ("margin_kcenter" if (model or project) else "kcenter")
+    if budget is None and budget_boxes is None:
+        fail("give --budget N (images) or --budget-boxes N (expected boxes to label)")
+    strategy = strategy or default_strategy(bool(model or project))
     if strategy not in STRATEGIES:
         fail(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     if STRATEGIES[strategy].needs_model and model is None and project is None:
         fail(f"--strategy {strategy} ranks by model uncertainty: give --model (or use kcenter / random)")
+    if budget_boxes is not None and model is None and project is None:
+        fail("--budget-boxes counts predicted boxes: give --model (or --project with predictions)")
+    weights = _read_class_weights(class_weights) if class_weights else None
     if report is not None and report.is_dir():
         fail(f"--report {report} is a folder; give the HTML file to write")
     if ray is not None and images is None:
@@ -143,49 +171,53 @@ def select_command(
             fail(f"no images found in {where}")
         view_names = _views(views, model is not None)
         detector = _detector(model, model_format, classes) if model else None
-        features: Embedder | None = None
-        if STRATEGIES[strategy].needs_embeddings:
-            try:
-                features = OnnxEmbedder(embedder) if embedder else ColorTexture()
-            except ValueError as exc:
-                fail(str(exc))
+        if weights is None and client is not None and project is not None:
+            weights = _project_class_weights(client, project)
         with _progress() as progress:
             task = progress.add_task("reading images", total=len(items))
-            if ray is not None:  # the same scoring, on the cluster (detector and features: checked here)
-                config = scoring_config(
-                    model=model,
-                    model_format=model_format,
-                    classes=classes,
-                    embedder=embedder,
-                    want_embeddings=features is not None,
-                    views=view_names,
-                )
-                scanned = scan_on_ray(
-                    ray,
-                    items,
-                    config,
-                    workers=ray_workers,
-                    near_duplicate_bits=near_duplicate_bits,
-                    progress=lambda done: progress.update(task, completed=done),
-                )
-            else:
-                scanned = scan(
-                    items,
-                    embedder=features,
-                    detector=detector,
-                    views=view_names,
-                    near_duplicate_bits=near_duplicate_bits,
-                    progress=lambda done: progress.update(task, completed=done),
-                )
+            try:
+                if ray is not None:  # the same scoring on the cluster (the model was loaded here: checked)
+                    make_embedder(strategy, embedder)  # a bad --embedder fails here, not in an actor
+                    config = scoring_config(
+                        model=model,
+                        model_format=model_format,
+                        classes=classes,
+                        embedder=embedder,
+                        want_embeddings=STRATEGIES[strategy].needs_embeddings,
+                        views=view_names,
+                        confidence=CONFIDENCE,
+                    )
+                    scanned = scan_on_ray(
+                        ray,
+                        items,
+                        config,
+                        workers=ray_workers,
+                        near_duplicate_bits=near_duplicate_bits,
+                        progress=lambda done: progress.update(task, completed=done),
+                    )
+                else:
+                    scanned = scan_pool(
+                        items,
+                        strategy,
+                        detector=detector,
+                        embedder=embedder,
+                        views=view_names,
+                        near_duplicate_bits=near_duplicate_bits,
+                        progress=lambda done: progress.update(task, completed=done),
+                    )
+            except ValueError as exc:  # a bad --embedder
+                fail(str(exc))
         if not scanned.items:
             fail(f"none of the {len(items)} image(s) in {where} could be read")
         try:
-            picked = select(scanned.pool, budget, strategy, seed=seed)
+            result = pick(
+                scanned, strategy, budget=budget, budget_boxes=budget_boxes, seed=seed, class_weights=weights
+            )
         except SelectionError as exc:
             fail(str(exc))
-        details = explain(scanned.pool, picked, strategy)
+        scanned, picked, details = result.scanned, result.indices, result.details
         groups = duplicate_groups(scanned)
-        _report(scanned, picked, details, groups, strategy, len(items), budget, out, copy_to)
+        _report(scanned, picked, details, groups, strategy, len(items), (budget, budget_boxes), out, copy_to)
         if show:
             _table(scanned, details, groups, strategy, show)
         if report:
@@ -217,6 +249,26 @@ def _fetch(client: Any, project: str) -> list[PoolItem]:
         fail(f"cannot list {project}: {exc}")
 
 
+def _read_class_weights(path: Path) -> dict[str, float]:
+    try:
+        return class_weights_from_json(json.loads(path.read_text()))
+    except OSError as exc:
+        fail(f"--class-weights {path}: cannot read: {exc.strerror or exc}")
+    except (ValueError, TypeError, AttributeError) as exc:
+        fail(f"--class-weights {path}: {exc}")
+
+
+def _project_class_weights(client: Any, project: str) -> dict[str, float] | None:
+    """Weights from the project's evaluation of its newest evaluable model version, if it has one."""
+    from framescout.client import FramescoutError
+
+    try:
+        version = client.evaluation_versions(project).get("default")
+        return class_weights_from_json(client.evaluation(project, version)) if version else None
+    except (FramescoutError, ValueError):
+        return None
+
+
 def _why(detail: PickDetail, group: list[str]) -> dict[str, Any]:
     """The JSON explanation of one pick."""
     return {
@@ -230,6 +282,11 @@ def _why(detail: PickDetail, group: list[str]) -> dict[str, Any]:
         ),
         "boxes": detail.boxes,
         "classes": detail.classes,
+        "score_components": {k: round(v, 6) for k, v in detail.components.items()},
+        "doubtful_boxes": [
+            {"class": name, "confidence": round(conf, 4), "chance_of_error": round(chance, 4)}
+            for name, conf, chance in detail.doubtful
+        ],
         "duplicate_group": {"size": 1 + len(group), "members": group[:50]},
     }
 
@@ -245,11 +302,15 @@ def _table(
     table.add_column("image", overflow="fold", max_width=48)
     measure = details[0].measure if details else None
     if measure:
-        table.add_column(measure, justify="right")
+        table.add_column("score" if measure in BOX_MEASURES else measure, justify="right")
         table.add_column("rank", justify="right")
     distances = any(d.distance_at_pick is not None for d in details)
     if distances:
         table.add_column("distance", justify="right")
+    parts = bool(details and details[0].components)
+    if parts:
+        for column in ("errors", "FP", "misses", "objects", "boxes"):
+            table.add_column(column, justify="right")
     table.add_column("dups", justify="right")
     for d in details[:rows]:
         name = scanned.items[d.index].name
@@ -258,6 +319,12 @@ def _table(
             cells += [f"{d.uncertainty[measure]:.4f}", f"#{d.uncertainty_rank}"]
         if distances:
             cells.append("-" if d.distance_at_pick is None else f"{d.distance_at_pick:.3f}")
+        if parts:
+            c = d.components
+            cells += [
+                f"{c[k]:.1f}" for k in ("expected_errors", "expected_false_positives", "expected_misses")
+            ]
+            cells += [f"{c['expected_objects']:.1f}", str(int(c["reported_boxes"]))]
         cells.append(str(1 + len(groups.get(name, []))))
         table.add_row(*cells)
     errors.print(table)
@@ -301,7 +368,7 @@ def _report(
     groups: dict[str, list[str]],
     strategy: str,
     total: int,
-    budget: int,
+    budgets: tuple[int | None, int | None],
     out: Path | None,
     copy_to: Path | None,
 ) -> None:
@@ -309,6 +376,11 @@ def _report(
     console.print(
         f"{total} image(s): {len(scanned.skipped)} unreadable, {len(scanned.duplicates)} duplicate(s), "
         f"{len(scanned.items)} in the pool; picked {len(chosen)} by {strategy}"
+        + (
+            f" ({sum(int(d.components.get('reported_boxes', 0)) for d in details)} expected boxes)"
+            if budgets[1]
+            else ""
+        )
     )
     for name, reason in list(scanned.skipped.items())[:10]:
         console.print(f"  [yellow]skipped[/] {escape(name)}: {escape(reason)}")
@@ -319,7 +391,8 @@ def _report(
         ]
         report = {
             "strategy": strategy,
-            "budget": budget,
+            "budget": budgets[0],
+            "budget_boxes": budgets[1],
             "picked": rows,
             "skipped": scanned.skipped,
             "duplicates": scanned.duplicates,

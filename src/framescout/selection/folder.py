@@ -80,9 +80,13 @@ def scan(
     under ``views`` (all by one `Scorer`, in batches). Unreadable and corrupt images are skipped with
     the reason; exact and near duplicates are dropped before selection. A ready ``scorer`` replaces
     ``embedder``, ``detector``, ``confidence`` and ``views``."""
-    if scorer is None:
-        scorer = Scorer(detector=detector, embedder=embedder, views=views, confidence=confidence)
-    return _assemble(items, _score_batches(items, scorer, progress), near_duplicate_bits, len(items))
+    if scorer is not None:
+        return _assemble(items, _score_batches(items, scorer, progress), near_duplicate_bits, len(items))
+    own = Scorer(detector=detector, embedder=embedder, views=views, confidence=confidence)
+    try:
+        return _assemble(items, _score_batches(items, own, progress), near_duplicate_bits, len(items))
+    finally:
+        own.close()
 
 
 def scan_scored(
