@@ -121,12 +121,17 @@ class Workload:
         return {sha256_hex(b) for b in (*self.unique, *self.mixed, *self.warm)}
 
 
-def compare(target: Target, work: Workload, server_count: int, workers: int) -> str:
-    """The unique and the mixed phase on a fresh store; one line of figures."""
+def _meter(target: Target, work: Workload) -> CpuMeter:
+    """CPU accounting for the target's server processes (and its PostgreSQL and SeaweedFS)."""
     scale_out = target.database_url is not None
-    meter = CpuMeter(
+    return CpuMeter(
         [target.data_dir], work.postgres_data if scale_out else None, work.weed_pid if scale_out else None
     )
+
+
+def compare(target: Target, work: Workload, server_count: int, workers: int) -> str:
+    """The unique and the mixed phase on a fresh store; one line of figures."""
+    meter = _meter(target, work)
     with servers(target, server_count, workers) as (urls, key):
         run_phase(urls, key, work.warm, work.clients)
         before = meter.snapshot()
@@ -146,17 +151,20 @@ def grow(target: Target, work: Workload, total: int, workers: int) -> None:
     """Ingest 0 → ``total`` distinct images in ten steps (after the warm-up images), printing each
     step's rate and p99."""
     step, bases, clients = max(1, total // 10), work.unique[:50], work.clients
+    meter = _meter(target, work)
     rates = []
     with servers(target, 1, workers) as (urls, key):
         run_phase(urls, key, work.warm, clients)
         for start in range(0, total, step):
             count = min(step, total - start)
             payloads = (numbered(bases[n % len(bases)], n) for n in range(start, start + count))
+            before = meter.snapshot()
             phase = run_phase(urls, key, payloads, clients)
+            cpu = CpuMeter.per_upload(before, meter.snapshot(), count)  # load-independent, unlike the rate
             rates.append(phase.rate())
             print(
                 f"  {target.name:14} {start:7d} → {start + count:7d} images: {phase.rate():6.1f}/s, "
-                f"p99 {phase.p99_ms():5.0f} ms",
+                f"p99 {phase.p99_ms():5.0f} ms" + (f"; {cpu}" if cpu else ""),
                 flush=True,
             )
     expected = {sha256_hex(numbered(bases[n % len(bases)], n)) for n in range(total)}

@@ -55,3 +55,25 @@ def yolov8(classes: int = 2) -> np.ndarray:
     rows[:4, 0] = [32, 20, 16, 8]
     rows[4, 0] = 0.9
     return rows[None]
+
+
+def nanodet_feature_encoder(nanodet: Path, folder: Path) -> dict[str, object]:
+    """The real NanoDet-m with its deepest backbone feature map (stride 32) exposed as an output, saved
+    in ``folder``: an image encoder. Returns the ``embedder`` settings of a novelty rule for it (the
+    keys of `OnnxEmbedder`: NanoDet's BGR input and its mean/std)."""
+    import onnx
+
+    model = onnx.load(str(nanodet))
+    lateral = next(n for n in model.graph.node if "fpn.lateral_convs.2.conv.weight" in n.input)
+    layer = lateral.input[0]
+    model.graph.output.append(helper.make_tensor_value_info(layer, TensorProto.FLOAT, None))
+    path = folder / "nanodet-features.onnx"
+    onnx.save(model, str(path))
+    return {
+        "onnx": str(path),
+        "size": [416, 416],
+        "channels": "bgr",
+        "output": layer,
+        "mean": [103.53 / 255, 116.28 / 255, 123.675 / 255],
+        "std": [57.375 / 255, 57.12 / 255, 58.395 / 255],
+    }

@@ -72,6 +72,15 @@ def test_explain_rejects_bad_predictions(tmp_path: Path) -> None:
     assert result.returncode == 1 and "invalid JSON" in result.stderr
 
 
+def test_explain_names_a_rule_this_machine_cannot_build_without_a_traceback(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - type: scene_change\n    embedder: {onnx: /nowhere/encoder.onnx}\n")
+    assert framescout("rules", "check", str(rules)).returncode == 0  # valid: the path is the device's
+    result = framescout("rules", "explain", str(rules), str(frames(tmp_path)))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{rules}: cannot load ONNX encoder /nowhere/encoder.onnx" in result.stderr
+
+
 def test_check_reports_where_limits_are_counted(tmp_path: Path) -> None:
     fleet = framescout("rules", "check", str(EXAMPLES / "fleet.yaml"))
     assert fleet.returncode == 0, fleet.stderr

@@ -67,6 +67,8 @@ def test_random_pick_prints_paths_and_is_seeded(folder: Path) -> None:
         (["--strategy", "margin"], "give --model"),
         (["--strategy", "magic"], "unknown strategy"),
         (["--upload", "acme/p"], "--project and --upload need --server"),
+        (["--views", "flip"], "--views: views compare a detector's predictions"),
+        (["--views", "flip,spin", "--strategy", "kcenter"], "--views: unknown view 'spin'"),
     ],
 )
 def test_bad_arguments_fail_clearly(folder: Path, args: list[str], message: str) -> None:

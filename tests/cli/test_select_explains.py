@@ -113,3 +113,70 @@ def test_a_report_path_that_is_a_folder_is_refused_before_scanning(folder: Path,
     result = framescout("select", "--images", str(folder), "--budget", "2", "--report", str(tmp_path))
     assert result.returncode == 1 and "is a folder; give the HTML file to write" in result.stderr
     assert "Traceback" not in result.stderr and "picked" not in result.stdout
+
+
+def test_default_pick_with_a_model_explains_every_pick_by_its_score_components(
+    folder: Path, tmp_path: Path, nanodet_path: Path
+) -> None:
+    out = tmp_path / "pick.json"
+    model = ["--model", str(nanodet_path), "--classes", str(nanodet_path.with_name("coco.names"))]
+    result = framescout("select", "--images", str(folder), "--budget", "10", *model, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["strategy"] == "errors_normalised" and report["budget_boxes"] is None
+    rows = report["picked"]
+    assert len(rows) == 10
+    for row in rows:  # every pick says why: the parts of its score
+        parts = row["score_components"]
+        assert parts["expected_errors"] == pytest.approx(
+            parts["expected_false_positives"] + parts["expected_misses"], abs=1e-5
+        )
+        expected = parts["expected_errors"] / (parts["expected_objects"] + 3)
+        assert parts["score"] == pytest.approx(expected, abs=1e-5)
+        assert parts["score"] == pytest.approx(row["uncertainty"]["errors_normalised"], abs=1e-5)
+        assert parts["class_weight"] == 1.0 and 0 <= parts["reported_boxes"] <= row["boxes"]
+        assert row["why"].startswith("errors_normalised ") and "expected errors" in row["why"]
+        assert all(0 <= b["chance_of_error"] <= 1 for b in row["doubtful_boxes"])
+    scores = [r["score_components"]["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert "errors" in result.stderr and "misses" in result.stderr  # the table shows the parts too
+
+
+def test_box_budget_and_class_weights(folder: Path, tmp_path: Path, nanodet_path: Path) -> None:
+    out, weights = tmp_path / "pick.json", tmp_path / "eval.json"
+    weights.write_text(json.dumps({"per_class": {"person": {"support": 900, "ap50": 0.7}}}))
+    result = framescout(
+        "select", "--images", str(folder), "--budget-boxes", "12", "--model", str(nanodet_path),
+        "--classes", str(nanodet_path.with_name("coco.names")), "--class-weights", str(weights),
+        "--out", str(out), "--show", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["budget_boxes"] == 12 and report["budget"] is None
+    boxes = [r["score_components"]["reported_boxes"] for r in report["picked"]]
+    assert sum(boxes) >= 12 and sum(boxes[:-1]) < 12  # the shortest prefix that reaches the budget
+    assert "expected boxes)" in result.stdout
+    weighted = [r for r in report["picked"] if r["classes"].get("person")]
+    assert any(r["score_components"]["class_weight"] != 1.0 for r in weighted)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give --budget N (images) or --budget-boxes N"),
+        (["--budget-boxes", "5"], "--budget-boxes counts predicted boxes: give --model"),
+        (["--budget", "2", "--class-weights", "nope.json"], "--class-weights nope.json: cannot read"),
+    ],
+)
+def test_budget_and_weight_errors_are_one_line(folder: Path, args: list[str], message: str) -> None:
+    result = framescout("select", "--images", str(folder), *args)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_class_weights_file_that_is_neither_format(folder: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "w.json"
+    bad.write_text('{"images": []}')
+    result = framescout("select", "--images", str(folder), "--budget", "2", "--class-weights", str(bad))
+    assert result.returncode == 1 and "expected an evaluation (per_class) or COCO" in result.stderr
+    assert "Traceback" not in result.stderr

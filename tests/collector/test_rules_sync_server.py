@@ -18,6 +18,7 @@ from framescout import Predictions
 from framescout.collector import Collector, RulesRefused, RulesSync, ServedRules
 from framescout.collector.rules_sync import CACHE_NAME
 from framescout.server.process import ServerProcess
+from video_cut import cut_stream
 
 PROJECT = "acme/cams"
 IMAGE = np.zeros((48, 64, 3), np.uint8)
@@ -128,3 +129,34 @@ def test_a_version_the_collector_refuses_is_ignored_and_the_previous_one_stays(
         newer: f"the collector refused rules {newer[:12]}: this device cannot run it"
     }
     assert json.loads((tmp_path / CACHE_NAME).read_text())["etag"] == first
+
+
+def test_pushed_novelty_rules_are_validated_followed_and_keep_their_model_across_a_version(
+    live: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    """Server-held ``scene_change`` rules: the server refuses a bad embedder with its key path; a
+    collector booted from the server keeps the cut of a real stream, and a new version that changes
+    only another rule leaves the scene model warm (`Sampler.swap`)."""
+    server, key = live
+    bad = {"rules": [{"type": "scene_change", "embedder": "clip"}]}
+    answer = httpx.put(
+        f"{server.url}/api/v1/projects/{PROJECT}/rules",
+        content=yaml.safe_dump(bad),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/yaml"},
+    )
+    assert answer.status_code == 422 and "rules[0].embedder: use color-texture" in answer.text
+    scene = {"name": "scene", "type": "scene_change"}
+    push(server, key, {"rules": [scene, {"name": "low", "type": "confidence", "below": 0.1}]})
+    stream = cut_stream()
+    cut = stream.cuts[0]
+    sync = RulesSync(server.url, key, PROJECT, cache_dir=tmp_path)
+    with Collector(rules_sync=sync, spool_dir=tmp_path / "spool") as collector:
+        steady = [
+            collector.observe(f, NONE, timestamp=i / 25).keep for i, f in enumerate(stream.frames[:cut])
+        ]
+        assert not any(steady)
+        newer = push(server, key, {"rules": [scene, {"name": "low", "type": "confidence", "below": 0.2}]})
+        assert sync.check(collector.offer_rules) is True
+        decision = collector.observe(stream.frames[cut], NONE, timestamp=cut / 25)
+        assert collector.status()["rules_etag"] == newer
+        assert decision.rule == "scene" and decision.reason.startswith("scene change: distance 0.")

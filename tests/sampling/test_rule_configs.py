@@ -21,6 +21,8 @@ SMALLEST: dict[str, tuple[dict[str, Any], type[Rule]]] = {
     "classes_present": ({"any_of": ["car"]}, rules.ClassesPresent),
     "every_nth": ({"class": "car", "n": 10}, rules.EveryNth),
     "uncertainty": ({"measure": "entropy", "above": 0.6}, rules.UncertaintyAbove),
+    "outlier": ({}, rules.EmbeddingOutlier),
+    "scene_change": ({}, rules.SceneChange),
 }
 """The smallest valid section of each rule type, and the rule it builds: a new type belongs here."""
 

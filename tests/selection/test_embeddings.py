@@ -189,3 +189,31 @@ def test_scan_keeps_embeddings_memory_mapped_and_drops_duplicates(photos: list[n
     assert isinstance(embeddings, np.memmap) and embeddings.shape == (8, embedder.dim)
     expected = embedder.embed([to_bgr(decode_image(jpegs[k])) for k in range(8)])
     np.testing.assert_allclose(embeddings, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("side", [128, 130])
+def test_color_texture_counts_each_grid_cell_as_a_count_per_cell_would(
+    photos: list[np.ndarray], side: int
+) -> None:
+    """The texture half is one weighted count over (cell, orientation); a count per cell of the 4x4
+    grid, written out here, gives the very same vector (pixels past the grid count in none)."""
+    descriptor = ColorTexture(side)
+    for photo in photos[:4]:
+        vector = descriptor.embed_one(photo)
+        small = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        magnitude, angle = cv2.cartToPolar(
+            cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3),
+            cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3),
+            angleInDegrees=True,
+        )
+        bins = (angle % 180 / 22.5).astype(np.int32).clip(0, 7)
+        cell = side // 4
+        texture = np.zeros((4, 4, 8), dtype=np.float32)
+        for r in range(4):
+            for c in range(4):
+                part = (slice(r * cell, (r + 1) * cell), slice(c * cell, (c + 1) * cell))
+                texture[r, c] = np.bincount(bins[part].reshape(-1), magnitude[part].reshape(-1), minlength=8)
+        expected = texture.reshape(-1)
+        # the vector's texture half is this count, scaled (to sum 1, then with the colour to norm 1)
+        np.testing.assert_allclose(vector[128:] / vector[128:].sum(), expected / expected.sum(), rtol=1e-6)

@@ -10,6 +10,7 @@ import pytest
 
 from framescout import Predictions
 from framescout.selection import STRATEGIES, Pool, SelectionError, kcenter_greedy, select
+from framescout.selection.pool import BOX_MEASURES
 
 
 def clustered(n_clusters: int = 5, per: int = 40, dim: int = 8, seed: int = 0) -> np.ndarray:
@@ -147,4 +148,4 @@ def test_each_strategy_needs_exactly_what_the_registry_says(name: str) -> None:
                 select(pool, 5, name)
         else:
             assert len(select(pool, 5, name)) == 5
-    assert declared.ranks_by in (None, "least_confidence", "margin", "entropy")
+    assert declared.ranks_by in (None, "least_confidence", "margin", "entropy", *BOX_MEASURES)

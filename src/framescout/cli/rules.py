@@ -141,7 +141,10 @@ def explain(
     cfg = _load(config)
     frames = read_frames(predictions)
     clock = ManualClock(0.0)
-    sampler = cfg.build(clock, shared=False)  # a replay must not spend the fleet's shared credit
+    try:
+        sampler = cfg.build(clock, shared=False)  # a replay must not spend the fleet's shared credit
+    except ValueError as exc:  # a rule this machine cannot build (an ONNX encoder it does not have)
+        fail(f"{config}: {exc}")
     carried = {model_version if f.get("model_version") is None else str(f["model_version"]) for f in frames}
     book = rules_thresholds.evaluation_book(
         evaluation, evaluation_from, carried, server=server, api_key=api_key

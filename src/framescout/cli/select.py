@@ -12,12 +12,26 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from framescout.cli._output import console, errors, fail
+from framescout.cli._select_sources import image_items, scan_on_ray, scoring_config
 from framescout.export import safe_name
 from framescout.predictions.box import Box, predictions_from_boxes
-from framescout.selection import STRATEGIES, ColorTexture, Embedder, OnnxEmbedder, SelectionError, select
-from framescout.selection.explain import PickDetail, explain
-from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups, list_images, scan
+from framescout.selection import STRATEGIES, SelectionError
+from framescout.selection.aggregation import class_weights_from_json
+from framescout.selection.explain import PickDetail
+from framescout.selection.folder import PoolItem, ScannedPool, duplicate_groups
+from framescout.selection.pipeline import (
+    CONFIDENCE,
+    NEAR_DUPLICATE_BITS,
+    default_strategy,
+    load_detector,
+    make_embedder,
+    pick,
+    scan_pool,
+)
+from framescout.selection.pool import BOX_MEASURES
 from framescout.selection.report import SheetEntry, write_contact_sheet
+from framescout.selection.scoring import check_views
+from framescout.selection.stability import VIEWS
 
 
 def _progress() -> Progress:
@@ -26,11 +40,8 @@ def _progress() -> Progress:
 
 
 def _detector(model: Path, model_format: str | None, classes: Path | None) -> Any:
-    from framescout import models  # the runners load onnxruntime: only when --model is used
-
     try:
-        names = models.load_class_names(classes) if classes else None
-        return models.OnnxDetector(model, class_names=names, format=model_format)
+        return load_detector(model, model_format, classes)
     except (OSError, ValueError) as exc:
         fail(str(exc))
 
@@ -51,13 +62,33 @@ def _project_items(client: Any, project: str) -> list[PoolItem]:
 
 
 def select_command(
-    images: Path | None = typer.Option(None, "--images", help="Folder of unlabelled images (recursive)."),
+    images: str | None = typer.Option(
+        None,
+        "--images",
+        help="Folder of unlabelled images (recursive), or s3://bucket/prefix (boto3's AWS_* variables).",
+    ),
     project: str | None = typer.Option(
         None, "--project", help="WORKSPACE/PROJECT on --server: pick among its unlabelled images."
     ),
-    budget: int = typer.Option(..., "--budget", "-n", min=1, help="How many images to pick."),
+    budget: int | None = typer.Option(
+        None, "--budget", "-n", min=1, help="How many images to pick (with --budget-boxes: at most)."
+    ),
+    budget_boxes: int | None = typer.Option(
+        None,
+        "--budget-boxes",
+        min=1,
+        help="Pick until the expected boxes to label (predicted boxes scoring >= 0.35) reach N.",
+    ),
     strategy: str | None = typer.Option(
-        None, help=f"One of: {', '.join(STRATEGIES)}. Default: margin_kcenter with a model, else kcenter."
+        None,
+        help=f"One of: {', '.join(STRATEGIES)}. Default: {default_strategy(True)} with a model, "
+        f"else {default_strategy(False)}.",
+    ),
+    class_weights: Path | None = typer.Option(
+        None,
+        "--class-weights",
+        help="Weigh classes by the labelled set: `framescout evaluate --json` output (support, AP50) "
+        "or COCO annotations (counts). Default with --project: the project's own evaluation.",
     ),
     model: Path | None = typer.Option(None, help="ONNX detector whose uncertainty ranks the pool."),
     model_format: str | None = typer.Option(
@@ -67,8 +98,14 @@ def select_command(
     embedder: Path | None = typer.Option(
         None, help="ONNX image encoder for diversity (default: a colour/texture descriptor)."
     ),
+    views: str = typer.Option(
+        "",
+        "--views",
+        help=f"Comma-separated views ({', '.join(VIEWS)}) the model also predicts on, to score how "
+        "stable its boxes are (each view is one more inference per image; needs --model).",
+    ),
     near_duplicate_bits: int = typer.Option(
-        4, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
+        NEAR_DUPLICATE_BITS, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
     ),
     seed: int = typer.Option(0, help="Random seed (ties, random strategy, first k-center pick)."),
     out: Path | None = typer.Option(None, help="Write the pick as JSON."),
@@ -89,17 +126,32 @@ def select_command(
     show: int = typer.Option(
         10, "--show", min=0, help="Rows of the why-picked table printed on stderr (0: none)."
     ),
+    ray: str | None = typer.Option(
+        None, "--ray", help="Score on a Ray cluster: auto (this machine's, else a new one) or HOST:PORT."
+    ),
+    ray_workers: int | None = typer.Option(
+        None, "--ray-workers", min=1, help="Ray actors scoring at once (default: one per CPU of the cluster)."
+    ),
 ) -> None:
     """Rank images by uncertainty and diversity, drop duplicates, and output the best BUDGET."""
     if (images is None) == (project is None):
         fail("give exactly one of --images FOLDER or --project WORKSPACE/PROJECT")
-    strategy = strategy or ("margin_kcenter" if (model or project) else "kcenter")
+    if budget is None and budget_boxes is None:
+        fail("give --budget N (images) or --budget-boxes N (expected boxes to label)")
+    strategy = strategy or default_strategy(bool(model or project))
     if strategy not in STRATEGIES:
         fail(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     if STRATEGIES[strategy].needs_model and model is None and project is None:
         fail(f"--strategy {strategy} ranks by model uncertainty: give --model (or use kcenter / random)")
+    if budget_boxes is not None and model is None and project is None:
+        fail("--budget-boxes counts predicted boxes: give --model (or --project with predictions)")
+    weights = _read_class_weights(class_weights) if class_weights else None
     if report is not None and report.is_dir():
         fail(f"--report {report} is a folder; give the HTML file to write")
+    if ray is not None and images is None:
+        fail("--ray scores --images (a folder or s3://bucket/prefix), not --project")
+    if ray_workers is not None and ray is None:
+        fail("--ray-workers sets the actors of --ray: give --ray auto or --ray HOST:PORT")
     if (upload or project) and not (server and api_key):
         fail("--project and --upload need --server and --api-key (or FRAMESCOUT_SERVER / FRAMESCOUT_API_KEY)")
     client = None
@@ -109,41 +161,63 @@ def select_command(
         client = Client(server, api_key)
     try:
         if images is not None:
-            if not images.is_dir():
-                fail(f"{images} is not a folder")
-            items = [PoolItem(str(p), p.read_bytes) for p in list_images(images)]
-            where = str(images)
+            items = image_items(images)
+            where = images
         else:
             assert client is not None and project is not None
             items = _fetch(client, project)
             where = project
         if not items:
             fail(f"no images found in {where}")
+        view_names = _views(views, model is not None)
         detector = _detector(model, model_format, classes) if model else None
-        features: Embedder | None = None
-        if STRATEGIES[strategy].needs_embeddings:
-            try:
-                features = OnnxEmbedder(embedder) if embedder else ColorTexture()
-            except ValueError as exc:
-                fail(str(exc))
+        if weights is None and client is not None and project is not None:
+            weights = _project_class_weights(client, project)
         with _progress() as progress:
             task = progress.add_task("reading images", total=len(items))
-            scanned = scan(
-                items,
-                embedder=features,
-                detector=detector,
-                near_duplicate_bits=near_duplicate_bits,
-                progress=lambda done: progress.update(task, completed=done),
-            )
+            try:
+                if ray is not None:  # the same scoring on the cluster (the model was loaded here: checked)
+                    make_embedder(strategy, embedder)  # a bad --embedder fails here, not in an actor
+                    config = scoring_config(
+                        model=model,
+                        model_format=model_format,
+                        classes=classes,
+                        embedder=embedder,
+                        want_embeddings=STRATEGIES[strategy].needs_embeddings,
+                        views=view_names,
+                        confidence=CONFIDENCE,
+                    )
+                    scanned = scan_on_ray(
+                        ray,
+                        items,
+                        config,
+                        workers=ray_workers,
+                        near_duplicate_bits=near_duplicate_bits,
+                        progress=lambda done: progress.update(task, completed=done),
+                    )
+                else:
+                    scanned = scan_pool(
+                        items,
+                        strategy,
+                        detector=detector,
+                        embedder=embedder,
+                        views=view_names,
+                        near_duplicate_bits=near_duplicate_bits,
+                        progress=lambda done: progress.update(task, completed=done),
+                    )
+            except ValueError as exc:  # a bad --embedder
+                fail(str(exc))
         if not scanned.items:
             fail(f"none of the {len(items)} image(s) in {where} could be read")
         try:
-            picked = select(scanned.pool, budget, strategy, seed=seed)
+            result = pick(
+                scanned, strategy, budget=budget, budget_boxes=budget_boxes, seed=seed, class_weights=weights
+            )
         except SelectionError as exc:
             fail(str(exc))
-        details = explain(scanned.pool, picked, strategy)
+        scanned, picked, details = result.scanned, result.indices, result.details
         groups = duplicate_groups(scanned)
-        _report(scanned, picked, details, groups, strategy, len(items), budget, out, copy_to)
+        _report(scanned, picked, details, groups, strategy, len(items), (budget, budget_boxes), out, copy_to)
         if show:
             _table(scanned, details, groups, strategy, show)
         if report:
@@ -156,6 +230,16 @@ def select_command(
             client.close()
 
 
+def _views(text: str, has_model: bool) -> tuple[str, ...]:
+    """``--views flip,rescale`` as view names, checked (unknown names, no model: one-line errors)."""
+    names = tuple(v.strip() for v in text.split(",") if v.strip() and v.strip() != "none")
+    try:
+        check_views(names, has_model=has_model)
+    except ValueError as exc:
+        fail(f"--views: {exc}")
+    return names
+
+
 def _fetch(client: Any, project: str) -> list[PoolItem]:
     from framescout.client import FramescoutError
 
@@ -163,6 +247,26 @@ def _fetch(client: Any, project: str) -> list[PoolItem]:
         return _project_items(client, project)
     except FramescoutError as exc:
         fail(f"cannot list {project}: {exc}")
+
+
+def _read_class_weights(path: Path) -> dict[str, float]:
+    try:
+        return class_weights_from_json(json.loads(path.read_text()))
+    except OSError as exc:
+        fail(f"--class-weights {path}: cannot read: {exc.strerror or exc}")
+    except (ValueError, TypeError, AttributeError) as exc:
+        fail(f"--class-weights {path}: {exc}")
+
+
+def _project_class_weights(client: Any, project: str) -> dict[str, float] | None:
+    """Weights from the project's evaluation of its newest evaluable model version, if it has one."""
+    from framescout.client import FramescoutError
+
+    try:
+        version = client.evaluation_versions(project).get("default")
+        return class_weights_from_json(client.evaluation(project, version)) if version else None
+    except (FramescoutError, ValueError):
+        return None
 
 
 def _why(detail: PickDetail, group: list[str]) -> dict[str, Any]:
@@ -178,6 +282,11 @@ def _why(detail: PickDetail, group: list[str]) -> dict[str, Any]:
         ),
         "boxes": detail.boxes,
         "classes": detail.classes,
+        "score_components": {k: round(v, 6) for k, v in detail.components.items()},
+        "doubtful_boxes": [
+            {"class": name, "confidence": round(conf, 4), "chance_of_error": round(chance, 4)}
+            for name, conf, chance in detail.doubtful
+        ],
         "duplicate_group": {"size": 1 + len(group), "members": group[:50]},
     }
 
@@ -193,11 +302,15 @@ def _table(
     table.add_column("image", overflow="fold", max_width=48)
     measure = details[0].measure if details else None
     if measure:
-        table.add_column(measure, justify="right")
+        table.add_column("score" if measure in BOX_MEASURES else measure, justify="right")
         table.add_column("rank", justify="right")
     distances = any(d.distance_at_pick is not None for d in details)
     if distances:
         table.add_column("distance", justify="right")
+    parts = bool(details and details[0].components)
+    if parts:
+        for column in ("errors", "FP", "misses", "objects", "boxes"):
+            table.add_column(column, justify="right")
     table.add_column("dups", justify="right")
     for d in details[:rows]:
         name = scanned.items[d.index].name
@@ -206,6 +319,12 @@ def _table(
             cells += [f"{d.uncertainty[measure]:.4f}", f"#{d.uncertainty_rank}"]
         if distances:
             cells.append("-" if d.distance_at_pick is None else f"{d.distance_at_pick:.3f}")
+        if parts:
+            c = d.components
+            cells += [
+                f"{c[k]:.1f}" for k in ("expected_errors", "expected_false_positives", "expected_misses")
+            ]
+            cells += [f"{c['expected_objects']:.1f}", str(int(c["reported_boxes"]))]
         cells.append(str(1 + len(groups.get(name, []))))
         table.add_row(*cells)
     errors.print(table)
@@ -249,7 +368,7 @@ def _report(
     groups: dict[str, list[str]],
     strategy: str,
     total: int,
-    budget: int,
+    budgets: tuple[int | None, int | None],
     out: Path | None,
     copy_to: Path | None,
 ) -> None:
@@ -257,6 +376,11 @@ def _report(
     console.print(
         f"{total} image(s): {len(scanned.skipped)} unreadable, {len(scanned.duplicates)} duplicate(s), "
         f"{len(scanned.items)} in the pool; picked {len(chosen)} by {strategy}"
+        + (
+            f" ({sum(int(d.components.get('reported_boxes', 0)) for d in details)} expected boxes)"
+            if budgets[1]
+            else ""
+        )
     )
     for name, reason in list(scanned.skipped.items())[:10]:
         console.print(f"  [yellow]skipped[/] {escape(name)}: {escape(reason)}")
@@ -267,7 +391,8 @@ def _report(
         ]
         report = {
             "strategy": strategy,
-            "budget": budget,
+            "budget": budgets[0],
+            "budget_boxes": budgets[1],
             "picked": rows,
             "skipped": scanned.skipped,
             "duplicates": scanned.duplicates,

@@ -269,7 +269,7 @@ class Collector:
         version = model_version or self.model_version
         if self._evaluated and version != self._tracked:
             self._track(version)
-        decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp)
+        decision = self.sampler.decide(predictions, model_version=version, timestamp=timestamp, image=image)
         self.counters.observed(decision.rule, decision.limited, nothing_detected=len(predictions) == 0)
         if decision.keep and decision.rule is not None:
             route = self.routes.get(decision.rule, Route())

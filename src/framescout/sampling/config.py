@@ -22,6 +22,9 @@ from framescout.sampling.engine import Sampler
 from framescout.sampling.rule_configs import ConditionalsConfig, RuleConfig
 from framescout.sampling.storage_uri import is_shared
 
+PIXEL_RULES = ("outlier", "scene_change")
+"""Rule types that look at the image, not the predictions (`framescout.sampling.rules.novelty`)."""
+
 ConfigFormat = Literal["yaml", "json"]
 """How a rules text is written (JSON is read by the JSON parser, for its line:column messages)."""
 
@@ -113,14 +116,22 @@ class SamplingConfig(StrictModel):
 
     def notes(self) -> list[str]:
         """Things worth telling the user about a valid configuration."""
+        notes = []
+        pixels = [rule.name or rule.type for rule in self.rules if rule.type in PIXEL_RULES]
+        if pixels:
+            notes.append(
+                f"{', '.join(pixels)}: these rules describe the frame's pixels (the collector gives them "
+                "each frame), so prediction-only replays such as 'rules explain' never keep a frame by them"
+            )
         novelty = self.novelty_settings()
         if novelty is None:
-            return []
+            return notes
         source = "the novelty section" if self.novelty else "the conditionals' similarity keys"
         return [
+            *notes,
             f"novelty ({source}): the collector skips kept frames whose similarity to the last kept frame "
             f"is above {novelty.threshold:g}; it compares images, so prediction-only replays such as "
-            "'rules explain' do not apply it"
+            "'rules explain' do not apply it",
         ]
 
 

@@ -68,6 +68,8 @@ def diagnose(error: Any, data: Any, root: type[BaseModel]) -> Problem:
             parts.append(str(key))
             keys.append(str(key))
             node = node.get(key) if isinstance(node, dict) else None
+            if key == "embedder" and i + 1 < len(loc) and loc[i + 1] == "onnx":
+                i += 1  # the tag of the encoder form (`rule_configs.Embedder`), not a key users wrote
         i += 1
     where = ".".join(parts) or "(top level)"
     path = ".".join(keys)

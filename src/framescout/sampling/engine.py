@@ -87,14 +87,16 @@ class Sampler:
         *,
         model_version: str | None = None,
         timestamp: float | None = None,
+        image: Any = None,
     ) -> Decision:
         """Decide for one frame. ``timestamp`` (the frame's own time, e.g. its time in a recorded video)
-        defaults to the sampler's clock; the rules and the in-process limits both count on it."""
+        defaults to the sampler's clock; the rules and the in-process limits both count on it. ``image``
+        (the frame's pixels) is for the rules that describe them (``outlier``, ``scene_change``)."""
         with self._lock:
             now = self.clock() if timestamp is None else timestamp
             self._frame_time = now
             try:
-                return self._decide(Frame(predictions, now, model_version))
+                return self._decide(Frame(predictions, now, model_version, image))
             finally:
                 if timestamp is None:
                     self._frame_time = None

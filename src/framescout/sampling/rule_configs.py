@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, PositiveFloat, Tag, field_validator, model_validator
 
 from framescout.sampling import rules
 from framescout.sampling.config_types import (
@@ -307,6 +307,99 @@ class UncertaintyConfig(RuleConfigBase):
         return rules.UncertaintyAbove(
             self.measure, self.above, aggregate=self.aggregate, empty=self.empty, **self.common()
         )
+
+
+class OnnxEncoderConfig(StrictModel):
+    """An ONNX image encoder for the novelty rules (`framescout.selection.OnnxEmbedder`'s settings).
+
+    The path is the device's: it is checked for its form here and loaded when the rules are built on
+    the device (a server holding the rules need not have the file)."""
+
+    onnx: Annotated[str, Field(min_length=1, max_length=4096)]
+    size: tuple[Annotated[int, Field(ge=8, le=2048)], Annotated[int, Field(ge=8, le=2048)]] = (224, 224)
+    channels: Literal["rgb", "bgr"] = "rgb"
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[PositiveFloat, PositiveFloat, PositiveFloat] = (0.229, 0.224, 0.225)
+    output: str | None = None
+
+    @field_validator("onnx")
+    @classmethod
+    def _onnx_file(cls, value: str) -> str:
+        if not value.lower().endswith(".onnx"):
+            raise ValueError("must be the path of an .onnx file")
+        return value
+
+
+def _embedder_kind(value: Any) -> str | None:
+    """Which form an ``embedder`` value takes: the descriptor's name or an encoder's section."""
+    if value == "color-texture":
+        return "color-texture"
+    return "onnx" if isinstance(value, Mapping | OnnxEncoderConfig) else None
+
+
+Embedder = Annotated[
+    Annotated[Literal["color-texture"], Tag("color-texture")] | Annotated[OnnxEncoderConfig, Tag("onnx")],
+    Discriminator(
+        _embedder_kind,
+        custom_error_type="embedder",
+        custom_error_message="use color-texture, or {onnx: path/to/encoder.onnx} for an ONNX image encoder",
+    ),
+]
+"""``color-texture`` (no model, the default) or ``{onnx: path, ...}``."""
+
+
+class FeatureRuleConfig(RuleConfigBase):
+    """The keys both novelty rules take: which features, how rare a frame must be (``percentile``), the
+    distance floor a steady camera stays under, the warm-up and the stride (``every``)."""
+
+    embedder: Embedder = "color-texture"
+    percentile: Annotated[float, Field(gt=0, lt=0.5)] | None = None
+    """Default: the rule's (`EmbeddingOutlier.default_percentile`, `SceneChange.default_percentile`)."""
+    min_distance: Annotated[float, Field(ge=0, le=2)] = 0.02
+    warmup: Annotated[int, Field(ge=2, le=10_000)] | None = None
+    """Default: the rule's ``default_warmup``."""
+    every: Annotated[int, Field(ge=1, le=10_000)] = 1
+
+    def features(self) -> dict[str, Any]:
+        """The keyword arguments both novelty rules take."""
+        embedder = self.embedder if isinstance(self.embedder, str) else self.embedder.model_dump()
+        return {
+            "embedder": embedder,
+            "percentile": self.percentile,
+            "min_distance": self.min_distance,
+            "warmup": self.warmup,
+            "every": self.every,
+            **self.common(),
+        }
+
+
+@rule_type
+class OutlierConfig(FeatureRuleConfig):
+    """Frames far from the recent ones (``window`` frames' mean direction)."""
+
+    type: Literal["outlier"]
+    window: Annotated[int, Field(ge=2, le=10_000)] = 64
+
+    @model_validator(mode="after")
+    def _warmup_fits(self) -> OutlierConfig:
+        warmup = rules.EmbeddingOutlier.default_warmup if self.warmup is None else self.warmup
+        if warmup > self.window:
+            raise ValueError(f"warmup ({warmup}) cannot exceed window ({self.window})")
+        return self
+
+    def build(self, seed: int | None) -> rules.Rule:
+        return rules.EmbeddingOutlier(window=self.window, **self.features())
+
+
+@rule_type
+class SceneChangeConfig(FeatureRuleConfig):
+    """The frame where the scene changes (against a moving average of the scene)."""
+
+    type: Literal["scene_change"]
+    smoothing: Annotated[float, Field(gt=0, le=1)] = 0.1
+
+    def build(self, seed: int | None) -> rules.Rule:
+        return rules.SceneChange(smoothing=self.smoothing, **self.features())
 
 
 # Any registered rule type, picked by its ``type`` key. Type checkers see the common base (a union

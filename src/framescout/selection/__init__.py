@@ -1,5 +1,11 @@
 """Batch selection and novelty: pick what to label next from a pool, skip what was already seen."""
 
+# OpenCV before usearch (selection.index): usearch 2.26.2-2.26.6 carry their own C++ runtime, and when
+# one is the first loaded, a later `import onnxruntime` (a detector, an ONNX embedder) crashes the
+# process (SIGSEGV). pyproject.toml keeps usearch below 2.26.2; loading OpenCV first, which links the
+# system's libstdc++, also avoids it for an install that has one of those (tests/test_native_imports.py).
+import cv2  # noqa: F401
+
 from framescout.selection.dedup import DedupResult, remove_duplicates
 from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder, PerceptualHash, hamming
 from framescout.selection.explain import PickDetail, Selection, explain, select_explained

@@ -80,6 +80,11 @@ class ColorTexture:
     def __init__(self, side: int = 128) -> None:
         self.side = side
         self.dim = 8 * 4 * 4 + 4 * 4 * 8
+        band = np.arange(side) // (side // 4)  # each pixel's grid row / column; 4 = past the grid
+        inside = (band[:, None] < 4) & (band[None, :] < 4)
+        self._cells = np.where(inside, (band[:, None] * 4 + band[None, :]) * 8, 16 * 8).astype(np.int32)
+        """Per pixel, the first texture slot of its grid cell (cell x 8 orientations); pixels past
+        the 4x4 grid (a side not divisible by 4) go to a 17th cell that is dropped."""
 
     def embed_one(self, image: Any) -> NDArray[np.float32]:
         bgr = cv2.resize(to_bgr(image), (self.side, self.side), interpolation=cv2.INTER_AREA)
@@ -91,12 +96,10 @@ class ColorTexture:
         gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
         magnitude, angle = cv2.cartToPolar(gx, gy, angleInDegrees=True)
         bins = (angle % 180 / 22.5).astype(np.int32).clip(0, 7)
-        cell = self.side // 4
-        texture = np.zeros((4, 4, 8), dtype=np.float32)
-        for r in range(4):
-            for c in range(4):
-                sl = (slice(r * cell, (r + 1) * cell), slice(c * cell, (c + 1) * cell))
-                texture[r, c] = np.bincount(bins[sl].reshape(-1), magnitude[sl].reshape(-1), minlength=8)
+        # One weighted count over (grid cell, orientation): each bin adds its pixels in the same
+        # row-major order as a count per cell would, so the result is the same, in one call.
+        slots = (self._cells + bins).reshape(-1)
+        texture = np.bincount(slots, magnitude.reshape(-1), minlength=17 * 8)[: 16 * 8].astype(np.float32)
         colour /= max(float(colour.sum()), 1.0)
         texture_flat = texture.reshape(-1)
         texture_flat /= max(float(texture_flat.sum()), 1e-6)

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from framescout.selection.kcenter import min_distances
-from framescout.selection.pool import Pool, SelectionError
+from framescout.selection.pool import BOX_MEASURES, Pool, SelectionError
 from framescout.selection.strategies import STRATEGIES, select
 
 MEASURES = ("least_confidence", "margin", "entropy")
@@ -45,6 +45,13 @@ class PickDetail:
     boxes: int | None = None
     classes: dict[str, int] = field(default_factory=dict)
     """Predicted boxes per class (detector pools)."""
+    components: dict[str, float] = field(default_factory=dict)
+    """The box-aware score's parts (detector pools): ``score`` under the strategy's aggregation,
+    ``expected_errors`` = ``expected_false_positives`` + ``expected_misses``, ``expected_objects``,
+    ``reported_boxes`` (the box budget's cost), ``class_weight``, and with views ``stability`` and
+    ``only_in_other_views`` (`framescout.selection.aggregation.ImageErrors.components`)."""
+    doubtful: list[tuple[str, float, float]] = field(default_factory=list)
+    """Up to three boxes adding the most expected error: (class, confidence, chance of error)."""
     reason: str = ""
     """One line: what put the item there."""
 
@@ -73,16 +80,24 @@ def explain(pool: Pool, picked: Sequence[int] | NDArray[np.intp], strategy: str)
     scores = _uncertainties(pool)
     declared = STRATEGIES.get(strategy)
     measure = declared.ranks_by if scores and declared else None
-    ranks = _ranks(scores[measure]) if measure else None
+    ranked = pool.uncertainty(measure) if measure in BOX_MEASURES else scores.get(measure or "")
+    ranks = None if ranked is None else _ranks(ranked)
+    aggregate = BOX_MEASURES.get(measure or "", "normalised")
     at_pick, to_labelled = _distances(pool, order)
     details = []
     for k, index in enumerate(map(int, order)):
         unc = {m: float(v[index]) for m, v in scores.items()}
         counts: Counter[str] = Counter()
         boxes = None
+        components: dict[str, float] = {}
+        doubtful: list[tuple[str, float, float]] = []
         if pool.predictions is not None:
             counts.update(pool.predictions[index].class_name)
             boxes = len(pool.predictions[index])
+            errors = pool.errors[index]
+            components, doubtful = errors.components(aggregate), list(errors.doubtful)
+        if ranked is not None and measure is not None:
+            unc = {**unc, measure: float(ranked[index])} if measure in BOX_MEASURES else unc
         detail = PickDetail(
             rank=k + 1,
             index=index,
@@ -93,6 +108,8 @@ def explain(pool: Pool, picked: Sequence[int] | NDArray[np.intp], strategy: str)
             distance_to_labelled=None if to_labelled is None else float(to_labelled[k]),
             boxes=boxes,
             classes=dict(counts.most_common()),
+            components=components,
+            doubtful=doubtful,
         )
         details.append(_with_reason(detail, strategy, n))
     return details
@@ -139,12 +156,31 @@ def _distances(
     return at_pick, to_labelled
 
 
+def _box_reason(d: PickDetail) -> str:
+    """E.g. ``3.1 expected errors (1.2 false positives, 1.9 misses) in 4.0 expected objects``."""
+    c = d.components
+    text = (
+        f"{c['expected_errors']:.1f} expected errors ({c['expected_false_positives']:.1f} false positives, "
+        f"{c['expected_misses']:.1f} misses) in {c['expected_objects']:.1f} expected objects"
+    )
+    if c.get("class_weight", 1.0) != 1.0:
+        text += f", class weight {c['class_weight']:.2f}"
+    if "stability" in c:
+        text += f", disagreement across views {c['stability']:.2f}"
+    if d.doubtful:
+        name, confidence, chance = d.doubtful[0]
+        text += f"; most doubtful: {name} {confidence:.2f} ({chance:.0%} error)"
+    return text
+
+
 def _with_reason(d: PickDetail, strategy: str, n: int) -> PickDetail:
     parts = []
     if strategy == "random":
         parts.append("random draw")
     if d.measure and strategy != "random":
         parts.append(f"{d.measure} {d.uncertainty[d.measure]:.3f} (#{d.uncertainty_rank} of {n})")
+    if d.measure in BOX_MEASURES and d.components:
+        parts.append(_box_reason(d))
     declared = STRATEGIES.get(strategy)
     if declared and declared.needs_embeddings:
         if d.distance_at_pick is None:

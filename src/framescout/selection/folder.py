@@ -1,31 +1,27 @@
-"""Scan unlabelled images (a folder, or a server project) into a selection pool: hash, decode,
-deduplicate, embed, and (optionally) run a detector so uncertainty strategies have predictions."""
+"""Scan unlabelled images (a folder, or a server project) into a selection pool: each image is scored
+by `framescout.selection.scoring` (hash, decode, embed, and optionally a detector's predictions and
+their stability across views), then duplicates are dropped."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from framescout.imaging import ImageError, decode_image, sha256_hex, to_bgr
 from framescout.predictions import Predictions
 from framescout.selection.dedup import remove_duplicates
-from framescout.selection.embedders import Embedder, PerceptualHash
+from framescout.selection.embedders import Embedder
 from framescout.selection.pool import Pool
+from framescout.selection.scoring import Detector, ScoredImage, Scorer
+from framescout.selection.stability import Stability
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-
-
-class Detector(Protocol):
-    """What selection needs of a model runner (see `framescout.models`)."""
-
-    def predict(self, image: Any, confidence: float = ..., iou: float = ...) -> Predictions: ...
 
 
 @dataclass(frozen=True)
@@ -75,49 +71,102 @@ def scan(
     embedder: Embedder | None = None,
     detector: Detector | None = None,
     confidence: float = 0.05,
+    views: Sequence[str] = (),
     near_duplicate_bits: int = 4,
     progress: Callable[[int], None] | None = None,
+    scorer: Scorer | None = None,
 ) -> ScannedPool:
-    """Read every image once: content hash, pHash, optional embedding and predictions. Unreadable and
-    corrupt images are skipped with the reason; exact and near duplicates are dropped before selection."""
-    hasher = PerceptualHash()
+    """Read every image once: content hash, pHash, optional embedding, predictions and their stability
+    under ``views`` (all by one `Scorer`, in batches). Unreadable and corrupt images are skipped with
+    the reason; exact and near duplicates are dropped before selection. A ready ``scorer`` replaces
+    ``embedder``, ``detector``, ``confidence`` and ``views``."""
+    if scorer is not None:
+        return _assemble(items, _score_batches(items, scorer, progress), near_duplicate_bits, len(items))
+    own = Scorer(detector=detector, embedder=embedder, views=views, confidence=confidence)
+    try:
+        return _assemble(items, _score_batches(items, own, progress), near_duplicate_bits, len(items))
+    finally:
+        own.close()
+
+
+def scan_scored(
+    items: Sequence[PoolItem], scored: Sequence[ScoredImage | str], near_duplicate_bits: int = 4
+) -> ScannedPool:
+    """A pool from images scored elsewhere (e.g. by Ray workers): ``scored[i]`` is item ``i``'s
+    `ScoredImage`, or why it was skipped. Gives what `scan` gives for the same scores."""
+    if len(scored) != len(items):
+        raise ValueError(f"{len(items)} items but {len(scored)} scores")
+    return _assemble(items, iter(scored), near_duplicate_bits, len(items))
+
+
+SCORE_BATCH = 32
+"""Images read and handed to `Scorer.score_many` at a time by `scan`."""
+
+
+def _score_batches(
+    items: Sequence[PoolItem], scorer: Scorer, progress: Callable[[int], None] | None
+) -> Iterator[ScoredImage | str]:
+    """Each item's score (or skip reason) in order, scoring `SCORE_BATCH` items at a time."""
+    for start in range(0, len(items), SCORE_BATCH):
+        batch = items[start : start + SCORE_BATCH]
+        results: list[ScoredImage | str | None] = [None] * len(batch)
+        blobs: list[bytes] = []
+        where: list[int] = []
+        for i, item in enumerate(batch):
+            try:
+                blobs.append(item.read())
+                where.append(i)
+            except OSError as exc:
+                results[i] = f"unreadable: {exc.strerror or exc}"
+        for i, scored in zip(where, scorer.score_many(blobs), strict=True):
+            results[i] = scored
+        for done, result in enumerate(results, start=start + 1):
+            assert result is not None
+            yield result
+            if progress:
+                progress(done)
+
+
+def _assemble(
+    items: Sequence[PoolItem], scored: Iterator[ScoredImage | str], near_duplicate_bits: int, capacity: int
+) -> ScannedPool:
+    """Deduplicate scored items into a pool; embeddings stream into a memory map as they come."""
     kept: list[PoolItem] = []
     hashes: list[str] = []
     phashes: list[NDArray[np.uint8]] = []
-    vectors = _VectorStore(len(items)) if embedder is not None else None
+    vectors = _VectorStore(capacity)
     predictions: list[Predictions] = []
+    stability: list[Stability] = []
     skipped: dict[str, str] = {}
-    for done, item in enumerate(items, start=1):
-        try:
-            data = item.read()
-            image = to_bgr(decode_image(data))
-        except OSError as exc:
-            skipped[item.name] = f"unreadable: {exc.strerror or exc}"
-        except ImageError as exc:
-            skipped[item.name] = f"{exc.code}: {exc}"
-        else:
-            kept.append(item)
-            hashes.append(sha256_hex(data))
-            phashes.append(hasher.hash_one(image))
-            if embedder is not None and vectors is not None:
-                vectors.append(embedder.embed([image])[0])
-            if detector is not None:
-                predictions.append(detector.predict(image, confidence=confidence))
-            elif item.predictions is not None:
-                predictions.append(item.predictions)
-        if progress:
-            progress(done)
+    for item, result in zip(items, scored, strict=True):
+        if isinstance(result, str):
+            skipped[item.name] = result
+            continue
+        kept.append(item)
+        hashes.append(result.sha256)
+        phashes.append(result.phash)
+        if result.embedding is not None:
+            vectors.append(result.embedding)
+        if result.predictions is not None:
+            predictions.append(result.predictions)
+        elif item.predictions is not None:
+            predictions.append(item.predictions)
+        if result.stability is not None:
+            stability.append(result.stability)
     if predictions and len(predictions) != len(kept):
         raise ValueError(
             "some items carry predictions and others do not; give a detector to predict them all"
         )
+    if vectors.count not in (0, len(kept)) or len(stability) not in (0, len(kept)):
+        raise ValueError("some scored images carry embeddings or stability and others do not")
     packed = np.stack(phashes) if phashes else np.zeros((0, 8), dtype=np.uint8)
     dedup = remove_duplicates(hashes, packed, max_distance=near_duplicate_bits)
     keep = np.flatnonzero(dedup.keep)
     duplicates = {kept[i].name: kept[j].name for i, j in dedup.duplicate_of.items()}
     pool = Pool(
-        embeddings=vectors.keep(keep) if vectors is not None and len(keep) else None,
+        embeddings=vectors.keep(keep) if len(keep) else None,
         predictions=[predictions[i] for i in keep] if predictions else None,
+        stability=[stability[i] for i in keep] if stability else None,
         size=len(keep),
     )
     return ScannedPool(

@@ -72,6 +72,22 @@ def entropy_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArr
     return _top(pool.uncertainty("entropy"), budget, rng)
 
 
+def errors_sum_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+    """Items with the most expected errors (false positives + misses; `selection.aggregation`)."""
+    return _top(pool.uncertainty("errors_sum"), budget, rng)
+
+
+def errors_mean_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+    """Items with the most expected errors per expected object (the best yield per labelled box)."""
+    return _top(pool.uncertainty("errors_mean"), budget, rng)
+
+
+def errors_normalised_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
+    """Items with the most expected errors per (expected objects + a prior of a few boxes): many
+    mistakes per image *and* per box; the default with a detector (docs/selection.md says why)."""
+    return _top(pool.uncertainty("errors_normalised"), budget, rng)
+
+
 def kcenter_strategy(pool: Pool, budget: int, rng: np.random.Generator) -> NDArray[np.intp]:
     """Core-set: cover the embedding space, starting from what is labelled."""
     return kcenter_greedy(
@@ -156,6 +172,9 @@ STRATEGIES: dict[str, RegisteredStrategy] = {
     "least_confidence": RegisteredStrategy(least_confidence_strategy, ranks_by="least_confidence"),
     "margin": RegisteredStrategy(margin_strategy, ranks_by="margin"),
     "entropy": RegisteredStrategy(entropy_strategy, ranks_by="entropy"),
+    "errors_sum": RegisteredStrategy(errors_sum_strategy, ranks_by="errors_sum"),
+    "errors_mean": RegisteredStrategy(errors_mean_strategy, ranks_by="errors_mean"),
+    "errors_normalised": RegisteredStrategy(errors_normalised_strategy, ranks_by="errors_normalised"),
     "kcenter": RegisteredStrategy(kcenter_strategy, needs_embeddings=True),
     "margin_kcenter": RegisteredStrategy(margin_kcenter_strategy, ranks_by="margin", needs_embeddings=True),
     "ranked_batch": RegisteredStrategy(ranked_batch_strategy, ranks_by="margin", needs_embeddings=True),

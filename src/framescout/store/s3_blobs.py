@@ -13,16 +13,16 @@ on the rare duplicate that reaches the store (the server answers duplicates from
 Configuration is boto3's own: ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``),
 ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``. `S3BlobStore.open` checks the
 bucket once (HEAD bucket) and turns every botocore failure into a `BlobStoreUnavailable` whose message
-names the setting to fix. boto3 is the ``s3`` extra, imported only here.
+names the setting to fix. boto3 is the ``s3`` extra, imported on first use (`framescout.s3_config`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 from framescout.imaging import sha256_hex
+from framescout.s3_config import endpoint_setting, s3_client
 from framescout.store.blob_url import BlobStoreUnavailable
 from framescout.store.blobs import _check_hash
 
@@ -30,14 +30,6 @@ S3_EXTRA_HINT = "s3:// blob URLs need boto3: pip install 'framescout[s3]'"
 CHUNK = 1024 * 1024
 PUT_ATTEMPTS = 3
 HEAD_FIRST_BYTES = 8 * 1024 * 1024
-
-
-def endpoint_setting() -> str:
-    """Which variable gives the endpoint, with its value, for error messages."""
-    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
-        if os.environ.get(name):
-            return f"{name}={os.environ[name]}"
-    return "AWS_ENDPOINT_URL (unset: AWS S3 itself)"
 
 
 class S3BlobStore:
@@ -52,20 +44,9 @@ class S3BlobStore:
     def open(cls, bucket: str, prefix: str = "") -> S3BlobStore:
         """A store over ``bucket`` configured from the ``AWS_*`` variables, checked with one HEAD."""
         try:
-            import boto3
-            from botocore.config import Config
+            client = s3_client()
         except ImportError:
             raise BlobStoreUnavailable(S3_EXTRA_HINT) from None
-        config = Config(
-            connect_timeout=5,
-            read_timeout=60,
-            retries={"max_attempts": 3, "mode": "standard"},
-            # S3-compatible servers differ in their support of the newer default checksums
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        )
-        try:
-            client = boto3.session.Session().client("s3", config=config)
         except Exception as exc:  # e.g. an endpoint URL that is not a URL
             raise BlobStoreUnavailable(f"cannot configure S3 ({endpoint_setting()}): {exc}") from None
         store = cls(client, bucket, prefix)

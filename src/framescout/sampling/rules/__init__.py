@@ -12,6 +12,7 @@ from framescout.sampling.rules.confidence import (
 )
 from framescout.sampling.rules.counts import ClassesPresent, DetectionCount, EveryNth
 from framescout.sampling.rules.evaluated import EvaluatedSchedule
+from framescout.sampling.rules.novelty import EmbeddingOutlier, SceneChange
 from framescout.sampling.rules.random import RandomSample, TimeQuota
 from framescout.sampling.rules.uncertainty import UncertaintyAbove
 
@@ -21,6 +22,7 @@ __all__ = [
     "ConfidenceBetween",
     "ConfidenceNear",
     "DetectionCount",
+    "EmbeddingOutlier",
     "EvaluatedSchedule",
     "EveryNth",
     "NothingDetected",
@@ -28,6 +30,7 @@ __all__ = [
     "RandomSample",
     "RoboflowConditionals",
     "Rule",
+    "SceneChange",
     "ThresholdSchedule",
     "TimeQuota",
     "UncertaintyAbove",
