@@ -146,6 +146,8 @@ def select_command(
     if budget_boxes is not None and model is None and project is None:
         fail("--budget-boxes counts predicted boxes: give --model (or --project with predictions)")
     weights = _read_class_weights(class_weights) if class_weights else None
+    if class_weights is not None and model is None and project is None:
+        fail("--class-weights weighs predicted boxes: give --model (or --project with predictions)")
     if report is not None and report.is_dir():
         fail(f"--report {report} is a folder; give the HTML file to write")
     if ray is not None and images is None:
