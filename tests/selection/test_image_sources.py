@@ -98,6 +98,37 @@ def test_copy_to_reads_the_picks_back_from_s3(
         assert path.read_bytes() == original.read_bytes()
 
 
+ODD_KEYS = (
+    "hash#1.jpg",
+    "what?x=1.jpg",
+    "percent%20sign.jpg",
+    "plus+sign.jpg",
+    "with space.jpg",
+    "ünï/cødé.jpg",
+)
+
+
+def test_keys_with_url_characters_are_read_back_as_listed(
+    s3: services.SeaweedS3, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 keys may hold ``#``, ``?`` and ``%``: they were listed, then read as a URL (a fragment, a query,
+    an escape) and so skipped as NoSuchKey."""
+    for variable, value in s3.environment().items():
+        monkeypatch.setenv(variable, value)
+    name = f"odd-{uuid.uuid4().hex[:8]}"
+    client = s3_client(s3.environment())
+    sources = sorted(folder.rglob("0*.jpg"))  # real images only
+    for key, source in zip(ODD_KEYS, sources, strict=False):
+        client.put_object(Bucket=BUCKET, Key=f"{name}/{key}", Body=source.read_bytes())
+    items = pool_items(f"s3://{BUCKET}/{name}")
+    assert len(items) == len(ODD_KEYS)
+    for item in items:
+        key = item.name.removeprefix(f"s3://{BUCKET}/{name}/")
+        assert item.read() == sources[ODD_KEYS.index(key)].read_bytes(), key
+    report = _select(f"s3://{BUCKET}/{name}", tmp_path / "odd.json", env=s3.environment())
+    assert report["skipped"] == {} and len(report["picked"]) == 4
+
+
 @pytest.mark.parametrize(
     ("images", "change", "says"),
     [

@@ -69,9 +69,10 @@ def read_image(location: str) -> bytes:
     client = _client()
     from botocore.exceptions import BotoCoreError, ClientError
 
-    parts = urlsplit(location)
+    # literally ``s3://bucket/key`` (as `list_s3_images` builds it): a key may hold ``#``, ``?`` or ``%``
+    bucket, _, key = location.removeprefix("s3://").partition("/")
     try:
-        body = client.get_object(Bucket=parts.netloc, Key=unquote(parts.path).lstrip("/"))["Body"]
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
         try:
             data: bytes = body.read()
         finally:
