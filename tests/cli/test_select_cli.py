@@ -77,6 +77,28 @@ def test_bad_arguments_fail_clearly(folder: Path, args: list[str], message: str)
     assert "Traceback" not in result.stderr
 
 
+def test_output_paths_that_cannot_be_written_fail_in_one_line(folder: Path, tmp_path: Path) -> None:
+    """--out naming a folder, or inside a file, and --copy-to naming a file were tracebacks (after the
+    whole scan); --out in a folder that does not exist yet was one too (--report makes its folder)."""
+    (tmp_path / "taken").write_text("a file")
+    cases = [
+        (["--out", str(tmp_path)], f"--out {tmp_path} is a folder"),
+        (["--copy-to", str(tmp_path / "taken")], "--copy-to " + str(tmp_path / "taken") + " is a file"),
+        (["--out", str(tmp_path / "taken" / "pick.json")], "cannot write --out"),
+        (["--copy-to", str(tmp_path / "taken" / "picks")], "cannot copy the picks to --copy-to"),
+    ]
+    for args, message in cases:
+        result = framescout("select", "--images", str(folder), "--budget", "2", "--strategy", "random", *args)
+        assert result.returncode == 1 and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert (tmp_path / "taken").read_text() == "a file"
+    out = tmp_path / "new" / "deeper" / "pick.json"
+    result = framescout("select", "--images", str(folder), "--budget", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(out.read_text())["picked"]) == 2
+    assert [p.name for p in out.parent.iterdir()] == ["pick.json"]  # no temporary file left
+
+
 def test_empty_and_missing_folders(tmp_path: Path) -> None:
     result = framescout("select", "--images", str(tmp_path), "--budget", "2", "--strategy", "random")
     assert result.returncode == 1 and "no images found" in result.stderr
