@@ -99,6 +99,19 @@ def test_output_paths_that_cannot_be_written_fail_in_one_line(folder: Path, tmp_
     assert [p.name for p in out.parent.iterdir()] == ["pick.json"]  # no temporary file left
 
 
+def test_a_detector_as_the_embedder_runs_at_its_own_input_size(
+    folder: Path, tmp_path: Path, nanodet_path: Path
+) -> None:
+    """--embedder has no size option: an encoder with a fixed input other than 224x224 was a traceback."""
+    out = tmp_path / "pick.json"
+    result = framescout(
+        "select", "--images", str(folder), "--budget", "3", "--strategy", "kcenter",
+        "--embedder", str(nanodet_path), "--out", str(out), "--show", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(out.read_text())["picked"]) == 3
+
+
 def test_empty_and_missing_folders(tmp_path: Path) -> None:
     result = framescout("select", "--images", str(tmp_path), "--budget", "2", "--strategy", "random")
     assert result.returncode == 1 and "no images found" in result.stderr
