@@ -112,6 +112,14 @@ def test_a_detector_as_the_embedder_runs_at_its_own_input_size(
     assert len(json.loads(out.read_text())["picked"]) == 3
 
 
+@pytest.mark.parametrize("bits", ["-1", "65", "1000"])
+def test_near_duplicate_bits_outside_the_hash_are_refused(folder: Path, bits: str) -> None:
+    """1000 made every image a duplicate of the first (a pick of one), -1 silently disabled it."""
+    result = framescout("select", "--images", str(folder), "--budget", "2", "--near-duplicate-bits", bits)
+    assert result.returncode == 2 and "Traceback" not in result.stderr  # a usage error, like --budget 0
+    assert "near-duplicate-bits" in result.stderr and "0<=x<=64" in result.stderr, result.stderr
+
+
 def test_empty_and_missing_folders(tmp_path: Path) -> None:
     result = framescout("select", "--images", str(tmp_path), "--budget", "2", "--strategy", "random")
     assert result.returncode == 1 and "no images found" in result.stderr

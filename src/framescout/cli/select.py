@@ -106,7 +106,10 @@ def select_command(
         "stable its boxes are (each view is one more inference per image; needs --model).",
     ),
     near_duplicate_bits: int = typer.Option(
-        NEAR_DUPLICATE_BITS, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
+        NEAR_DUPLICATE_BITS,
+        min=0,
+        max=64,
+        help="Perceptual-hash distance (of 64 bits) counted as a duplicate.",
     ),
     seed: int = typer.Option(0, help="Random seed (ties, random strategy, first k-center pick)."),
     out: Path | None = typer.Option(None, help="Write the pick as JSON."),
