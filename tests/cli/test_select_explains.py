@@ -189,7 +189,9 @@ def test_class_weights_file_that_is_neither_format(folder: Path, tmp_path: Path)
         ('{"per_class": {"person": {"support": 9, "ap50": NaN}}}', "ap50 must be a finite number"),
         ('{"categories": [{"id": 1}], "annotations": []}', "every COCO category needs an id"),
         ("[1, 2]", "expected a JSON object"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # was a RecursionError traceback
     ],
+    ids=["infinite-support", "nan-ap50", "nameless-category", "a-list", "deep"],
 )
 def test_a_class_weights_file_that_is_not_weights_fails_in_one_line(
     folder: Path, tmp_path: Path, nanodet_path: Path, text: str, message: str

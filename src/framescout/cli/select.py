@@ -264,6 +264,8 @@ def _read_class_weights(path: Path) -> dict[str, float]:
         return class_weights_from_json(json.loads(path.read_text()))
     except OSError as exc:
         fail(f"--class-weights {path}: cannot read: {exc.strerror or exc}")
+    except RecursionError:  # json.loads recurses once per level of nesting
+        fail(f"--class-weights {path}: nested too deeply to be an evaluation or COCO annotations")
     except (ValueError, TypeError, AttributeError) as exc:
         fail(f"--class-weights {path}: {exc}")
 
