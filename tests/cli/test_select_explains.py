@@ -216,3 +216,19 @@ def test_class_weights_without_a_model_are_refused(folder: Path, tmp_path: Path)
     weights.write_text('{"per_class": {"person": {"support": 9, "ap50": 0.2}}}')
     result = framescout("select", "--images", str(folder), "--budget", "2", "--class-weights", str(weights))
     assert result.returncode == 1 and "--class-weights weighs predicted boxes: give --model" in result.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_on_the_contact_sheet(
+    folder: Path, tmp_path: Path, coco_tiny: Path
+) -> None:
+    """Linux file names are bytes: one that is not UTF-8 made --report a UnicodeEncodeError traceback
+    (after --out was written)."""
+    odd = folder / b"odd\xffname.jpg".decode("utf-8", "surrogateescape")
+    shutil.copy(sorted((coco_tiny / "val2017").glob("*.jpg"))[20], odd)  # not in the pool yet
+    sheet, out = tmp_path / "sheet.html", tmp_path / "pick.json"
+    result = framescout(
+        "select", "--images", str(folder), "--budget", "20", "--strategy", "random",
+        "--report", str(sheet), "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "odd\\udcffname.jpg" in sheet.read_text(encoding="utf-8")
