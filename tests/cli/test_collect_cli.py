@@ -160,3 +160,19 @@ def test_the_live_view_shows_a_pause_and_counts_duplicates_apart(tmp_path: Path)
     assert "upload: paused (401 e401: injected 401)" in " ".join(text.split())  # the caption wraps
     header = next(line for line in text.splitlines() if "uploaded" in line)
     assert "dup" in header and "quarantined" in header
+
+
+def test_local_rules_whose_encoder_cannot_load_fail_in_one_line(
+    tmp_path: Path, coco_tiny: Path, nanodet_path: Path
+) -> None:
+    """An outlier rule naming an encoder this device lacks passed `rules check` (the path is the
+    device's) and then ended `collect --rules` in a ValueError traceback."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - type: outlier\n    embedder: {onnx: /nowhere/encoder.onnx}\n")
+    done = framescout(
+        "collect",
+        "--source", str(coco_tiny / "val2017"), "--max-frames", "2", "--rules", str(rules),
+        "--model", str(nanodet_path), "--spool", str(tmp_path / "spool"), "--dry-run", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"--rules {rules}: cannot load ONNX encoder /nowhere/encoder.onnx" in done.stderr

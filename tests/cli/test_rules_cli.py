@@ -81,6 +81,16 @@ def test_explain_names_a_rule_this_machine_cannot_build_without_a_traceback(tmp_
     assert f"{rules}: cannot load ONNX encoder /nowhere/encoder.onnx" in result.stderr
 
 
+def test_explain_names_an_encoder_of_another_input_size_without_a_traceback(
+    tmp_path: Path, nanodet_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"rules:\n  - type: outlier\n    embedder: {{onnx: {nanodet_path}, size: [224, 224]}}\n")
+    result = framescout("rules", "explain", str(rules), str(frames(tmp_path)))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"{rules}: ONNX encoder {nanodet_path} does not run on a 224x224 image" in result.stderr
+
+
 def test_check_reports_where_limits_are_counted(tmp_path: Path) -> None:
     fleet = framescout("rules", "check", str(EXAMPLES / "fleet.yaml"))
     assert fleet.returncode == 0, fleet.stderr

@@ -77,6 +77,49 @@ def test_bad_arguments_fail_clearly(folder: Path, args: list[str], message: str)
     assert "Traceback" not in result.stderr
 
 
+def test_output_paths_that_cannot_be_written_fail_in_one_line(folder: Path, tmp_path: Path) -> None:
+    """--out naming a folder, or inside a file, and --copy-to naming a file were tracebacks (after the
+    whole scan); --out in a folder that does not exist yet was one too (--report makes its folder)."""
+    (tmp_path / "taken").write_text("a file")
+    cases = [
+        (["--out", str(tmp_path)], f"--out {tmp_path} is a folder"),
+        (["--copy-to", str(tmp_path / "taken")], "--copy-to " + str(tmp_path / "taken") + " is a file"),
+        (["--out", str(tmp_path / "taken" / "pick.json")], "cannot write --out"),
+        (["--copy-to", str(tmp_path / "taken" / "picks")], "cannot copy the picks to --copy-to"),
+    ]
+    for args, message in cases:
+        result = framescout("select", "--images", str(folder), "--budget", "2", "--strategy", "random", *args)
+        assert result.returncode == 1 and message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert (tmp_path / "taken").read_text() == "a file"
+    out = tmp_path / "new" / "deeper" / "pick.json"
+    result = framescout("select", "--images", str(folder), "--budget", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(out.read_text())["picked"]) == 2
+    assert [p.name for p in out.parent.iterdir()] == ["pick.json"]  # no temporary file left
+
+
+def test_a_detector_as_the_embedder_runs_at_its_own_input_size(
+    folder: Path, tmp_path: Path, nanodet_path: Path
+) -> None:
+    """--embedder has no size option: an encoder with a fixed input other than 224x224 was a traceback."""
+    out = tmp_path / "pick.json"
+    result = framescout(
+        "select", "--images", str(folder), "--budget", "3", "--strategy", "kcenter",
+        "--embedder", str(nanodet_path), "--out", str(out), "--show", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(out.read_text())["picked"]) == 3
+
+
+@pytest.mark.parametrize("bits", ["-1", "65", "1000"])
+def test_near_duplicate_bits_outside_the_hash_are_refused(folder: Path, bits: str) -> None:
+    """1000 made every image a duplicate of the first (a pick of one), -1 silently disabled it."""
+    result = framescout("select", "--images", str(folder), "--budget", "2", "--near-duplicate-bits", bits)
+    assert result.returncode == 2 and "Traceback" not in result.stderr  # a usage error, like --budget 0
+    assert "near-duplicate-bits" in result.stderr and "0<=x<=64" in result.stderr, result.stderr
+
+
 def test_empty_and_missing_folders(tmp_path: Path) -> None:
     result = framescout("select", "--images", str(tmp_path), "--budget", "2", "--strategy", "random")
     assert result.returncode == 1 and "no images found" in result.stderr

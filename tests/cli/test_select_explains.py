@@ -180,3 +180,55 @@ def test_class_weights_file_that_is_neither_format(folder: Path, tmp_path: Path)
     result = framescout("select", "--images", str(folder), "--budget", "2", "--class-weights", str(bad))
     assert result.returncode == 1 and "expected an evaluation (per_class) or COCO" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"per_class": {"person": {"support": 1e400}}}', "support must be a finite number"),
+        ('{"per_class": {"person": {"support": 9, "ap50": NaN}}}', "ap50 must be a finite number"),
+        ('{"categories": [{"id": 1}], "annotations": []}', "every COCO category needs an id"),
+        ("[1, 2]", "expected a JSON object"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),  # was a RecursionError traceback
+    ],
+    ids=["infinite-support", "nan-ap50", "nameless-category", "a-list", "deep"],
+)
+def test_a_class_weights_file_that_is_not_weights_fails_in_one_line(
+    folder: Path, tmp_path: Path, nanodet_path: Path, text: str, message: str
+) -> None:
+    """An infinite support was an OverflowError traceback, a category without a name a KeyError one, and
+    a NaN AP50 a NaN weight that ranked the pool by NaN scores (exit 0, NaN in the JSON)."""
+    weights, out = tmp_path / "weights.json", tmp_path / "pick.json"
+    weights.write_text(text)
+    result = framescout(
+        "select", "--images", str(folder), "--budget", "2", "--model", str(nanodet_path),
+        "--class-weights", str(weights), "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert f"--class-weights {weights}: " in result.stderr and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_class_weights_without_a_model_are_refused(folder: Path, tmp_path: Path) -> None:
+    """Weights scale predicted boxes' errors: without predictions they were silently ignored."""
+    weights = tmp_path / "weights.json"
+    weights.write_text('{"per_class": {"person": {"support": 9, "ap50": 0.2}}}')
+    result = framescout("select", "--images", str(folder), "--budget", "2", "--class-weights", str(weights))
+    assert result.returncode == 1 and "--class-weights weighs predicted boxes: give --model" in result.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_on_the_contact_sheet(
+    folder: Path, tmp_path: Path, coco_tiny: Path
+) -> None:
+    """Linux file names are bytes: one that is not UTF-8 made --report a UnicodeEncodeError traceback
+    (after --out was written)."""
+    odd = folder / b"odd\xffname.jpg".decode("utf-8", "surrogateescape")
+    shutil.copy(sorted((coco_tiny / "val2017").glob("*.jpg"))[20], odd)  # not in the pool yet
+    sheet, out = tmp_path / "sheet.html", tmp_path / "pick.json"
+    result = framescout(
+        "select", "--images", str(folder), "--budget", "20", "--strategy", "random",
+        "--report", str(sheet), "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "odd\\udcffname.jpg" in sheet.read_text(encoding="utf-8")

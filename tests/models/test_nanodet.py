@@ -75,3 +75,6 @@ def test_class_name_files(tmp_path: Path) -> None:
         load_class_names(tmp_path / "gappy.yaml")
     with pytest.raises(ModelError, match="cannot read"):
         load_class_names(tmp_path / "missing.txt")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)  # was a RecursionError traceback
+    with pytest.raises(ModelError, match="nested too deeply"):
+        load_class_names(tmp_path / "deep.json")

@@ -95,3 +95,17 @@ CONDITIONALS_KEYS = (
 def test_unknown_keys_are_answered_from_their_own_section(data: dict[str, Any], expected: str) -> None:
     data.setdefault("rules", [{"type": "nothing_detected"}])
     assert expected in errors_for(data)
+
+
+@pytest.mark.parametrize(
+    ("embedder", "expected"),
+    [
+        ({"mean": [float("nan"), 0, 0]}, "rules[0].embedder.mean[0]: Input should be a finite number"),
+        ({"std": [1, float("inf"), 1]}, "rules[0].embedder.std[1]: Input should be a finite number"),
+        ({"std": [1, 1, 0]}, "rules[0].embedder.std[2]: Input should be greater than 0"),
+    ],
+)
+def test_an_encoders_normalisation_must_be_finite(embedder: dict[str, Any], expected: str) -> None:
+    """``mean: [.nan, ...]`` passed ``rules check``: every vector was NaN and the rule never kept a frame."""
+    rule = {"type": "outlier", "embedder": {"onnx": "/device/encoder.onnx", **embedder}}
+    assert expected in errors_for({"rules": [rule]})

@@ -101,6 +101,36 @@ def test_class_weights_from_an_evaluation_or_coco_annotations() -> None:
         class_weights_from_json({"images": []})
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"per_class": {"car": {"support": 5, "ap50": float("nan")}}},
+            r"per_class\['car'\]\.ap50 must be a finite",
+        ),
+        ({"per_class": {"car": {"support": 5, "ap50": float("inf")}}}, "ap50 must be a finite number"),
+        ({"per_class": {"car": {"support": 5, "ap50": 45.0}}}, r"ap50 must be \[0, 1\]"),
+        ({"per_class": {"car": {"support": 1e400}}}, "support must be a finite number"),
+        ({"per_class": {"car": {"support": -3}}}, "support must be >= 0"),
+        ({"per_class": {"car": {"support": "many"}}}, "support must be a finite number"),
+        ({"categories": [{"id": 1}], "annotations": []}, "every COCO category needs an id"),
+        ({"categories": [{"id": [1], "name": "car"}], "annotations": []}, "every COCO category needs an id"),
+        ([], "expected a JSON object"),
+        ("weights", "expected a JSON object"),
+    ],
+)
+def test_class_weights_from_json_refuses_what_is_not_a_weight(data: object, message: str) -> None:
+    """NaN or infinite values (json.loads reads NaN and Infinity) made NaN weights, so NaN scores and a
+    meaningless ranking, or an OverflowError / KeyError traceback; each is now one ValueError."""
+    with pytest.raises(ValueError, match=message):
+        class_weights_from_json(json.loads(json.dumps(data)))  # type: ignore[arg-type]
+    coco = {
+        "categories": [{"id": 1, "name": "car"}],
+        "annotations": [{"category_id": [1]}, {"category_id": 1}],
+    }
+    assert class_weights_from_json(coco) == {"car": 1.0}  # an odd annotation id matches no class
+
+
 def test_box_budget_picks_the_shortest_prefix_reaching_the_budget() -> None:
     rng = np.random.default_rng(1)
     sample = [boxes(rng.uniform(0.05, 1.0, int(rng.integers(0, 12))).tolist()) for _ in range(60)]

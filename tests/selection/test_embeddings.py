@@ -84,6 +84,17 @@ def test_onnx_embedder_from_an_intermediate_detector_layer(
         OnnxEmbedder(path, output="nope")
 
 
+def test_onnx_embedder_takes_a_fixed_input_size_from_the_model(nanodet_path: Path) -> None:
+    """An encoder with a fixed 416x416 input (a detector) was run at 224x224 and raised onnxruntime's
+    InvalidArgument: `select --embedder` and the novelty rules ended in a traceback."""
+    embedder = OnnxEmbedder(nanodet_path)
+    assert embedder.size == (416, 416) and embedder.dim > 0
+    with pytest.raises(
+        ValueError, match=r"does not run on a 224x224 image \(its input is \[1, 3, 416, 416\]\)"
+    ):
+        OnnxEmbedder(nanodet_path, size=(224, 224))
+
+
 def test_vector_index_add_remove_search_save_load(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(500, 32)).astype(np.float32)

@@ -3,7 +3,9 @@ picks as the same files in a folder, and one-line errors that name ``--images`` 
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -98,12 +100,44 @@ def test_copy_to_reads_the_picks_back_from_s3(
         assert path.read_bytes() == original.read_bytes()
 
 
+ODD_KEYS = (
+    "hash#1.jpg",
+    "what?x=1.jpg",
+    "percent%20sign.jpg",
+    "plus+sign.jpg",
+    "with space.jpg",
+    "ünï/cødé.jpg",
+)
+
+
+def test_keys_with_url_characters_are_read_back_as_listed(
+    s3: services.SeaweedS3, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 keys may hold ``#``, ``?`` and ``%``: they were listed, then read as a URL (a fragment, a query,
+    an escape) and so skipped as NoSuchKey."""
+    for variable, value in s3.environment().items():
+        monkeypatch.setenv(variable, value)
+    name = f"odd-{uuid.uuid4().hex[:8]}"
+    client = s3_client(s3.environment())
+    sources = sorted(folder.rglob("0*.jpg"))  # real images only
+    for key, source in zip(ODD_KEYS, sources, strict=False):
+        client.put_object(Bucket=BUCKET, Key=f"{name}/{key}", Body=source.read_bytes())
+    items = pool_items(f"s3://{BUCKET}/{name}")
+    assert len(items) == len(ODD_KEYS)
+    for item in items:
+        key = item.name.removeprefix(f"s3://{BUCKET}/{name}/")
+        assert item.read() == sources[ODD_KEYS.index(key)].read_bytes(), key
+    report = _select(f"s3://{BUCKET}/{name}", tmp_path / "odd.json", env=s3.environment())
+    assert report["skipped"] == {} and len(report["picked"]) == 4
+
+
 @pytest.mark.parametrize(
     ("images", "change", "says"),
     [
         ("s3://", {}, "is not s3://bucket or s3://bucket/prefix"),
         (f"s3://no-such-bucket-{uuid.uuid4().hex[:6]}/x", {}, "does not exist"),
         (f"s3://{BUCKET}/x", {"AWS_SECRET_ACCESS_KEY": "wrong"}, "check AWS_ACCESS_KEY_ID"),
+        ("s3://Bad_Bucket!/x", {}, 'Invalid bucket name "Bad_Bucket!"'),  # was several lines
     ],
 )
 def test_bad_s3_input_fails_in_one_line_naming_the_setting(
@@ -112,7 +146,24 @@ def test_bad_s3_input_fails_in_one_line_naming_the_setting(
     result = framescout("select", "--images", images, "--budget", "2", env={**s3.environment(), **change})
     assert result.returncode == 1, result.stdout
     assert says in result.stderr and "--images" in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_endpoint_that_is_not_s3_is_not_called_a_missing_bucket(s3: services.SeaweedS3) -> None:
+    """A plain web server answers ListObjectsV2 with a bare 404: that was "the bucket does not exist"."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        env = {**s3.environment(), "AWS_ENDPOINT_URL": endpoint}
+        result = framescout("select", "--images", f"s3://{BUCKET}/x", "--budget", "2", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"AWS_ENDPOINT_URL={endpoint} answered 404 Not Found without an S3 error" in result.stderr
+    assert "does not exist at" not in result.stderr
 
 
 def test_an_empty_prefix_has_no_images(s3: services.SeaweedS3) -> None:

@@ -293,7 +293,10 @@ def collect(
             "heartbeat_interval": heartbeat_interval or None,
             "evaluation_interval": evaluation_interval,
         }
-    collector = Collector(**options)
+    try:
+        collector = Collector(**options)
+    except ValueError as exc:  # a rule this machine cannot build (an ONNX encoder it does not have)
+        fail(f"--rules {rules}: {exc}" if rules else str(exc))
     earlier = collector.spooled_at_start
     note = clock_note(frames, config)
     for line in ([note] if note else []) + quota_notes(frames, config):

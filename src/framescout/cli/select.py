@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from framescout.atomic import write_file_atomically
 from framescout.cli._output import console, errors, fail
 from framescout.cli._select_sources import image_items, scan_on_ray, scoring_config
 from framescout.export import safe_name
@@ -105,7 +106,10 @@ def select_command(
         "stable its boxes are (each view is one more inference per image; needs --model).",
     ),
     near_duplicate_bits: int = typer.Option(
-        NEAR_DUPLICATE_BITS, help="Perceptual-hash distance (of 64 bits) counted as a duplicate."
+        NEAR_DUPLICATE_BITS,
+        min=0,
+        max=64,
+        help="Perceptual-hash distance (of 64 bits) counted as a duplicate.",
     ),
     seed: int = typer.Option(0, help="Random seed (ties, random strategy, first k-center pick)."),
     out: Path | None = typer.Option(None, help="Write the pick as JSON."),
@@ -146,8 +150,14 @@ def select_command(
     if budget_boxes is not None and model is None and project is None:
         fail("--budget-boxes counts predicted boxes: give --model (or --project with predictions)")
     weights = _read_class_weights(class_weights) if class_weights else None
+    if class_weights is not None and model is None and project is None:
+        fail("--class-weights weighs predicted boxes: give --model (or --project with predictions)")
     if report is not None and report.is_dir():
         fail(f"--report {report} is a folder; give the HTML file to write")
+    if out is not None and out.is_dir():
+        fail(f"--out {out} is a folder; give the JSON file to write")
+    if copy_to is not None and copy_to.exists() and not copy_to.is_dir():
+        fail(f"--copy-to {copy_to} is a file; give the folder to copy the picks into")
     if ray is not None and images is None:
         fail("--ray scores --images (a folder or s3://bucket/prefix), not --project")
     if ray_workers is not None and ray is None:
@@ -254,6 +264,8 @@ def _read_class_weights(path: Path) -> dict[str, float]:
         return class_weights_from_json(json.loads(path.read_text()))
     except OSError as exc:
         fail(f"--class-weights {path}: cannot read: {exc.strerror or exc}")
+    except RecursionError:  # json.loads recurses once per level of nesting
+        fail(f"--class-weights {path}: nested too deeply to be an evaluation or COCO annotations")
     except (ValueError, TypeError, AttributeError) as exc:
         fail(f"--class-weights {path}: {exc}")
 
@@ -397,11 +409,19 @@ def _report(
             "skipped": scanned.skipped,
             "duplicates": scanned.duplicates,
         }
-        out.write_text(json.dumps(report, indent=2))
+        try:  # like --report: its folder is made, and the file is whole or absent
+            out.parent.mkdir(parents=True, exist_ok=True)
+            data = json.dumps(report, indent=2).encode()
+            write_file_atomically(out, data, prefix=f".{out.name}.", shared=True)
+        except OSError as exc:
+            fail(f"cannot write --out {out}: {exc.strerror or exc}")
     if copy_to:
-        copy_to.mkdir(parents=True, exist_ok=True)
-        for rank, item in enumerate(chosen, start=1):
-            (copy_to / f"{rank:05d}_{safe_name(item.name) or item.id}").write_bytes(item.read())
+        try:
+            copy_to.mkdir(parents=True, exist_ok=True)
+            for rank, item in enumerate(chosen, start=1):
+                (copy_to / f"{rank:05d}_{safe_name(item.name) or item.id}").write_bytes(item.read())
+        except OSError as exc:
+            fail(f"cannot copy the picks to --copy-to {copy_to}: {exc.strerror or exc}")
     if not (out or copy_to):
         for item in chosen:
             typer.echo(item.name if item.id is None else f"{item.id}\t{item.name}")

@@ -24,6 +24,8 @@ def load_class_names(path: str | Path) -> tuple[str, ...]:
             data: Any = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
             raise ModelError(f"{path} is not valid {path.suffix[1:].upper()}: {exc}") from None
+        except RecursionError:  # both parsers recurse once per level of nesting
+            raise ModelError(f"{path} is nested too deeply to be a list of class names") from None
         if isinstance(data, dict) and "names" in data:
             data = data["names"]
         return names_from(data, str(path))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_args
 
-from pydantic import Discriminator, Field, PositiveFloat, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, FiniteFloat, Tag, field_validator, model_validator
 
 from framescout.sampling import rules
 from framescout.sampling.config_types import (
@@ -309,6 +309,11 @@ class UncertaintyConfig(RuleConfigBase):
         )
 
 
+_Scale = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A finite positive number: a NaN or infinite mean/std made every vector NaN or zero, so the rule
+silently kept nothing."""
+
+
 class OnnxEncoderConfig(StrictModel):
     """An ONNX image encoder for the novelty rules (`framescout.selection.OnnxEmbedder`'s settings).
 
@@ -318,8 +323,8 @@ class OnnxEncoderConfig(StrictModel):
     onnx: Annotated[str, Field(min_length=1, max_length=4096)]
     size: tuple[Annotated[int, Field(ge=8, le=2048)], Annotated[int, Field(ge=8, le=2048)]] = (224, 224)
     channels: Literal["rgb", "bgr"] = "rgb"
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[PositiveFloat, PositiveFloat, PositiveFloat] = (0.229, 0.224, 0.225)
+    mean: tuple[FiniteFloat, FiniteFloat, FiniteFloat] = (0.485, 0.456, 0.406)
+    std: tuple[_Scale, _Scale, _Scale] = (0.229, 0.224, 0.225)
     output: str | None = None
 
     @field_validator("onnx")

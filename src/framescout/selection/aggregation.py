@@ -29,6 +29,7 @@ Why each choice, with the measurements, is in docs/selection.md ("Box-aware sele
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -227,19 +228,47 @@ def class_weights_from_json(data: Mapping[str, object]) -> dict[str, float]:
     """`class_weights` from an evaluation (``framescout evaluate --json``: each class's ``support``
     and ``ap50`` in ``per_class``) or a COCO annotations file (class counts only). Raises
     `ValueError` for anything else."""
+    if not isinstance(data, Mapping):
+        raise ValueError(
+            f"expected a JSON object (an evaluation or COCO annotations); got {type(data).__name__}"
+        )
     per_class = data.get("per_class")
     if isinstance(per_class, Mapping):
         counts, ap = {}, {}
         for name, row in per_class.items():
             if isinstance(row, Mapping):
-                counts[str(name)] = int(row.get("support") or 0)
+                support = _finite(row.get("support") or 0, f"per_class[{name!r}].support", 0.0, None)
                 value = row.get("ap50")
-                ap[str(name)] = float(value) if isinstance(value, int | float) else None
+                ap[str(name)] = (
+                    None if value is None else _finite(value, f"per_class[{name!r}].ap50", 0.0, 1.0)
+                )
+                counts[str(name)] = int(support)
         return class_weights(counts, ap)
     categories, annotations = data.get("categories"), data.get("annotations")
     if isinstance(categories, list) and isinstance(annotations, list):
-        names = {c["id"]: str(c["name"]) for c in categories if isinstance(c, Mapping)}
-        found = Counter(names.get(a.get("category_id"), "") for a in annotations if isinstance(a, Mapping))
+        if not all(
+            isinstance(c, Mapping) and isinstance(c.get("id"), int | str) and "name" in c for c in categories
+        ):
+            raise ValueError("every COCO category needs an id (a number or a string) and a name")
+        names = {c["id"]: str(c["name"]) for c in categories}
+        found = Counter(
+            names.get(_hashable_id(a.get("category_id")), "") for a in annotations if isinstance(a, Mapping)
+        )
         found.pop("", None)
         return class_weights({name: found.get(name, 0) for name in names.values()})
     raise ValueError("expected an evaluation (per_class) or COCO annotations (categories, annotations)")
+
+
+def _finite(value: object, where: str, low: float, high: float | None) -> float:
+    """``value`` as a finite number within [low, high]; `ValueError` naming ``where`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{where} must be a finite number; got {value!r}")
+    if value < low or (high is not None and value > high):
+        span = f"[{low:g}, {high:g}]" if high is not None else f">= {low:g}"
+        raise ValueError(f"{where} must be {span}; got {value!r}")
+    return float(value)
+
+
+def _hashable_id(value: object) -> object:
+    """A COCO id as a dictionary key (ids are ints or strings; anything else matches nothing)."""
+    return value if isinstance(value, int | str) else None

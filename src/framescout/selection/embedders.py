@@ -112,10 +112,18 @@ class ColorTexture:
         return np.stack([self.embed_one(image) for image in images])
 
 
+def _fixed_size(shape: Sequence[Any]) -> tuple[int, int] | None:
+    """(width, height) of an NCHW input whose spatial dimensions are fixed, else None."""
+    if len(shape) == 4 and isinstance(shape[2], int) and isinstance(shape[3], int):
+        return (shape[3], shape[2])
+    return None
+
+
 class OnnxEmbedder:
     """Features from a user-supplied ONNX image encoder (CLIP/DINO image towers, or a detector layer).
 
-    Pre-processing: resize to ``size`` (stretch), channel order ``rgb`` or ``bgr``, scale to [0, 1]
+    Pre-processing: resize to ``size`` (stretch; default: the model's input size when it is fixed,
+    else 224x224), channel order ``rgb`` or ``bgr``, scale to [0, 1]
     then ``(x - mean) / std`` per channel, NCHW. Spatial outputs ``(1, C, H, W)`` are average-pooled.
     Vectors are L2-normalised; compare by cosine."""
 
@@ -125,7 +133,7 @@ class OnnxEmbedder:
         self,
         path: str | Path,
         *,
-        size: tuple[int, int] = (224, 224),
+        size: tuple[int, int] | None = None,
         channels: Literal["rgb", "bgr"] = "rgb",
         mean: Sequence[float] = (0.485, 0.456, 0.406),
         std: Sequence[float] = (0.229, 0.224, 0.225),
@@ -145,11 +153,20 @@ class OnnxEmbedder:
         if output is not None and output not in outputs:
             raise ValueError(f"{path} has no output {output!r}; outputs are {outputs}")
         self._output = output or outputs[0]
-        self.size, self.channels = size, channels
+        shape = self._session.get_inputs()[0].shape
+        self.size = size or _fixed_size(shape) or (224, 224)
+        self.channels = channels
         self._mean = np.asarray(mean, dtype=np.float32).reshape(1, 3, 1, 1)
         self._std = np.asarray(std, dtype=np.float32).reshape(1, 3, 1, 1)
         self.name = f"onnx:{Path(path).name}:{self._output}"
-        self.dim = int(self.embed([np.zeros((self.size[1], self.size[0], 3), dtype=np.uint8)]).shape[1])
+        try:
+            self.dim = int(self.embed([np.zeros((self.size[1], self.size[0], 3), dtype=np.uint8)]).shape[1])
+        except Exception as exc:  # onnxruntime's own types: an input of another size, rank or type
+            width, height = self.size
+            raise ValueError(
+                f"ONNX encoder {path} does not run on a {width}x{height} image (its input is {shape}): "
+                + " ".join(str(exc).split())
+            ) from None
 
     def _prepare(self, image: Any) -> NDArray[np.float32]:
         bgr: BGRImage = np.asarray(cv2.resize(to_bgr(image), self.size), dtype=np.uint8)

@@ -69,9 +69,10 @@ def read_image(location: str) -> bytes:
     client = _client()
     from botocore.exceptions import BotoCoreError, ClientError
 
-    parts = urlsplit(location)
+    # literally ``s3://bucket/key`` (as `list_s3_images` builds it): a key may hold ``#``, ``?`` or ``%``
+    bucket, _, key = location.removeprefix("s3://").partition("/")
     try:
-        body = client.get_object(Bucket=parts.netloc, Key=unquote(parts.path).lstrip("/"))["Body"]
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
         try:
             data: bytes = body.read()
         finally:
@@ -87,7 +88,7 @@ def list_s3_images(images: str) -> list[str]:
     """``s3://bucket/key`` of every object under the prefix whose name has an image suffix, by key."""
     where = S3Prefix.parse(images)
     client = _client()
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ParamValidationError
 
     start = f"{where.prefix}/" if where.prefix else ""
     urls: list[str] = []
@@ -103,12 +104,20 @@ def list_s3_images(images: str) -> list[str]:
             f"no S3 credentials for --images {where.describe()}: set AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY"
         ) from None
+    except ParamValidationError as exc:  # botocore's own check of the bucket name: several lines
+        detail = str(exc).strip().splitlines()[-1].split(":")[0]
+        raise ImageSourceError(f"--images {where.describe()}: {detail}") from None
     except ClientError as exc:
         code = _code(exc)
-        if code in ("404", "NoSuchBucket"):
+        if code == "NoSuchBucket":
             raise ImageSourceError(
                 f"--images {where.describe()}: the bucket {where.bucket!r} does not exist at "
                 f"{endpoint_setting()}"
+            ) from None
+        if code == "404":  # a bare 404, no S3 error in the body: not an S3 API, as a rule
+            raise ImageSourceError(
+                f"--images {where.describe()}: {endpoint_setting()} answered 404 Not Found without an "
+                f"S3 error: is it the S3 endpoint, and does the bucket {where.bucket!r} exist?"
             ) from None
         raise ImageSourceError(
             f"S3 answered {code or exc} listing --images {where.describe()}: check AWS_ACCESS_KEY_ID, "

@@ -62,7 +62,9 @@ def write_contact_sheet(path: Path, entries: Sequence[SheetEntry], *, title: str
     )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(target, page.encode(), prefix=f".{target.name}.", shared=True)  # an ordinary file
+    # a file name that is not UTF-8 reaches here with surrogates: shown as \udcff, not a crash
+    data = page.encode("utf-8", "backslashreplace")
+    write_file_atomically(target, data, prefix=f".{target.name}.", shared=True)  # an ordinary file
     return len(shown)
 
 
