@@ -120,6 +120,17 @@ def test_near_duplicate_bits_outside_the_hash_are_refused(folder: Path, bits: st
     assert "near-duplicate-bits" in result.stderr and "0<=x<=64" in result.stderr, result.stderr
 
 
+def test_a_name_with_a_newline_is_one_line_of_the_pick_list(tmp_path: Path, coco_tiny: Path) -> None:
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    source = sorted((coco_tiny / "val2017").glob("*.jpg"))[0]
+    shutil.copy(source, pool / "a\nINJECTED\n.jpg")
+    result = framescout("select", "--images", str(pool), "--budget", "1", "--strategy", "random")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == str(pool / "a\\x0aINJECTED\\x0a.jpg")
+    assert "INJECTED" not in result.stdout.splitlines()
+
+
 def test_empty_and_missing_folders(tmp_path: Path) -> None:
     result = framescout("select", "--images", str(tmp_path), "--budget", "2", "--strategy", "random")
     assert result.returncode == 1 and "no images found" in result.stderr

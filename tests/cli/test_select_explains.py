@@ -160,6 +160,15 @@ def test_box_budget_and_class_weights(folder: Path, tmp_path: Path, nanodet_path
     assert any(r["score_components"]["class_weight"] != 1.0 for r in weighted)
 
 
+def test_a_box_budget_the_pool_cannot_reach_says_so(folder: Path, nanodet_path: Path) -> None:
+    result = framescout(
+        "select", "--images", str(folder), "--budget-boxes", "100000", "--model", str(nanodet_path),
+        "--classes", str(nanodet_path.with_name("coco.names")), "--show", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "fewer than --budget-boxes 100000: every image was picked" in " ".join(result.stdout.split())
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

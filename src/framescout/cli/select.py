@@ -422,9 +422,23 @@ def _report(
                 (copy_to / f"{rank:05d}_{safe_name(item.name) or item.id}").write_bytes(item.read())
         except OSError as exc:
             fail(f"cannot copy the picks to --copy-to {copy_to}: {exc.strerror or exc}")
+    if budgets[1] and not budgets[0]:
+        found = sum(int(d.components.get("reported_boxes", 0)) for d in details)
+        if found < budgets[1]:
+            console.print(
+                f"  [yellow]note[/] the whole pool holds {found} expected box(es), fewer than "
+                f"--budget-boxes {budgets[1]}: every image was picked"
+            )
     if not (out or copy_to):
         for item in chosen:
-            typer.echo(item.name if item.id is None else f"{item.id}\t{item.name}")
+            name = _one_line(item.name)
+            typer.echo(name if item.id is None else f"{item.id}\t{name}")
+
+
+def _one_line(name: str) -> str:
+    """A name with its control characters (newline, tab, ...) written as ``\\xNN``: the list of picks
+    on stdout is one pick per line, so a file named ``a\\n/etc/passwd`` cannot add a line to a pipe."""
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in name)
 
 
 def _upload(client: Any, scanned: ScannedPool, picked: Any, project: str, batch: str) -> None:
