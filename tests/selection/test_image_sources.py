@@ -131,6 +131,21 @@ def test_keys_with_url_characters_are_read_back_as_listed(
     assert report["skipped"] == {} and len(report["picked"]) == 4
 
 
+def test_a_prefix_is_taken_literally_like_its_keys(
+    s3: services.SeaweedS3, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``%20``, ``#`` and ``?`` in ``--images s3://bucket/prefix`` are part of the prefix (the AWS CLI's
+    reading), as they are in the keys: a prefix was URL-decoded and one holding ``#`` refused."""
+    for variable, value in s3.environment().items():
+        monkeypatch.setenv(variable, value)
+    name = f"lit%20eral#{uuid.uuid4().hex[:8]}?x"
+    source = next(folder.rglob("0*.jpg")).read_bytes()
+    s3_client(s3.environment()).put_object(Bucket=BUCKET, Key=f"{name}/one.jpg", Body=source)
+    items = pool_items(f"s3://{BUCKET}/{name}")
+    assert [item.name for item in items] == [f"s3://{BUCKET}/{name}/one.jpg"]
+    assert items[0].read() == source
+
+
 @pytest.mark.parametrize(
     ("images", "change", "says"),
     [

@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from framescout.s3_config import endpoint_setting, s3_client
 from framescout.selection.folder import IMAGE_SUFFIXES, PoolItem, list_images
@@ -36,10 +35,13 @@ class S3Prefix:
 
     @classmethod
     def parse(cls, url: str) -> S3Prefix:
-        parts = urlsplit(url)
-        if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        """Literally, like the keys (and the AWS CLI): ``%``, ``#`` and ``?`` are part of the prefix."""
+        bucket, _, prefix = (
+            url.removeprefix("s3://").partition("/") if url.startswith("s3://") else ("", "", "")
+        )
+        if not bucket:
             raise ImageSourceError(f"--images {url!r} is not s3://bucket or s3://bucket/prefix")
-        return cls(parts.netloc, unquote(parts.path).strip("/"))
+        return cls(bucket, prefix.strip("/"))
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
