@@ -160,6 +160,20 @@ def test_box_budget_and_class_weights(folder: Path, tmp_path: Path, nanodet_path
     assert any(r["score_components"]["class_weight"] != 1.0 for r in weighted)
 
 
+def test_class_weights_naming_no_predicted_class_say_so(
+    folder: Path, tmp_path: Path, nanodet_path: Path
+) -> None:
+    weights = tmp_path / "eval.json"
+    weights.write_text(json.dumps({"per_class": {"forklift": {"support": 9, "ap50": 0.2}}}))
+    result = framescout(
+        "select", "--images", str(folder), "--budget", "2", "--model", str(nanodet_path),
+        "--classes", str(nanodet_path.with_name("coco.names")), "--class-weights", str(weights),
+        "--show", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "none of the 1 class(es) in --class-weights is among the" in " ".join(result.stdout.split())
+
+
 def test_a_box_budget_the_pool_cannot_reach_says_so(folder: Path, nanodet_path: Path) -> None:
     result = framescout(
         "select", "--images", str(folder), "--budget-boxes", "100000", "--model", str(nanodet_path),

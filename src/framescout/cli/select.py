@@ -219,6 +219,8 @@ def select_command(
                 fail(str(exc))
         if not scanned.items:
             fail(f"none of the {len(items)} image(s) in {where} could be read")
+        if weights and scanned.pool.predictions is not None:
+            _warn_unused_weights(weights, scanned.pool.predictions)
         try:
             result = pick(
                 scanned, strategy, budget=budget, budget_boxes=budget_boxes, seed=seed, class_weights=weights
@@ -268,6 +270,17 @@ def _read_class_weights(path: Path) -> dict[str, float]:
         fail(f"--class-weights {path}: nested too deeply to be an evaluation or COCO annotations")
     except (ValueError, TypeError, AttributeError) as exc:
         fail(f"--class-weights {path}: {exc}")
+
+
+def _warn_unused_weights(weights: dict[str, float], predictions: Any) -> None:
+    """Class weights that name none of the predicted classes change nothing: say so rather than
+    leave every box at weight 1 silently (a file from another model, or other class names)."""
+    predicted = {name for p in predictions for name in p.class_name}
+    if predicted and not predicted & set(weights):
+        console.print(
+            f"  [yellow]note[/] none of the {len(weights)} class(es) in --class-weights is among the "
+            f"{len(predicted)} predicted; every box weighs 1"
+        )
 
 
 def _project_class_weights(client: Any, project: str) -> dict[str, float] | None:
