@@ -123,7 +123,7 @@ def test_class_weights_from_json_refuses_what_is_not_a_weight(data: object, mess
     """NaN or infinite values (json.loads reads NaN and Infinity) made NaN weights, so NaN scores and a
     meaningless ranking, or an OverflowError / KeyError traceback; each is now one ValueError."""
     with pytest.raises(ValueError, match=message):
-        class_weights_from_json(json.loads(json.dumps(data)))  # type: ignore[arg-type]
+        class_weights_from_json(json.loads(json.dumps(data)))
     coco = {
         "categories": [{"id": 1, "name": "car"}],
         "annotations": [{"category_id": [1]}, {"category_id": 1}],
