@@ -184,6 +184,7 @@ def test_the_evaluation_page_in_the_browser(  # type: ignore[no-untyped-def]
     page.click("nav.tabs a:text('Evaluation')")
     page.select_option("select[name=model_version]", "1")
     page.click("#eval-filters button[type=submit]")
+    page.wait_for_url(re.compile(r"[?&]model_version=1(&|$)"))
     assert page.locator("#versions tbody tr").count() == 2
     page.locator("#versions").screenshot(path=str(SHOTS / "evaluation-versions.png"))
     one = expected["1"]
@@ -194,11 +195,13 @@ def test_the_evaluation_page_in_the_browser(  # type: ignore[no-untyped-def]
 
     page.select_option("select[name=compare]", "2")
     page.click("#eval-filters button[type=submit]")
+    page.wait_for_url(re.compile(r"[?&]compare=2(&|$)"))  # the click does not wait for the new page
     assert page.locator(".panels.two .panel").count() == 2
     page.screenshot(path=str(SHOTS / "evaluation-side-by-side.png"), full_page=True)
 
     page.select_option("select[name=compare]", "")
     page.click("#eval-filters button[type=submit]")
+    page.wait_for_url(re.compile(r"[?&]compare=(&|$)"))
     cell = _biggest_cell(one, "confused")
     selector = f'.panel table.confusion td[data-truth="{cell.truth}"][data-predicted="{cell.predicted}"] a'
     assert page.inner_text(selector) == str(cell.count)
