@@ -18,8 +18,8 @@ from framescout.predictions import Predictions
 from framescout.selection.dedup import remove_duplicates
 from framescout.selection.embedders import Embedder
 from framescout.selection.pool import Pool
-from framescout.selection.scoring import Detector, ScoredImage, Scorer
-from framescout.selection.stability import Stability
+from framescout.selection.scoring import ScoredImage, Scorer
+from framescout.selection.stability import Detector, Stability
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 

@@ -19,7 +19,8 @@ from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder
 from framescout.selection.explain import PickDetail, explain
 from framescout.selection.folder import PoolItem, ScannedPool, scan
 from framescout.selection.pool import SelectionError
-from framescout.selection.scoring import SESSION_THREADS, Detector
+from framescout.selection.scoring import SESSION_THREADS
+from framescout.selection.stability import Detector
 from framescout.selection.strategies import STRATEGIES, select
 
 DEFAULT_WITH_MODEL = "errors_normalised"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,19 +24,13 @@ from numpy.typing import NDArray
 from framescout.imaging import ImageError, decode_image, sha256_hex, to_bgr
 from framescout.predictions import Predictions
 from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder, PerceptualHash
-from framescout.selection.stability import VIEWS, Stability, stability_of
+from framescout.selection.stability import VIEWS, Detector, Stability, stability_of
 
 SESSION_THREADS = 1
 """ONNX Runtime threads per inference. One, with `Scorer.workers` images in flight: NanoDet-m's input
 is fixed at batch 1, so parallel images beat parallel operators on a few cores (docs/benchmarks.md,
 "Selection scoring")."""
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
-
-
-class Detector(Protocol):
-    """What selection needs of a model runner (see `framescout.models`)."""
-
-    def predict(self, image: Any, confidence: float = ..., iou: float = ...) -> Predictions: ...
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ BLUR_SIGMA = 1.0
 
 
 class Detector(Protocol):
+    """What selection needs of a model runner (see `framescout.models`): only ``predict``, so that
+    selection does not import the runners (and onnxruntime) to name the type."""
+
     def predict(self, image: Any, confidence: float = ..., iou: float = ...) -> Predictions: ...
 
 
