@@ -1,7 +1,7 @@
 """Benchmark: do the selection strategies find the images where the detector is wrong?
 
-Runs the product's own path, the functions `framescout select` calls (`selection.pipeline`:
-`load_detector`, `scan_pool` with its default score threshold and duplicate removal, `pick` with
+Runs the product's own path, the functions `framescout select` calls (`selection.scoring.load_detector`,
+`selection.pipeline.scan_pool` with its default score threshold and duplicate removal, `pick` with
 its defaults): NanoDet-m over ../shared/data/coco-tiny (all 160 images, then each split half on its
 own, a second and third pool). Each strategy picks 10%, 20% and 30% of the pool; we count the
 model's errors inside the pick — false positives and misses at IoU 0.5 for detections scoring
@@ -28,7 +28,8 @@ from framescout.predictions import Predictions
 from framescout.selection import STRATEGIES
 from framescout.selection.budget import expected_boxes, select_boxes
 from framescout.selection.folder import PoolItem, ScannedPool
-from framescout.selection.pipeline import DEFAULT_VIEWS, DEFAULT_WITH_MODEL, load_detector, pick, scan_pool
+from framescout.selection.pipeline import DEFAULT_VIEWS, DEFAULT_WITH_MODEL, pick, scan_pool
+from framescout.selection.scoring import load_detector
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ERROR_SCORE, IOU = 0.35, 0.5

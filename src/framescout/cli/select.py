@@ -23,12 +23,11 @@ from framescout.selection.pipeline import (
     CONFIDENCE,
     NEAR_DUPLICATE_BITS,
     default_strategy,
-    load_detector,
     make_embedder,
     pick,
     scan_pool,
 )
-from framescout.selection.scoring import check_views
+from framescout.selection.scoring import check_views, load_detector
 from framescout.selection.stability import VIEWS
 
 

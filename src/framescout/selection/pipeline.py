@@ -19,7 +19,6 @@ from framescout.selection.embedders import ColorTexture, Embedder, OnnxEmbedder
 from framescout.selection.explain import PickDetail, explain
 from framescout.selection.folder import PoolItem, ScannedPool, scan
 from framescout.selection.pool import SelectionError
-from framescout.selection.scoring import SESSION_THREADS
 from framescout.selection.stability import Detector
 from framescout.selection.strategies import STRATEGIES, select
 
@@ -48,19 +47,6 @@ class Picked:
 def default_strategy(has_predictions: bool) -> str:
     """`DEFAULT_WITH_MODEL` with a detector (or stored predictions), else `DEFAULT_WITHOUT_MODEL`."""
     return DEFAULT_WITH_MODEL if has_predictions else DEFAULT_WITHOUT_MODEL
-
-
-def load_detector(model: Path, model_format: str | None = None, classes: Path | None = None) -> Detector:
-    """The ONNX detector ``--model`` names (layout auto-detected unless ``model_format``), with the
-    class names file ``classes``. Raises `OSError` or `ValueError` for a bad model or names file."""
-    from framescout import models  # the runners load onnxruntime: only when a model is used
-
-    names = models.load_class_names(classes) if classes else None
-    # one thread per inference: the scan keeps several images in flight (`selection.scoring`)
-    detector: Detector = models.OnnxDetector(
-        model, class_names=names, format=model_format, threads=SESSION_THREADS
-    )
-    return detector
 
 
 def make_embedder(strategy: str, embedder: Path | None = None) -> Embedder | None:

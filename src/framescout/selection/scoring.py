@@ -72,14 +72,10 @@ class ScoringConfig:
 
     def build(self) -> Scorer:
         """Load the model and the embedder (raises `framescout.models.ModelError` / ValueError)."""
-        detector: Detector | None = None
+        detector = None
         if self.model is not None:
-            from framescout import models  # onnxruntime: only when a model is used
-
-            names = models.load_class_names(Path(self.classes)) if self.classes else None
-            detector = models.OnnxDetector(
-                self.model, class_names=names, format=self.model_format, threads=SESSION_THREADS
-            )
+            classes = Path(self.classes) if self.classes else None
+            detector = load_detector(Path(self.model), self.model_format, classes)
         embedder: Embedder | None = None
         if self.want_embeddings:
             embedder = OnnxEmbedder(self.embedder) if self.embedder else ColorTexture()
@@ -90,6 +86,19 @@ class ScoringConfig:
             confidence=self.confidence,
             workers=self.threads,
         )
+
+
+def load_detector(model: Path, model_format: str | None = None, classes: Path | None = None) -> Detector:
+    """The ONNX detector ``--model`` names (layout auto-detected unless ``model_format``), with the
+    class names file ``classes``. Raises `OSError` or `ValueError` for a bad model or names file."""
+    from framescout import models  # the runners load onnxruntime: only when a model is used
+
+    names = models.load_class_names(classes) if classes else None
+    # one thread per inference: the scan keeps several images in flight (`Scorer.score_many`)
+    detector: Detector = models.OnnxDetector(
+        model, class_names=names, format=model_format, threads=SESSION_THREADS
+    )
+    return detector
 
 
 def check_views(views: Sequence[str], *, has_model: bool) -> None:
