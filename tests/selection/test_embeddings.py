@@ -99,7 +99,7 @@ def test_vector_index_add_remove_search_save_load(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(500, 32)).astype(np.float32)
     index = VectorIndex(32, "cos")
-    index.add([f"img{i}" for i in range(500)], vectors)
+    index.add([f"img{i}" for i in range(500)], vectors, threads=1)  # exact graph, see below
     ids, distances = index.search(vectors[:3], k=5)
     assert [row[0] for row in ids] == ["img0", "img1", "img2"]
     assert distances.shape == (3, 5) and float(distances[0, 0]) < 1e-3  # 1 - cos, f16 storage
@@ -120,19 +120,24 @@ def test_vector_index_add_remove_search_save_load(tmp_path: Path) -> None:
 def test_vector_index_cosine_on_rows_of_any_length(tmp_path: Path) -> None:
     """Cosine runs as the inner product of unit rows: vectors of any length find their exact cosine
     neighbours with distance 1 - cos; an index saved before that (usearch's cosine kernel, no
-    ``kernel`` in its id map) loads with its own kernel and still answers correctly."""
+    ``kernel`` in its id map) loads with its own kernel and still answers correctly.
+
+    Built on one thread: usearch's concurrent inserts leave a graph that, a few times in a hundred
+    builds, misses one true neighbour of twenty even at full search breadth (approximate search;
+    recall is measured in benchmarks/selection_speed.py). This test checks the cosine kernel, so
+    it needs the exact answer, which a one-thread build of 400 rows gives every time."""
     rng = np.random.default_rng(2)
     vectors = rng.normal(size=(400, 24)).astype(np.float32) * rng.uniform(0.1, 50, size=(400, 1))
     queries = rng.normal(size=(20, 24)).astype(np.float32) * 7
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     cos = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ unit.T
     index = VectorIndex(24, "cos", expansion_search=400)
-    index.add([str(i) for i in range(400)], vectors)
+    index.add([str(i) for i in range(400)], vectors, threads=1)
     ids, distances = index.search(queries, k=3)
     assert [int(row[0]) for row in ids] == cos.argmax(axis=1).tolist()
     np.testing.assert_allclose(distances[:, 0], 1 - cos.max(axis=1), atol=2e-3)  # f16 storage
     old = VectorIndex(24, "cos", kernel="cos")
-    old.add([str(i) for i in range(400)], vectors)
+    old.add([str(i) for i in range(400)], vectors, threads=1)
     old.save(tmp_path / "old.usearch")
     meta_path = tmp_path / "old.usearch.ids.json"
     meta = json.loads(meta_path.read_text())
