@@ -6,7 +6,11 @@ and the failures a user meets are one line naming ``--ray``."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,3 +161,40 @@ def test_blocks_are_whole_batches_about_eight_per_worker_and_bounded(
     count: int, workers: int, rows: int
 ) -> None:
     assert ray_scoring.block_rows(count, workers, 16) == rows
+
+
+_LOCAL_RAY = """
+import json, socket
+from ray._private import services
+from framescout.selection.ray_scoring import ray_cluster
+routable = services.node_ip_address_from_perspective()
+with ray_cluster("auto") as ray:
+    gcs = ray.get_runtime_context().gcs_address
+    nodes = sorted({node["NodeManagerAddress"] for node in ray.nodes()})
+    port = int(gcs.rpartition(":")[2])
+    try:
+        socket.create_connection((routable, port), timeout=2).close()
+        reachable = True
+    except OSError:
+        reachable = False
+print(json.dumps({"gcs": gcs, "nodes": nodes, "routable": routable, "reachable": reachable}))
+"""
+
+
+def test_auto_without_a_cluster_starts_a_ray_that_only_this_machine_can_reach() -> None:
+    """``--ray auto`` with no cluster to join starts Ray for the run on 127.0.0.1, not on the
+    machine's routable address: Ray's cluster ports run code sent to them without authentication."""
+    root = Path(tempfile.mkdtemp(prefix="fs-rl-"))  # no cluster recorded here; short socket paths
+    env = {name: value for name, value in os.environ.items() if not name.startswith("RAY_")}
+    env.update(TMPDIR=str(root), RAY_USAGE_STATS_ENABLED="0")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _LOCAL_RAY], env=env, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["gcs"].startswith("127.0.0.1:") and seen["nodes"] == ["127.0.0.1"], seen
+    if seen["routable"] != "127.0.0.1":
+        assert not seen["reachable"], seen

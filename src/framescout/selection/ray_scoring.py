@@ -79,6 +79,8 @@ def ray_cluster(address: str) -> Iterator[Any]:
         return
     if address != "auto":
         _check_reachable(address)
+    elif not _existing_cluster():
+        _bind_to_loopback()
     env = {name: os.environ[name] for name in FORWARDED_VARIABLES if os.environ.get(name)}
     try:
         ray.init(
@@ -95,6 +97,35 @@ def ray_cluster(address: str) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+# Ray on Linux binds a node it starts to the machine's routable address; with this variable at 0 it
+# binds to the loopback one, as Ray does on a laptop running macOS.
+_LOOPBACK_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _existing_cluster() -> bool:
+    """Whether ``ray.init()`` would join a cluster (``RAY_ADDRESS``, or one ``ray start`` began here)
+    rather than start one; asked the way ``ray.init`` asks. Unknown (Ray's internals moved): True,
+    which leaves Ray's own behaviour alone."""
+    try:
+        from ray._private import services
+
+        # None is what ray.init(address=None) passes (its annotation says str)
+        return services.canonicalize_bootstrap_address(None) is not None  # type: ignore[arg-type]
+    except Exception:  # a private API: any change in it must not stop a run
+        return True
+
+
+def _bind_to_loopback() -> None:
+    """A Ray started for this run only serves this machine: bind it to 127.0.0.1, not to the routable
+    address, so no other host can reach its ports (Ray's cluster ports run any code sent to them,
+    without authentication). Set for this process and for the processes Ray starts."""
+    os.environ.setdefault(_LOOPBACK_VARIABLE, "0")
+    with contextlib.suppress(Exception):  # a private constant, read at import: this process's copy
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = os.environ[_LOOPBACK_VARIABLE].lower() in ("true", "1")
 
 
 def _quiet(ray: Any) -> None:
